@@ -1,0 +1,1 @@
+"""One adapter per vendor behind typed, batched capability protocols."""

@@ -1,0 +1,87 @@
+"""The one error tree of c360.
+
+::
+
+    GatewayError                      anything c360 reports as a typed error
+    ├── ConfigError                   a bad configuration value (names the key)
+    └── UpstreamError(source)         a silo call failed; ``source`` is the configured name
+        ├── UpstreamTimeout           no answer within the source's timeout
+        ├── UpstreamUnavailable       connection refused/reset, 5xx, maintenance (503)
+        ├── UpstreamRateLimited       429; ``retry_after`` seconds when the vendor said so
+        ├── UpstreamBadResponse       an answer we cannot use: not JSON, wrong shape, odd 4xx
+        └── UpstreamAuthError         401/403: the credentials in the config are refused
+
+Adapters map every transport and vendor failure to one of these at their boundary with
+``raise ... from exc``; nothing else escapes an adapter. ``code`` is the stable
+``extensions.code`` a GraphQL client sees. Messages never carry customer data or secrets: they
+name the source, the operation and the HTTP status only.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class GatewayError(Exception):
+    """Base of every typed c360 error."""
+
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+
+
+class ConfigError(GatewayError):
+    """A configuration value is missing or invalid; ``key`` is its dotted path."""
+
+    code = "CONFIG_ERROR"
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"config {key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class UpstreamError(GatewayError):
+    """A call to the silo ``source`` failed."""
+
+    code = "SOURCE_ERROR"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, source: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.status = status
+
+
+class UpstreamTimeout(UpstreamError):
+    code = "SOURCE_TIMEOUT"
+    retryable = True
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "SOURCE_UNAVAILABLE"
+    retryable = True
+
+
+class UpstreamRateLimited(UpstreamError):
+    code = "SOURCE_RATE_LIMITED"
+    retryable = True
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        status: int | None = 429,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(source, message, status=status)
+        self.retry_after = retry_after
+
+
+class UpstreamBadResponse(UpstreamError):
+    code = "SOURCE_BAD_RESPONSE"
+
+
+class UpstreamAuthError(UpstreamError):
+    """The source refused our credentials; to a caller the source is simply unavailable."""
+
+    code = "SOURCE_UNAVAILABLE"

@@ -1,0 +1,187 @@
+"""The HTTP call every REST adapter makes: timeouts, retries and error mapping in one place.
+
+Adapters never own their transport: they receive an ``httpx.AsyncClient`` created once in the
+app's lifespan (tests inject ``httpx.ASGITransport`` over the emulated silos, or
+``httpx.MockTransport`` for faults). :class:`VendorHTTP` wraps that client for one source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import decimal
+import random
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from adapters.errors import (
+    UpstreamAuthError,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter; ``Retry-After`` wins when the vendor sends one."""
+
+    attempts: int = 3
+    base_delay: float = 0.05
+    max_delay: float = 1.0
+    max_retry_after: float = 5.0
+
+    def delay(self, attempt: int, error: UpstreamError, rng: random.Random) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None to give up."""
+        if attempt >= self.attempts or not error.retryable:
+            return None
+        if isinstance(error, UpstreamRateLimited) and error.retry_after is not None:
+            if error.retry_after > self.max_retry_after:
+                return None
+            return error.retry_after
+        return rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds: a number (``2``, ``2.0``) or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class VendorHTTP:
+    """One source's HTTP access: ``send`` maps every failure to the error tree."""
+
+    def __init__(
+        self,
+        source: str,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.source = source
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers)
+        self.timeout = httpx.Timeout(timeout)
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotent: bool,
+        allow: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """Send one request, retrying only when ``idempotent`` (reads, or writes the vendor
+        deduplicates by an idempotency key). Statuses in ``allow`` are returned to the caller
+        (e.g. 404 for "no such record"); any other non-2xx raises."""
+        url = path if path.startswith("http") else f"{self.base_url}{path}"
+        content = orjson.dumps(json) if json is not None else None
+        headers = self.headers if content is None else {
+            **self.headers, "Content-Type": "application/json"}
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self.client.request(
+                    method, url, params=params, content=content, headers=headers,
+                    timeout=self.timeout)
+                error = self._status_error(method, path, response, allow)
+                if error is None:
+                    return response
+            except httpx.TimeoutException as exc:
+                error = UpstreamTimeout(self.source, f"{method} {path} timed out")
+                error.__cause__ = exc
+            except httpx.TransportError as exc:
+                error = UpstreamUnavailable(
+                    self.source, f"{method} {path} failed: {type(exc).__name__}")
+                error.__cause__ = exc
+            delay = self.retry.delay(attempt, error, self.rng) if idempotent else None
+            if delay is None:
+                raise error
+            await self.sleep(delay)
+
+    def _status_error(
+        self, method: str, path: str, response: httpx.Response, allow: frozenset[int]
+    ) -> UpstreamError | None:
+        status = response.status_code
+        if status < 300 or status in allow:
+            return None
+        what = f"{method} {path} answered HTTP {status}"
+        if status in (401, 403):
+            return UpstreamAuthError(self.source, what, status=status)
+        if status == 429:
+            return UpstreamRateLimited(
+                self.source, what, retry_after=parse_retry_after(response.headers.get(
+                    "Retry-After")))
+        if status in (408, 504):
+            return UpstreamTimeout(self.source, what, status=status)
+        if status >= 500:
+            return UpstreamUnavailable(self.source, what, status=status)
+        return UpstreamBadResponse(self.source, what, status=status)
+
+    def json(self, response: httpx.Response) -> Any:
+        """The body as JSON, or :class:`UpstreamBadResponse`."""
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamBadResponse(
+                self.source,
+                f"{response.request.method} {response.request.url.path} answered non-JSON",
+                status=response.status_code,
+            ) from exc
+
+    async def get_json(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> tuple[Any, httpx.Response]:
+        response = await self.send("GET", path, params=params, idempotent=True)
+        return self.json(response), response
+
+    async def read_post_json(self, path: str, body: Any) -> Any:
+        """A POST that only reads (Square's search and batch-retrieve): safe to retry."""
+        response = await self.send("POST", path, json=body, idempotent=True)
+        return self.json(response)
+
+
+@contextmanager
+def parsing(source: str, what: str) -> Iterator[None]:
+    """``with parsing(source, "orders"):`` turns a payload-shape surprise into
+    :class:`UpstreamBadResponse` (the vendor answered, but not with what its API documents)."""
+    try:
+        yield
+    except UpstreamError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError,
+            decimal.InvalidOperation) as exc:
+        raise UpstreamBadResponse(
+            source, f"unexpected {what} payload: {type(exc).__name__}") from exc

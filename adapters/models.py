@@ -1,0 +1,274 @@
+"""Canonical models every adapter maps its vendor's records to.
+
+Each record keeps where it came from: ``source`` (the configured source name, e.g. ``shopify``),
+``kind`` (the vendor kind: ``shopify`` | ``square`` | ``zendesk`` | ``loyalty``) and ``id`` (the id
+the vendor's API exposes, as a string). Models are plain frozen dataclasses: GraphQL leaf fields
+read them as attributes, with no per-field resolver cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+# ISO 4217 minor units that are not 2 (Square sends minor units; Shopify decimal strings).
+_MINOR_UNITS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF",
+                     "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
+
+
+def minor_units(currency: str) -> int:
+    return _MINOR_UNITS.get(currency.upper(), 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount in a currency (never a float)."""
+
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def from_minor(cls, amount: int, currency: str) -> Money:
+        return cls(Decimal(amount).scaleb(-minor_units(currency)), currency.upper())
+
+    @classmethod
+    def from_decimal_string(cls, amount: str, currency: str) -> Money:
+        return cls(Decimal(amount), currency.upper())
+
+
+class Channel(StrEnum):
+    WEB = "WEB"
+    STORE = "STORE"
+
+
+class LocationKind(StrEnum):
+    WAREHOUSE = "WAREHOUSE"
+    STORE = "STORE"
+
+
+class FulfillmentType(StrEnum):
+    SHIPPING = "SHIPPING"
+    PICKUP = "PICKUP"
+    DIGITAL = "DIGITAL"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """A record in one silo: the configured source name and the vendor's id."""
+
+    source: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GeoPoint:
+    lat: float
+    lng: float
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """A customer record as one silo holds it (values as typed there, not normalized)."""
+
+    source: str
+    kind: str
+    id: str
+    first_name: str | None
+    last_name: str | None
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    addresses: tuple[Address, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    country_code: str | None = None
+    references: tuple[tuple[str, str], ...] = ()
+    """Explicit cross-references as (kind, id), e.g. ``("loyalty", "LC-0001234567")``."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    sku: str | None
+    title: str
+    quantity: Decimal
+    unit_price: Money
+    total: Money
+    variant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fulfillment:
+    type: FulfillmentType
+    status: str
+    """Vendor-neutral: PENDING | READY | COMPLETED | CANCELLED | FAILED."""
+    location_id: str | None = None
+    """Source location id: the pickup store, or where it shipped from."""
+    updated_at: datetime | None = None
+    tracking_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnLine:
+    sku: str | None
+    title: str
+    quantity: Decimal
+    amount: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderReturn:
+    """Goods brought back against a sale: a Shopify refund or a Square return order."""
+
+    source: str
+    kind: str
+    id: str
+    returned_at: datetime
+    lines: tuple[ReturnLine, ...]
+    amount: Money | None
+    location_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    source: str
+    kind: str
+    id: str
+    number: str
+    channel: Channel
+    customer_id: str | None
+    placed_at: datetime
+    updated_at: datetime | None
+    status: str
+    """Vendor-neutral: OPEN | COMPLETED | CANCELLED | RETURN."""
+    total: Money
+    lines: tuple[OrderLine, ...]
+    fulfillments: tuple[Fulfillment, ...] = ()
+    returns: tuple[OrderReturn, ...] = ()
+    location_id: str | None = None
+    """The store that rang up a STORE order, in the source's location ids."""
+    return_of: SourceRef | None = None
+    """For a return order: the sale it returns (possibly in another source)."""
+    financial_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    source: str
+    kind: str
+    id: str
+    sku: str
+    title: str
+    product_id: str
+    product_title: str
+    price: Money | None
+    inventory_item_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryLevel:
+    source: str
+    kind: str
+    sku: str
+    location_id: str
+    available: Decimal
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    source: str
+    kind: str
+    id: str
+    name: str
+    location_kind: LocationKind
+    address: Address
+    geo: GeoPoint | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    source: str
+    kind: str
+    id: str
+    subject: str
+    status: str
+    priority: str | None
+    channel: str | None
+    requester_id: str
+    created_at: datetime
+    updated_at: datetime | None
+    order_reference: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TicketComment:
+    id: str
+    ticket_id: str
+    author_id: str | None
+    body: str
+    public: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent:
+    type: str
+    field_name: str | None = None
+    value: str | None = None
+    previous_value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketAudit:
+    id: str
+    ticket_id: str
+    author_id: str | None
+    created_at: datetime
+    events: tuple[TicketEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LoyaltyAccount:
+    source: str
+    kind: str
+    id: str
+    """The card number: the identifier members, stores and other systems use."""
+    member_id: int
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    tier: str
+    status: str
+    enrolled_at: datetime
+    points_balance: int
+    lifetime_points: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    id: str
+    member_id: int
+    occurred_at: datetime
+    points: int
+    reason: str
+    channel: str | None
+    order_ref: SourceRef | None
+    """Parsed from ``'shopify:<id>'`` / ``'square:<id>'`` (the prefix is a vendor kind)."""

@@ -1,0 +1,1 @@
+"""The c360 gateway: HTTP server, configuration and command line."""

@@ -1,0 +1,268 @@
+"""Deterministic match rules: which records are the same person, and by which rule.
+
+Rules, in precedence order (each documented in the README's identity section):
+
+1. ``manual`` — an operator's ``link(a, b)``; an operator's ``split(r)`` takes ``r`` out of
+   every automatic link (the latest override about a record wins).
+2. ``reference`` — an explicit cross-reference: a loyalty card number in a Shopify tag or a
+   Square ``reference_id``, a Zendesk ``external_id`` naming the Shopify customer, …
+3. ``email`` — the same normalized mailbox, unless the two names clearly conflict (a family
+   sharing one address stays two people).
+4. ``phone+name`` — the same E.164 phone **and** agreeing names: households share phones, so a
+   shared phone alone never merges two people.
+
+Blocked identifiers never link: junk values (configured) and any email or phone carried by
+more than ``max_people_per_identifier`` distinct people (people counted by name groups).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from nicknames import NickNamer
+from rapidfuzz.distance import OSA
+
+from identity.normalize import name_tokens
+
+RULE_ORDER = ("manual", "reference", "email", "phone+name", "self")
+
+RecordKey = tuple[str, str]
+"""(source, record id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordIdentity:
+    """What the registry knows of one silo record: identifiers and a name match key only."""
+
+    source: str
+    id: str
+    kind: str
+    emails: frozenset[str]
+    phones: frozenset[str]
+    first: tuple[str, ...]
+    last: tuple[str, ...]
+    references: frozenset[RecordKey] = frozenset()
+
+    @property
+    def key(self) -> RecordKey:
+        return (self.source, self.id)
+
+
+@dataclass(frozen=True)
+class MatchRules:
+    use_references: bool = True
+    use_email: bool = True
+    use_phone_with_name: bool = True
+    email_requires_compatible_names: bool = True
+    max_people_per_identifier: int = 5
+    junk_emails: frozenset[str] = frozenset(
+        {"test@test.com", "none@none.com", "noemail@example.com", "no@email.com",
+         "na@na.com", "email@email.com", "example@example.com", "customer@example.com"})
+    junk_phones: frozenset[str] = frozenset()
+    extra_nicknames: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """An operator's decision: ``link`` two records, or ``split`` one out of its person."""
+
+    action: str
+    record: RecordKey
+    other: RecordKey | None = None
+
+
+@dataclass
+class Clustering:
+    clusters: list[list[RecordKey]]
+    matched_by: dict[RecordKey, str]
+    blocked: dict[str, set[str]] = field(default_factory=dict)
+
+
+class NameMatcher:
+    """Do two names denote the same person? Nicknames, one-letter typos, swapped order."""
+
+    def __init__(self, extra: Sequence[Sequence[str]] = ()) -> None:
+        namer = NickNamer()
+        self._namer = namer
+        self._extra: dict[str, set[str]] = defaultdict(set)
+        for group in extra:
+            names = {n.lower() for n in group}
+            for name in names:
+                self._extra[name] |= names
+        self._related = lru_cache(maxsize=20_000)(self._related_uncached)
+
+    def _related_uncached(self, name: str) -> frozenset[str]:
+        related = {name} | self._namer.nicknames_of(name) | self._namer.canonicals_of(name)
+        return frozenset(related | self._extra.get(name, set()))
+
+    @staticmethod
+    def close(a: str, b: str) -> bool:
+        if a == b:
+            return True
+        return min(len(a), len(b)) >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1
+
+    def first_names_agree(self, a: str, b: str) -> bool:
+        if self.close(a, b):
+            return True
+        return b in self._related(a) or a in self._related(b)
+
+    def lasts_agree(self, a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+        return self.close("".join(a), "".join(b))
+
+    def agree(self, a: RecordIdentity, b: RecordIdentity) -> bool:
+        if not a.first or not b.first:
+            return False
+        straight = self.first_names_agree(a.first[0], b.first[0]) and (
+            not a.last or not b.last or self.lasts_agree(a.last, b.last))
+        if straight:
+            return True
+        return bool(a.last and b.last) and self.close(a.first[0], "".join(b.last)) and \
+            self.close("".join(a.last), b.first[0])
+
+    def conflict(self, a: RecordIdentity, b: RecordIdentity) -> bool:
+        return bool(a.first and b.first) and not self.agree(a, b)
+
+
+def split_full_name(name: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A single ``name`` field (Zendesk) as (first tokens, last token)."""
+    tokens = name_tokens(name)
+    if len(tokens) <= 1:
+        return tokens, ()
+    return tokens[:-1], tokens[-1:]
+
+
+class _UnionFind:
+    def __init__(self, keys: Iterable[RecordKey]) -> None:
+        self.parent = {k: k for k in keys}
+
+    def find(self, key: RecordKey) -> RecordKey:
+        root = key
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[key] != root:
+            self.parent[key], key = root, self.parent[key]
+        return root
+
+    def union(self, a: RecordKey, b: RecordKey) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        if rb < ra:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        return True
+
+
+class Matcher:
+    """Clusters records into people by the rules; pure and deterministic."""
+
+    def __init__(self, rules: MatchRules | None = None) -> None:
+        self.rules = rules or MatchRules()
+        self.names = NameMatcher(self.rules.extra_nicknames)
+
+    def people_count(self, records: Sequence[RecordIdentity]) -> int:
+        """Distinct people among records sharing an identifier, by greedy name groups."""
+        groups: list[RecordIdentity] = []
+        for record in records:
+            if not record.first:
+                continue
+            if not any(self.names.agree(record, g) for g in groups):
+                groups.append(record)
+        return max(len(groups), 1)
+
+    def cluster(
+        self, records: Sequence[RecordIdentity], overrides: Sequence[Override] = ()
+    ) -> Clustering:
+        rules = self.rules
+        by_key = {r.key: r for r in records}
+        uf = _UnionFind(sorted(by_key))
+        matched: dict[RecordKey, str] = {}
+        split: set[RecordKey] = set()
+        manual: list[tuple[RecordKey, RecordKey]] = []
+        for override in overrides:
+            if override.action == "split":
+                split.add(override.record)
+                manual = [(a, b) for a, b in manual if override.record not in (a, b)]
+            elif override.action == "link" and override.other is not None:
+                split.discard(override.record)
+                split.discard(override.other)
+                manual.append((override.record, override.other))
+
+        named: dict[RecordKey, list[RecordIdentity]] = {
+            r.key: [r] for r in records if r.first}
+
+        def compatible(a: RecordKey, b: RecordKey) -> bool:
+            """One side's names all agree with some name of the other side."""
+            left, right = named.get(uf.find(a), []), named.get(uf.find(b), [])
+
+            def covered(xs: list[RecordIdentity], ys: list[RecordIdentity]) -> bool:
+                return all(any(self.names.agree(x, y) for y in ys) for x in xs)
+
+            return covered(left, right) or covered(right, left)
+
+        def link(a: RecordKey, b: RecordKey, rule: str) -> None:
+            if a == b or a not in by_key or b not in by_key:
+                return
+            if rule != "manual" and (a in split or b in split):
+                return
+            if rule in ("email", "phone+name") and not compatible(a, b):
+                return
+            ra, rb = uf.find(a), uf.find(b)
+            if uf.union(a, b):
+                distinct = {(r.first, r.last): r for r in named.pop(rb, [])}
+                distinct.update({(r.first, r.last): r for r in named.pop(ra, [])})
+                named[uf.find(a)] = list(distinct.values())
+            for k in (a, b):
+                if k not in matched or RULE_ORDER.index(rule) < RULE_ORDER.index(matched[k]):
+                    matched[k] = rule
+
+        for a, b in manual:
+            link(a, b, "manual")
+        if rules.use_references:
+            for record in records:
+                for ref in sorted(record.references):
+                    link(record.key, ref, "reference")
+        blocked: dict[str, set[str]] = {"email": set(), "phone": set()}
+        if rules.use_email:
+            for email, group in self._groups(records, "emails"):
+                if email in rules.junk_emails or self._crowded(group):
+                    blocked["email"].add(email)
+                    continue
+                for i, one in enumerate(group):
+                    for other in group[i + 1:]:
+                        if not (rules.email_requires_compatible_names
+                                and self.names.conflict(one, other)):
+                            link(one.key, other.key, "email")
+        if rules.use_phone_with_name:
+            for phone, group in self._groups(records, "phones"):
+                if phone in rules.junk_phones or self._crowded(group):
+                    blocked["phone"].add(phone)
+                    continue
+                for i, one in enumerate(group):
+                    for other in group[i + 1:]:
+                        if self.names.agree(one, other):
+                            link(one.key, other.key, "phone+name")
+        members: dict[RecordKey, list[RecordKey]] = defaultdict(list)
+        for key in sorted(by_key):
+            members[uf.find(key)].append(key)
+        clusters = sorted(members.values())
+        for key in by_key:
+            matched.setdefault(key, "self")
+        return Clustering(clusters, matched, blocked)
+
+    def _crowded(self, group: Sequence[RecordIdentity]) -> bool:
+        limit = self.rules.max_people_per_identifier
+        return len(group) > limit and self.people_count(group) > limit
+
+    @staticmethod
+    def _groups(
+        records: Sequence[RecordIdentity], attr: str
+    ) -> list[tuple[str, list[RecordIdentity]]]:
+        groups: dict[str, list[RecordIdentity]] = defaultdict(list)
+        for record in records:
+            for value in getattr(record, attr):
+                groups[value].append(record)
+        return sorted((v, g) for v, g in groups.items() if len(g) > 1)

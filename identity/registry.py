@@ -1,0 +1,391 @@
+"""The registry store: SQLAlchemy async, SQLite by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from identity.golden import assign_golden_ids, mint
+from identity.matching import Matcher, Override, RecordIdentity, RecordKey
+from identity.schema import (
+    identity_alias,
+    identity_cursor,
+    identity_key,
+    identity_override,
+    identity_record,
+    metadata,
+)
+
+_CHUNK = 400
+SCOPE_LIMIT = 2_000
+"""A neighbourhood re-cluster stops growing past this many records (a full index fixes it)."""
+FANOUT_LIMIT = 50
+"""Identifiers shared by more records than this are not followed when growing a scope."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedRecord:
+    """One silo record of a person, and the rule that linked it."""
+
+    source: str
+    id: str
+    kind: str
+    matched_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReclusterReport:
+    records: int
+    people: int
+    changed: int
+    aliases: int
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _keys_of(record: RecordIdentity) -> list[dict[str, str]]:
+    rows = [{"key_type": "email", "value": v} for v in sorted(record.emails)]
+    rows += [{"key_type": "phone", "value": v} for v in sorted(record.phones)]
+    rows += [{"key_type": "ref", "value": f"{s}:{i}"} for s, i in sorted(record.references)]
+    for row in rows:
+        row["source"], row["record_id"] = record.source, record.id
+    return rows
+
+
+class Registry:
+    """Golden id ↔ (source, record id) links, with the identifiers that made them."""
+
+    def __init__(self, engine: AsyncEngine, matcher: Matcher | None = None) -> None:
+        self.engine = engine
+        self.matcher = matcher or Matcher()
+        self._write = asyncio.Lock()
+
+    async def create(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    def _insert(self) -> Any:
+        dialect = self.engine.dialect.name
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)
+
+    # -- writing -------------------------------------------------------------------------
+    async def upsert(self, records: Sequence[RecordIdentity]) -> None:
+        """Store (or replace) the identifiers of these records; links change on recluster."""
+        if not records:
+            return
+        now = datetime.now(UTC)
+        insert = self._insert()
+        async with self._write, self.engine.begin() as conn:
+            for chunk in _chunks(records):
+                by_source: dict[str, list[str]] = defaultdict(list)
+                for record in chunk:
+                    by_source[record.source].append(record.id)
+                for source, ids in by_source.items():
+                    await conn.execute(identity_key.delete().where(
+                        identity_key.c.source == source, identity_key.c.record_id.in_(ids)))
+                stmt = insert(identity_record).values([
+                    {"source": r.source, "record_id": r.id, "kind": r.kind,
+                     "first_key": " ".join(r.first), "last_key": " ".join(r.last),
+                     "indexed_at": now} for r in chunk])
+                await conn.execute(stmt.on_conflict_do_update(
+                    index_elements=["source", "record_id"],
+                    set_={"kind": stmt.excluded.kind, "first_key": stmt.excluded.first_key,
+                          "last_key": stmt.excluded.last_key,
+                          "indexed_at": stmt.excluded.indexed_at}))
+                rows = [row for r in chunk for row in _keys_of(r)]
+                if rows:
+                    await conn.execute(identity_key.insert(), rows)
+
+    async def remove_missing(self, source: str, keep: Iterable[str]) -> int:
+        """After a full crawl of ``source``: forget its records that no longer exist."""
+        keep_set = set(keep)
+        async with self._write, self.engine.begin() as conn:
+            existing = (await conn.execute(sa.select(identity_record.c.record_id).where(
+                identity_record.c.source == source))).scalars().all()
+            gone = [rid for rid in existing if rid not in keep_set]
+            for chunk in _chunks(gone):
+                for table in (identity_key, identity_record):
+                    await conn.execute(table.delete().where(
+                        table.c.source == source, table.c.record_id.in_(chunk)))
+        return len(gone)
+
+    async def set_cursor(self, source: str, crawled_at: datetime) -> None:
+        insert = self._insert()
+        async with self._write, self.engine.begin() as conn:
+            stmt = insert(identity_cursor).values(source=source, crawled_at=crawled_at)
+            await conn.execute(stmt.on_conflict_do_update(
+                index_elements=["source"], set_={"crawled_at": stmt.excluded.crawled_at}))
+
+    async def cursor(self, source: str) -> datetime | None:
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(sa.select(identity_cursor.c.crawled_at).where(
+                identity_cursor.c.source == source))).scalar()
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    async def link(self, a: RecordKey, b: RecordKey, *, actor: str, reason: str) -> None:
+        """Force two records into one person; survives re-indexing."""
+        await self._override("link", a, b, actor, reason)
+        await self.recluster(scope={a, b})
+
+    async def split(self, record: RecordKey, *, actor: str, reason: str) -> None:
+        """Force a record out of its person; survives re-indexing."""
+        await self._override("split", record, None, actor, reason)
+        await self.recluster(scope={record})
+
+    async def _override(self, action: str, a: RecordKey, b: RecordKey | None, actor: str,
+                        reason: str) -> None:
+        if not actor.strip() or not reason.strip():
+            raise ValueError("an override needs who made it and why")
+        async with self._write, self.engine.begin() as conn:
+            await conn.execute(identity_override.insert().values(
+                action=action, source=a[0], record_id=a[1],
+                other_source=b[0] if b else None, other_record_id=b[1] if b else None,
+                actor=actor, reason=reason, created_at=datetime.now(UTC)))
+
+    async def overrides(self) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(identity_override).order_by(identity_override.c.override_id))
+            return [dict(row._mapping) for row in rows]
+
+    # -- clustering ----------------------------------------------------------------------
+    async def recluster(self, scope: set[RecordKey] | None = None) -> ReclusterReport:
+        """Re-run the match rules over every record (``scope=None``) or over the connected
+        neighbourhood of ``scope``, and store the resulting links and golden ids."""
+        async with self._write, self.engine.begin() as conn:
+            keys = None if scope is None else await self._grow(conn, scope)
+            records, previous, rules = await self._load(conn, keys)
+            overrides = await self._load_overrides(conn, keys)
+            clustering = self.matcher.cluster(records, overrides)
+            taken = await self._taken(conn, clustering.clusters, previous, scoped=keys is not None)
+            golden, aliases = assign_golden_ids(clustering.clusters, previous, taken)
+            changes = []
+            for gid, cluster in zip(golden, clustering.clusters, strict=True):
+                for key in cluster:
+                    rule = clustering.matched_by[key]
+                    if previous.get(key) != gid or rules.get(key) != rule:
+                        changes.append({"b_source": key[0], "b_record_id": key[1],
+                                        "golden_id": gid, "matched_by": rule})
+            if changes:
+                stmt = identity_record.update().where(
+                    identity_record.c.source == sa.bindparam("b_source"),
+                    identity_record.c.record_id == sa.bindparam("b_record_id"),
+                ).values(golden_id=sa.bindparam("golden_id"),
+                         matched_by=sa.bindparam("matched_by"))
+                for chunk in _chunks(changes, 2_000):
+                    await conn.execute(stmt, list(chunk))
+            if aliases:
+                await self._store_aliases(conn, aliases, set(golden))
+            return ReclusterReport(len(records), len(clustering.clusters), len(changes),
+                                   len(aliases))
+
+    async def _taken(self, conn: AsyncConnection, clusters: Sequence[Sequence[RecordKey]],
+                     previous: dict[RecordKey, str], *, scoped: bool) -> set[str]:
+        """Ids a new person must not get: aliases, and (for a neighbourhood) ids of people
+        outside it that a minted id could collide with."""
+        if not scoped:
+            return set((await conn.execute(sa.select(identity_alias.c.alias))).scalars())
+        inside = set(previous.values())
+        taken: set[str] = set()
+        for cluster in clusters:
+            base = mint(min(cluster))
+            for column in (identity_record.c.golden_id, identity_alias.c.alias):
+                rows = await conn.execute(sa.select(column).distinct().where(
+                    sa.or_(column == base, column.like(base + "-%"))))
+                taken.update(g for g in rows.scalars() if g not in inside)
+        return taken
+
+    async def _grow(self, conn: AsyncConnection, scope: set[RecordKey]) -> set[RecordKey]:
+        found = set(scope)
+        frontier = set(scope)
+        while frontier and len(found) < SCOPE_LIMIT:
+            batch = list(frontier)
+            frontier = set()
+            neighbours: set[RecordKey] = set()
+            for chunk in _chunks(batch, 200):
+                cond = sa.tuple_(identity_key.c.source, identity_key.c.record_id).in_(chunk)
+                values = (await conn.execute(sa.select(
+                    identity_key.c.key_type, identity_key.c.value).where(cond))).all()
+                for chunk_values in _chunks(values, 200):
+                    pairs = [tuple(v) for v in chunk_values]
+                    rows = (await conn.execute(sa.select(
+                        identity_key.c.key_type, identity_key.c.value, identity_key.c.source,
+                        identity_key.c.record_id).where(sa.tuple_(
+                            identity_key.c.key_type, identity_key.c.value).in_(pairs)))).all()
+                    sharing: dict[tuple[str, str], list[RecordKey]] = defaultdict(list)
+                    for kt, value, source, rid in rows:
+                        sharing[(kt, value)].append((source, rid))
+                    for members in sharing.values():
+                        if len(members) <= FANOUT_LIMIT:
+                            neighbours.update(members)
+                refs = [f"{s}:{i}" for s, i in chunk]
+                referrers = (await conn.execute(sa.select(
+                    identity_key.c.source, identity_key.c.record_id).where(
+                        identity_key.c.key_type == "ref", identity_key.c.value.in_(refs)))).all()
+                neighbours.update((s, i) for s, i in referrers)
+                for key_type, value in values:
+                    if key_type == "ref":
+                        source, _, rid = value.partition(":")
+                        neighbours.add((source, rid))
+                golds = (await conn.execute(sa.select(identity_record.c.golden_id).where(
+                    sa.tuple_(identity_record.c.source, identity_record.c.record_id).in_(chunk),
+                    identity_record.c.golden_id.is_not(None)))).scalars().all()
+                if golds:
+                    same = (await conn.execute(sa.select(
+                        identity_record.c.source, identity_record.c.record_id).where(
+                            identity_record.c.golden_id.in_(set(golds))))).all()
+                    neighbours.update((s, i) for s, i in same)
+            for override in await self._load_overrides(conn, None):
+                pair = {override.record} | ({override.other} if override.other else set())
+                if pair & (found | neighbours):
+                    neighbours |= pair
+            frontier = neighbours - found
+            found |= neighbours
+        return found
+
+    async def _load(
+        self, conn: AsyncConnection, keys: set[RecordKey] | None
+    ) -> tuple[list[RecordIdentity], dict[RecordKey, str], dict[RecordKey, str]]:
+        record_query = sa.select(
+            identity_record.c.source, identity_record.c.record_id, identity_record.c.kind,
+            identity_record.c.first_key, identity_record.c.last_key,
+            identity_record.c.golden_id, identity_record.c.matched_by)
+        key_query = sa.select(identity_key.c.source, identity_key.c.record_id,
+                              identity_key.c.key_type, identity_key.c.value)
+        record_rows: list[Any] = []
+        key_rows: list[Any] = []
+        if keys is None:
+            record_rows = list((await conn.execute(record_query)).all())
+            key_rows = list((await conn.execute(key_query)).all())
+        else:
+            for chunk in _chunks(sorted(keys), 300):
+                record_rows += (await conn.execute(record_query.where(sa.tuple_(
+                    identity_record.c.source, identity_record.c.record_id).in_(chunk)))).all()
+                key_rows += (await conn.execute(key_query.where(sa.tuple_(
+                    identity_key.c.source, identity_key.c.record_id).in_(chunk)))).all()
+        values: dict[RecordKey, dict[str, set[str]]] = defaultdict(
+            lambda: {"email": set(), "phone": set(), "ref": set()})
+        for source, rid, key_type, value in key_rows:
+            values[(source, rid)][key_type].add(value)
+        records: list[RecordIdentity] = []
+        previous: dict[RecordKey, str] = {}
+        rules: dict[RecordKey, str] = {}
+        for source, rid, kind, first, last, golden, matched_by in record_rows:
+            v = values.get((source, rid), {"email": set(), "phone": set(), "ref": set()})
+            refs = frozenset(tuple(r.split(":", 1)) for r in v["ref"])
+            records.append(RecordIdentity(
+                source, rid, kind, frozenset(v["email"]), frozenset(v["phone"]),
+                tuple(first.split()), tuple(last.split()),
+                frozenset((s, i) for s, i in refs)))
+            if golden is not None:
+                previous[(source, rid)] = golden
+                rules[(source, rid)] = matched_by
+        return records, previous, rules
+
+    async def _load_overrides(
+        self, conn: AsyncConnection, keys: set[RecordKey] | None
+    ) -> list[Override]:
+        rows = (await conn.execute(
+            sa.select(identity_override).order_by(identity_override.c.override_id))).all()
+        result = []
+        for row in rows:
+            record = (row.source, row.record_id)
+            other = (row.other_source, row.other_record_id) if row.other_source else None
+            if keys is None or record in keys or (other is not None and other in keys):
+                result.append(Override(row.action, record, other))
+        return result
+
+    async def _store_aliases(self, conn: AsyncConnection, aliases: dict[str, str],
+                             live: set[str]) -> None:
+        insert = self._insert()
+        rows = [{"alias": old, "golden_id": new} for old, new in aliases.items()]
+        stmt = insert(identity_alias).values(rows)
+        await conn.execute(stmt.on_conflict_do_update(
+            index_elements=["alias"], set_={"golden_id": stmt.excluded.golden_id}))
+        # earlier aliases pointing at an id that is now itself retired follow it
+        for old, new in aliases.items():
+            await conn.execute(identity_alias.update().where(
+                identity_alias.c.golden_id == old).values(golden_id=new))
+        if live:
+            for chunk in _chunks(sorted(live)):
+                await conn.execute(identity_alias.delete().where(
+                    identity_alias.c.alias.in_(chunk)))
+
+    # -- reading -------------------------------------------------------------------------
+    async def golden_of(self, keys: Sequence[RecordKey]) -> list[str | None]:
+        """The person of each record (aligned), None where the record is not indexed."""
+        found: dict[RecordKey, str] = {}
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys)):
+                rows = await conn.execute(sa.select(
+                    identity_record.c.source, identity_record.c.record_id,
+                    identity_record.c.golden_id).where(sa.tuple_(
+                        identity_record.c.source, identity_record.c.record_id).in_(chunk)))
+                found.update({(s, r): g for s, r, g in rows if g is not None})
+        return [found.get(k) for k in keys]
+
+    async def lookup(self, key_type: str, value: str) -> list[str]:
+        """Golden ids of the people carrying a normalized identifier."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(identity_record.c.golden_id).distinct().select_from(
+                    identity_key.join(identity_record, sa.and_(
+                        identity_key.c.source == identity_record.c.source,
+                        identity_key.c.record_id == identity_record.c.record_id)))
+                .where(identity_key.c.key_type == key_type, identity_key.c.value == value,
+                       identity_record.c.golden_id.is_not(None))
+                .order_by(identity_record.c.golden_id))
+            return list(rows.scalars())
+
+    async def resolve(self, golden_ids: Sequence[str]) -> list[str | None]:
+        """Current id of each given id (itself, the id it was merged into, or None)."""
+        result: dict[str, str] = {}
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(list(set(golden_ids))):
+                live = await conn.execute(sa.select(identity_record.c.golden_id).distinct()
+                                          .where(identity_record.c.golden_id.in_(chunk)))
+                result.update({g: g for g in live.scalars()})
+                missing = [g for g in chunk if g not in result]
+                if missing:
+                    aliased = await conn.execute(sa.select(
+                        identity_alias.c.alias, identity_alias.c.golden_id).where(
+                            identity_alias.c.alias.in_(missing)))
+                    result.update({alias: gid for alias, gid in aliased})
+        return [result.get(g) for g in golden_ids]
+
+    async def records_of(self, golden_ids: Sequence[str]) -> list[list[LinkedRecord]]:
+        """Each person's records (aligned with ``golden_ids``), in (source, id) order."""
+        found: dict[str, list[LinkedRecord]] = defaultdict(list)
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(list(set(golden_ids))):
+                rows = await conn.execute(sa.select(
+                    identity_record.c.golden_id, identity_record.c.source,
+                    identity_record.c.record_id, identity_record.c.kind,
+                    identity_record.c.matched_by).where(identity_record.c.golden_id.in_(chunk))
+                    .order_by(identity_record.c.source, identity_record.c.record_id))
+                for gid, source, rid, kind, rule in rows:
+                    found[gid].append(LinkedRecord(source, rid, kind, rule))
+        return [found.get(g, []) for g in golden_ids]
+
+    async def people(self, *, after: str | None = None, limit: int = 50) -> list[str]:
+        """Golden ids in order, for paging through everyone."""
+        query = sa.select(identity_record.c.golden_id).distinct().where(
+            identity_record.c.golden_id.is_not(None))
+        if after is not None:
+            query = query.where(identity_record.c.golden_id > after)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query.order_by(identity_record.c.golden_id).limit(limit))
+            return list(rows.scalars())

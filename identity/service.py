@@ -1,0 +1,112 @@
+"""Finding people: the registry first, the silos live on a miss (then linked for next time)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from adapters.errors import UpstreamError
+from adapters.models import Customer
+from adapters.protocols import CustomerSource
+from identity.normalize import Normalizer
+from identity.records import record_identity
+from identity.registry import Registry
+
+log = logging.getLogger("c360.identity")
+
+_Search = Callable[[CustomerSource], Awaitable[list[list[Customer]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    records: dict[str, int]
+    removed: dict[str, int]
+    people: int
+    changed: int
+    failed: dict[str, str]
+
+
+class IdentityService:
+    """Who is who, for the resolvers and ``c360 index``."""
+
+    def __init__(self, registry: Registry, sources: Sequence[CustomerSource],
+                 normalizer: Normalizer) -> None:
+        self.registry = registry
+        self.sources = list(sources)
+        self.normalizer = normalizer
+
+    async def index(self, since: datetime | None = None) -> IndexReport:
+        """Crawl every source's customer identifiers (all, or updated since ``since``) and
+        re-link. A source that fails is reported and keeps what it had in the registry."""
+        started = datetime.now(UTC)
+
+        async def crawl(source: CustomerSource) -> tuple[int, int]:
+            seen: list[str] = []
+            async for page in source.crawl_customers(since):
+                await self.registry.upsert(
+                    [record_identity(c, self.normalizer) for c in page])
+                seen.extend(c.id for c in page)
+            removed = 0 if since is not None else await self.registry.remove_missing(
+                source.source, seen)
+            await self.registry.set_cursor(source.source, started)
+            return len(seen), removed
+
+        results = await asyncio.gather(*(crawl(s) for s in self.sources),
+                                       return_exceptions=True)
+        records: dict[str, int] = {}
+        removed: dict[str, int] = {}
+        failed: dict[str, str] = {}
+        for source, result in zip(self.sources, results, strict=True):
+            if isinstance(result, UpstreamError):
+                failed[source.source] = f"{type(result).__name__}: {result}"
+                log.warning("index: %s failed: %s", source.source, type(result).__name__)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                records[source.source], removed[source.source] = result
+        report = await self.registry.recluster()
+        return IndexReport(records, removed, report.people, report.changed, failed)
+
+    async def link_customers(self, customers: Sequence[Customer]) -> None:
+        """Store records found live and link them with their neighbourhood."""
+        if not customers:
+            return
+        identities = [record_identity(c, self.normalizer) for c in customers]
+        await self.registry.upsert(identities)
+        await self.registry.recluster(scope={i.key for i in identities})
+
+    async def find_by_email(self, raw: str) -> list[str]:
+        email = self.normalizer.email(raw)
+        if email is None:
+            return []
+        found = await self.registry.lookup("email", email)
+        if found:
+            return found
+        await self._live(lambda s: s.customers_by_emails([raw]))
+        return await self.registry.lookup("email", email)
+
+    async def find_by_phone(self, raw: str, region: str | None = None) -> list[str]:
+        phone = self.normalizer.phone(raw, region)
+        if phone is None:
+            return []
+        found = await self.registry.lookup("phone", phone)
+        if found:
+            return found
+        await self._live(lambda s: s.customers_by_phones([phone]))
+        return await self.registry.lookup("phone", phone)
+
+    async def _live(self, search: _Search) -> None:
+        results = await asyncio.gather(*(search(s) for s in self.sources),
+                                       return_exceptions=True)
+        found: list[Customer] = []
+        for source, result in zip(self.sources, results, strict=True):
+            if isinstance(result, UpstreamError):
+                log.warning("live lookup: %s failed: %s", source.source, type(result).__name__)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                found.extend(c for matches in result for c in matches)
+        await self.link_customers(found)

@@ -1,0 +1,1 @@
+"""Resolvers and per-request DataLoaders in front of the adapters' batch methods."""

@@ -1,0 +1,1 @@
+"""The customer-360 GraphQL schema (strawberry, code-first)."""

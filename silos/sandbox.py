@@ -1,0 +1,195 @@
+"""``c360 sandbox``: the four emulated silos on local ports, filled from one population."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import uvicorn
+
+from silos.control import SandboxControl
+from silos.generator import Sandbox, generate
+from silos.loyalty import create_loyalty_engine, create_schema, load_members, load_points
+from silos.shopify import ShopifySiloConfig
+from silos.shopify import create_app as create_shopify_app
+from silos.square import SquareSiloConfig
+from silos.square import create_app as create_square_app
+from silos.zendesk import ZendeskSiloConfig
+from silos.zendesk import create_app as create_zendesk_app
+
+SHOPIFY_API_VERSION = "2026-07"
+SQUARE_API_VERSION = "2025-10-16"
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    customers: int = 500
+    seed: int = 42
+    host: str = "127.0.0.1"
+    port: int = 8100
+    data_dir: Path = Path("sandbox-data")
+    loyalty_url: str | None = None
+    latency_ms: float = 0.0
+
+
+@dataclass
+class RunningSandbox:
+    """A generated sandbox and its silo apps, ready to be served (or called in process)."""
+
+    options: SandboxOptions
+    data: Sandbox
+    apps: dict[str, SandboxControl]
+    config_path: Path
+    ground_truth_path: Path
+    loyalty_url: str
+
+    def url(self, kind: str) -> str:
+        offset = {"shopify": 1, "square": 2, "zendesk": 3}[kind]
+        return f"http://{self.options.host}:{self.options.port + offset}"
+
+
+def _async_url(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    base = scheme.split("+", 1)[0]
+    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
+              "postgres": "postgresql+asyncpg"}.get(base)
+    if driver is None:
+        raise ValueError(f"unsupported loyalty database URL scheme {scheme!r}")
+    return f"{driver}://{rest}"
+
+
+def gateway_config(running: RunningSandbox) -> dict[str, Any]:
+    """The ``c360.toml`` the gateway reads, pointing at this sandbox's silos."""
+    shopify, square, zendesk = (ShopifySiloConfig(), SquareSiloConfig(), ZendeskSiloConfig())
+    data = running.data
+    return {
+        "gateway": {"request_budget_ms": 2000},
+        "sources": {
+            "shopify": {"kind": "shopify", "url": running.url("shopify"),
+                        "api_version": SHOPIFY_API_VERSION,
+                        "access_token": shopify.access_token, "timeout_ms": 1500,
+                        "references": {"tag:loyalty:": "loyalty"}},
+            "square": {"kind": "square", "url": running.url("square"),
+                       "api_version": SQUARE_API_VERSION,
+                       "access_token": square.access_token, "timeout_ms": 1500,
+                       "references": {"reference_id": "loyalty"},
+                       "return_reference_source": "shopify"},
+            "zendesk": {"kind": "zendesk", "url": running.url("zendesk"),
+                        "email": zendesk.email, "api_token": zendesk.api_token,
+                        "timeout_ms": 1500,
+                        "order_number_field_id": data.order_number_field_id,
+                        "references": {"external_id": "shopify"}},
+            "loyalty": {"kind": "loyalty", "url": _async_url(running.loyalty_url),
+                        "timeout_ms": 1500},
+        },
+        "stores": [{"code": s.code, "name": s.name,
+                    "locations": {"shopify": str(s.shopify_location_id),
+                                  "square": s.square_location_id}} for s in data.stores],
+        "identity": {"database_url": "sqlite+aiosqlite:///"
+                     + str((running.options.data_dir / "identity.sqlite").resolve()),
+                     "default_region": "US"},
+    }
+
+
+def prepare(options: SandboxOptions) -> RunningSandbox:
+    """Generate the data, create the loyalty database and write ground truth and config."""
+    data = generate(customers=options.customers, seed=options.seed)
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    loyalty_url = options.loyalty_url or "sqlite:///" + str(
+        (options.data_dir / "loyalty.sqlite").resolve())
+    engine = create_loyalty_engine(loyalty_url)
+    try:
+        create_schema(engine, drop_existing=True)
+        load_members(engine, data.loyalty_members)
+        load_points(engine, data.loyalty_points)
+    finally:
+        engine.dispose()
+    apps = {
+        "shopify": create_shopify_app(data.shopify, ShopifySiloConfig()),
+        "square": create_square_app(data.square, SquareSiloConfig()),
+        "zendesk": create_zendesk_app(data.zendesk, ZendeskSiloConfig()),
+    }
+    for app in apps.values():
+        app.faults.latency_ms = options.latency_ms
+    truth = options.data_dir / "ground_truth.json"
+    truth.write_text(json.dumps(data.ground_truth, indent=1), encoding="utf-8")
+    running = RunningSandbox(options, data, apps, options.data_dir / "c360.toml", truth,
+                             loyalty_url)
+    with running.config_path.open("wb") as fh:
+        fh.write(b"# c360 gateway configuration written by `c360 sandbox`\n")
+        tomli_w.dump(gateway_config(running), fh)
+    return running
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server whose signals are handled once for all silos, by :func:`serve`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(running: RunningSandbox, on_ready: Callable[[], None] | None = None) -> None:
+    """Serve the three REST silos until SIGINT/SIGTERM."""
+    servers = [
+        _Server(uvicorn.Config(app, host=running.options.host, port=int(
+            running.url(kind).rsplit(":", 1)[1]), log_level="warning", lifespan="off",
+            access_log=False))
+        for kind, app in running.apps.items()
+    ]
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    while not all(server.started for server in servers):
+        if any(task.done() for task in tasks):
+            stop()
+            break
+        await asyncio.sleep(0.02)
+    else:
+        if on_ready is not None:
+            on_ready()
+    await asyncio.gather(*tasks)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
+    failed = [server for server in servers if not server.started]
+    if failed:
+        raise SystemExit("a silo could not start (is the port already in use?)")
+
+
+def describe(running: RunningSandbox, seconds: float) -> str:
+    counts = running.data.counts
+    lines = [
+        f"c360 sandbox ready in {seconds:.1f}s: {counts['people']} people, "
+        f"{counts['shopify_orders']} web orders, {counts['square_orders']} store sales, "
+        f"{counts['tickets']} tickets, {counts['loyalty_members']} loyalty members",
+        f"  shopify  {running.url('shopify')}/admin/api/{SHOPIFY_API_VERSION}/",
+        f"  square   {running.url('square')}/v2/",
+        f"  zendesk  {running.url('zendesk')}/api/v2/",
+        f"  loyalty  {running.loyalty_url}",
+        f"  config   {running.config_path}",
+        f"  truth    {running.ground_truth_path}",
+        "  control  GET /_sandbox/stats, POST /_sandbox/reset, POST /_sandbox/faults on each",
+        "Ctrl-C stops.",
+    ]
+    return "\n".join(lines)
+
+
+def run(options: SandboxOptions) -> None:
+    started = time.perf_counter()
+    running = prepare(options)
+    asyncio.run(serve(running, lambda: print(
+        describe(running, time.perf_counter() - started), flush=True)))

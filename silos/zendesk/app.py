@@ -1,0 +1,451 @@
+"""The emulated Zendesk Support API: a Starlette app over a :class:`ZendeskStore`.
+
+Every route answers with and without the ``.json`` suffix, as Zendesk does. Callers authenticate
+with HTTP basic ``{email}/token:{api_token}``; the app is wrapped in :class:`SandboxControl` for the
+sandbox control API and fault injection.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from silos.control import SandboxControl
+from silos.responses import json_response
+from silos.zendesk.config import ZendeskSiloConfig
+from silos.zendesk.errors import (
+    InvalidPaginationParameterError,
+    TooManyValuesError,
+    ZendeskError,
+    ZendeskNotFoundError,
+    fault_responses,
+    invalid_endpoint,
+    malformed_body,
+    unauthenticated,
+)
+from silos.zendesk.pagination import (
+    PAGE_AFTER,
+    PAGE_BEFORE,
+    CursorPage,
+    OffsetRequest,
+    Ordering,
+    SortKey,
+    cursor_page,
+    offset_page,
+    page_url,
+    parse_cursor_request,
+    parse_offset_request,
+    wants_cursor,
+)
+from silos.zendesk.store import Record, ZendeskStore
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+KeyFunction = Callable[[Record], SortKey]
+
+CURSOR_LINK_DROP = frozenset((PAGE_AFTER, PAGE_BEFORE))
+OFFSET_LINK_DROP = frozenset(("page",))
+
+
+def _by_id(record: Record) -> SortKey:
+    return (record["id"],)
+
+
+def _by_created(record: Record) -> SortKey:
+    return (record["created_at"], record["id"])
+
+
+def _by_updated(record: Record) -> SortKey:
+    return (record["updated_at"], record["id"])
+
+
+def _by_status(record: Record) -> SortKey:
+    return (record["status"], record["id"])
+
+
+def _orderings(
+    fields: dict[str, tuple[tuple[type, ...], KeyFunction]],
+) -> dict[str, tuple[Ordering, KeyFunction]]:
+    table: dict[str, tuple[Ordering, KeyFunction]] = {}
+    for name, (types, key) in fields.items():
+        table[name] = (Ordering(name, types), key)
+        table[f"-{name}"] = (Ordering(f"-{name}", types, descending=True), key)
+    return table
+
+
+TICKET_ORDERINGS = _orderings(
+    {
+        "id": ((int,), _by_id),
+        "updated_at": ((str, int), _by_updated),
+        "status": ((str, int), _by_status),
+    }
+)
+TIMELINE_ORDERINGS = _orderings({"created_at": ((str, int), _by_created)})
+TICKET_OFFSET_SORTS: dict[str, KeyFunction] = {
+    "id": _by_id,
+    "created_at": _by_created,
+    "updated_at": _by_updated,
+    "status": _by_status,
+}
+
+
+def list_ticket(ticket: Record) -> Record:
+    """A ticket as list endpoints render it (without the legacy ``fields`` copy)."""
+    return {key: value for key, value in ticket.items() if key != "fields"}
+
+
+def _split_values(raw: str) -> list[str]:
+    return [value.strip() for value in raw.split(",") if value.strip()]
+
+
+def _path_id(request: Request, name: str) -> int:
+    raw: str = request.path_params[name]
+    if not raw.isdigit():
+        raise ZendeskNotFoundError(raw)
+    return int(raw)
+
+
+async def _json_body(request: Request) -> Any:
+    return orjson.loads(await request.body())
+
+
+class BasicTokenAuth:
+    """Answers 401 (Zendesk's body) unless basic auth is ``{email}/token:{api_token}``."""
+
+    def __init__(self, app: ASGIApp, email: str, api_token: str) -> None:
+        self.app = app
+        self.email = email.lower()
+        self.api_token = api_token
+        token = base64.b64encode(f"{email}/token:{api_token}".encode()).decode("ascii")
+        self.expected = f"Basic {token}".encode("latin-1")
+
+    def authorized(self, header: bytes | None) -> bool:
+        if header is None:
+            return False
+        if header == self.expected:
+            return True
+        scheme, _, encoded = header.partition(b" ")
+        if scheme.lower() != b"basic":
+            return False
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        user, _, password = decoded.partition(":")
+        email, _, kind = user.rpartition("/")
+        return kind == "token" and email.lower() == self.email and password == self.api_token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            header = next(
+                (value for name, value in scope["headers"] if name == b"authorization"), None
+            )
+            if not self.authorized(header):
+                response = unauthenticated()
+                response.headers["WWW-Authenticate"] = 'Basic realm="Web Password"'
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class ZendeskApi:
+    """The request handlers: parse the query, call the store, render Zendesk's envelopes."""
+
+    def __init__(self, store: ZendeskStore, config: ZendeskSiloConfig) -> None:
+        self.store = store
+        self.config = config
+
+    # -- rendering ------------------------------------------------------------------------
+    @staticmethod
+    def _base(request: Request) -> str:
+        return f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
+
+    def _cursor_body(
+        self,
+        request: Request,
+        name: str,
+        page: CursorPage[Record],
+        render: Callable[[Record], Record],
+    ) -> Response:
+        base = self._base(request)
+        params = request.query_params.multi_items()
+        links: dict[str, str | None] = {"prev": None, "next": None}
+        if page.before_cursor is not None:
+            links["prev"] = page_url(
+                base, params, CURSOR_LINK_DROP, [(PAGE_BEFORE, page.before_cursor)]
+            )
+        if page.after_cursor is not None:
+            links["next"] = page_url(
+                base, params, CURSOR_LINK_DROP, [(PAGE_AFTER, page.after_cursor)]
+            )
+        return json_response(
+            {
+                name: [render(record) for record in page.records],
+                "meta": {
+                    "has_more": page.has_more,
+                    "after_cursor": page.after_cursor,
+                    "before_cursor": page.before_cursor,
+                },
+                "links": links,
+            }
+        )
+
+    def _offset_body(
+        self,
+        request: Request,
+        name: str,
+        records: Sequence[Record],
+        offset: OffsetRequest,
+        descending: bool = False,
+        render: Callable[[Record], Record] | None = None,
+    ) -> Response:
+        page, has_next, has_previous = offset_page(records, offset, descending)
+        base = self._base(request)
+        params = request.query_params.multi_items()
+        next_page = previous_page = None
+        if has_next:
+            next_page = page_url(base, params, OFFSET_LINK_DROP, [("page", str(offset.page + 1))])
+        if has_previous:
+            previous_page = page_url(
+                base, params, OFFSET_LINK_DROP, [("page", str(offset.page - 1))]
+            )
+        return json_response(
+            {
+                name: page if render is None else [render(record) for record in page],
+                "next_page": next_page,
+                "previous_page": previous_page,
+                "count": len(records),
+            }
+        )
+
+    def _offset_request(self, request: Request, action: str) -> OffsetRequest:
+        return parse_offset_request(
+            request.query_params,
+            action,
+            self.config.max_page_size,
+            self.config.max_offset_records,
+        )
+
+    def _timeline(self, request: Request, name: str, records: Sequence[Record]) -> Response:
+        """Comments or audits of a ticket: cursor (``sort=[-]created_at``) or offset."""
+        params = request.query_params
+        if wants_cursor(params):
+            sort = params.get("sort", "created_at")
+            if sort not in TIMELINE_ORDERINGS:
+                raise InvalidPaginationParameterError("sort")
+            ordering, key = TIMELINE_ORDERINGS[sort]
+            cursor = parse_cursor_request(params, ordering, self.config.max_page_size)
+            return self._cursor_body(
+                request, name, cursor_page(records, key, ordering, cursor), _as_is
+            )
+        offset = self._offset_request(request, f"api/v2/tickets/{name}/index")
+        return self._offset_body(
+            request, name, records, offset, descending=params.get("sort_order") == "desc"
+        )
+
+    def _ids(self, request: Request, names: tuple[str, ...]) -> tuple[str, list[str]]:
+        for name in names:
+            raw = request.query_params.get(name)
+            if raw is not None:
+                values = _split_values(raw)
+                if len(values) > self.config.max_show_many:
+                    raise TooManyValuesError(name, self.config.max_show_many)
+                return name, list(dict.fromkeys(values))
+        return names[0], []
+
+    def _ticket(self, request: Request) -> Record:
+        ticket = self.store.get_ticket(_path_id(request, "ticket_id"))
+        if ticket is None:
+            raise ZendeskNotFoundError(request.path_params["ticket_id"])
+        return ticket
+
+    def _with_identities(self, request: Request, body: Record, users: list[Record]) -> Record:
+        include = request.query_params.get("include")
+        if include is not None and "identities" in _split_values(include):
+            body["identities"] = [
+                identity for user in users for identity in self.store.identities(user["id"])
+            ]
+        return body
+
+    # -- users ----------------------------------------------------------------------------
+    async def show_many_users(self, request: Request) -> Response:
+        name, values = self._ids(request, ("ids", "external_ids"))
+        users: list[Record] = []
+        for value in values:
+            if name == "ids":
+                user = self.store.get_user(int(value)) if value.isdigit() else None
+            else:
+                user = self.store.find_user_by_external_id(value)
+            if user is not None:
+                users.append(user)
+        body = {"users": users, "next_page": None, "previous_page": None, "count": len(users)}
+        return json_response(self._with_identities(request, body, users))
+
+    async def search_users(self, request: Request) -> Response:
+        params = request.query_params
+        offset = self._offset_request(request, "api/v2/users/search/index")
+        external_id = params.get("external_id")
+        query = params.get("query")
+        if external_id is not None:
+            user = self.store.find_user_by_external_id(external_id)
+            found: list[Record] = [] if user is None else [user]
+        elif query:
+            found = self.store.search_users(query)
+        else:
+            found = []
+        return self._offset_body(request, "users", found, offset)
+
+    async def show_user(self, request: Request) -> Response:
+        user = self.store.get_user(_path_id(request, "user_id"))
+        if user is None:
+            raise ZendeskNotFoundError(request.path_params["user_id"])
+        return json_response(self._with_identities(request, {"user": user}, [user]))
+
+    async def create_user(self, request: Request) -> Response:
+        user = self.store.create_user(await _json_body(request))
+        return json_response({"user": user}, status_code=201, headers={"Location": user["url"]})
+
+    async def requested_tickets(self, request: Request) -> Response:
+        user_id = _path_id(request, "user_id")
+        if self.store.get_user(user_id) is None:
+            raise ZendeskNotFoundError(user_id)
+        tickets = self.store.requested_tickets(user_id)
+        params = request.query_params
+        if wants_cursor(params):
+            sort = params.get("sort", "id")
+            if sort not in TICKET_ORDERINGS:
+                raise InvalidPaginationParameterError("sort")
+            ordering, key = TICKET_ORDERINGS[sort]
+            ordered = tickets if key is _by_id else sorted(tickets, key=key)
+            cursor = parse_cursor_request(params, ordering, self.config.max_page_size)
+            return self._cursor_body(
+                request, "tickets", cursor_page(ordered, key, ordering, cursor), list_ticket
+            )
+        offset = self._offset_request(request, "api/v2/tickets/index")
+        offset_key = TICKET_OFFSET_SORTS.get(params.get("sort_by", "id"), _by_id)
+        ordered = tickets if offset_key is _by_id else sorted(tickets, key=offset_key)
+        return self._offset_body(
+            request,
+            "tickets",
+            ordered,
+            offset,
+            descending=params.get("sort_order") == "desc",
+            render=list_ticket,
+        )
+
+    # -- tickets --------------------------------------------------------------------------
+    async def show_many_tickets(self, request: Request) -> Response:
+        _, values = self._ids(request, ("ids",))
+        tickets = [
+            ticket
+            for value in values
+            if value.isdigit() and (ticket := self.store.get_ticket(int(value))) is not None
+        ]
+        return json_response(
+            {"tickets": tickets, "next_page": None, "previous_page": None, "count": len(tickets)}
+        )
+
+    async def show_ticket(self, request: Request) -> Response:
+        return json_response({"ticket": self._ticket(request)})
+
+    async def create_ticket(self, request: Request) -> Response:
+        ticket = self.store.create_ticket(await _json_body(request))
+        audit = self.store.latest_audit(ticket["id"])
+        return json_response(
+            {"ticket": ticket, "audit": audit}, status_code=201, headers={"Location": ticket["url"]}
+        )
+
+    async def update_ticket(self, request: Request) -> Response:
+        ticket_id = _path_id(request, "ticket_id")
+        body = await _json_body(request)
+        before = self.store.latest_audit(ticket_id)
+        ticket = self.store.update_ticket(ticket_id, body)
+        audit = self.store.latest_audit(ticket_id)
+        answer: Record = {"ticket": ticket}
+        if audit is not before:
+            answer["audit"] = audit
+        return json_response(answer)
+
+    async def ticket_comments(self, request: Request) -> Response:
+        ticket = self._ticket(request)
+        return self._timeline(request, "comments", self.store.ticket_comments(ticket["id"]))
+
+    async def ticket_audits(self, request: Request) -> Response:
+        ticket = self._ticket(request)
+        return self._timeline(request, "audits", self.store.ticket_audits(ticket["id"]))
+
+    def routes(self) -> list[Route]:
+        """Every endpoint, under its ``.json`` path first and its bare path second."""
+        spec: list[tuple[str, Endpoint, str]] = [
+            ("/api/v2/users/show_many", self.show_many_users, "GET"),
+            ("/api/v2/users/search", self.search_users, "GET"),
+            ("/api/v2/users", self.create_user, "POST"),
+            ("/api/v2/users/{user_id}/tickets/requested", self.requested_tickets, "GET"),
+            ("/api/v2/users/{user_id}", self.show_user, "GET"),
+            ("/api/v2/tickets/show_many", self.show_many_tickets, "GET"),
+            ("/api/v2/tickets", self.create_ticket, "POST"),
+            ("/api/v2/tickets/{ticket_id}/comments", self.ticket_comments, "GET"),
+            ("/api/v2/tickets/{ticket_id}/audits", self.ticket_audits, "GET"),
+            ("/api/v2/tickets/{ticket_id}", self.show_ticket, "GET"),
+            ("/api/v2/tickets/{ticket_id}", self.update_ticket, "PUT"),
+        ]
+        routes: list[Route] = []
+        for path, endpoint, method in spec:
+            routes.append(Route(f"{path}.json", endpoint, methods=[method]))
+            routes.append(Route(path, endpoint, methods=[method]))
+        return routes
+
+
+def _as_is(record: Record) -> Record:
+    return record
+
+
+async def _zendesk_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ZendeskError)
+    return exc.response()
+
+
+async def _malformed(request: Request, exc: Exception) -> Response:
+    return malformed_body()
+
+
+async def _no_route(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return json_response(invalid_endpoint(), status_code=404)
+
+
+def create_app(store: ZendeskStore, config: ZendeskSiloConfig | None = None) -> SandboxControl:
+    """The Zendesk silo as an ASGI app: API routes, basic-token auth and the sandbox control."""
+    if config is None:
+        config = ZendeskSiloConfig(
+            subdomain=store.subdomain, order_number_field_id=store.order_number_field_id
+        )
+    if config.order_number_field_id != store.order_number_field_id:
+        raise ValueError(
+            f"config.order_number_field_id {config.order_number_field_id} differs from the"
+            f" store's {store.order_number_field_id}"
+        )
+    api = ZendeskApi(store, config)
+    routes = api.routes()
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            ZendeskError: _zendesk_error,
+            orjson.JSONDecodeError: _malformed,
+            404: _no_route,
+            405: _no_route,
+        },
+    )
+    guarded = BasicTokenAuth(app, config.email, config.api_token)
+    return SandboxControl(
+        app=guarded, routes=routes, responses=fault_responses(config.retry_after_seconds)
+    )

@@ -1,0 +1,24 @@
+"""Settings of the emulated Zendesk Support silo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ZendeskSiloConfig:
+    """Credentials and limits of one emulated Zendesk account.
+
+    Callers authenticate with HTTP basic ``{email}/token:{api_token}``. The limits are Zendesk's
+    own: 100 values per ``show_many``, ``page[size]`` at most 100, offset pagination refused past
+    10,000 records, and the ``Retry-After`` seconds sent with a 429 or 503.
+    """
+
+    subdomain: str = "c360-sandbox"
+    email: str = "agent@c360-sandbox.example"
+    api_token: str = "sandbox-zendesk-token"
+    order_number_field_id: int = 360001234567
+    max_show_many: int = 100
+    max_page_size: int = 100
+    max_offset_records: int = 10_000
+    retry_after_seconds: int = 60

@@ -46,6 +46,10 @@ class Table:
             raise ConfigError(self.key(name), f"required (or set {env_name(self.key(name))})")
         return default
 
+    def value(self, name: str, default: Any = _MISSING) -> Any:
+        """The raw value (after the environment override), for shapes the typed readers lack."""
+        return self._raw(name, default)
+
     def string(self, name: str, default: Any = _MISSING) -> Any:
         value = self._raw(name, default)
         if value is not None and not isinstance(value, str):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+
+from gateway.loop import run as run_loop
 
 
 def _positive(text: str) -> int:
@@ -31,7 +35,38 @@ def build_parser() -> argparse.ArgumentParser:
                               "in the data dir)")
     sandbox.add_argument("--latency-ms", type=float, default=0.0,
                          help="latency added to every silo response")
+    index = commands.add_parser(
+        "index", help="crawl every source's customer identifiers and link them into people")
+    index.add_argument("--config", type=Path, required=True)
+    index.add_argument("--since", type=_timestamp, default=None,
+                       help="only records updated since this ISO 8601 time")
     return parser
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def _index(config_path: Path, since: datetime | None) -> int:
+    from gateway.config import load_config
+    from gateway.runtime import open_runtime
+
+    config = load_config(config_path)
+    started = time.perf_counter()
+    async with open_runtime(config) as runtime:
+        report = await runtime.identity.index(since)
+    for source, count in sorted(report.records.items()):
+        removed = report.removed.get(source, 0)
+        print(f"  {source:10s} {count:>8,} records" + (f", {removed} removed" if removed else ""))
+    for source, problem in sorted(report.failed.items()):
+        print(f"  {source:10s} FAILED: {problem}")
+    print(f"{report.people:,} people, {report.changed:,} links changed, "
+          f"in {time.perf_counter() - started:.1f}s")
+    return 1 if report.failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,6 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                            port=args.port, data_dir=args.data_dir, loyalty_url=args.loyalty_url,
                            latency_ms=args.latency_ms))
         return 0
+    if args.command == "index":
+        from adapters.errors import ConfigError
+
+        try:
+            return run_loop(_index(args.config, args.since))
+        except ConfigError as exc:
+            print(f"c360: {exc}", file=sys.stderr)
+            return 2
     return 2
 
 

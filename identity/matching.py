@@ -81,8 +81,42 @@ class Clustering:
     blocked: dict[str, set[str]] = field(default_factory=dict)
 
 
+def typo_kind(a: str, b: str) -> str | None:
+    """The single edit between two different words: ``transposition`` (``mray``),
+    ``indel`` (``mry``, ``marry``) or ``substitution`` (``mark``); None if more than one."""
+    if a == b:
+        return None
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diffs) == 1:
+            return "substitution"
+        if len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] \
+                and a[diffs[1]] == b[diffs[0]]:
+            return "transposition"
+        return None
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    if len(long) - len(short) != 1:
+        return None
+    for i in range(len(long)):
+        if long[:i] + long[i + 1:] == short:
+            return "indel"
+    return None
+
+
 class NameMatcher:
-    """Do two names denote the same person? Nicknames, one-letter typos, swapped order."""
+    """Do two names denote the same person? Two strengths:
+
+    * ``agree`` (used with a shared phone, which households share): first names equal,
+      nickname-related (the ``nicknames`` dataset plus configured groups) or one slip apart
+      (a transposition, or a dropped/doubled letter in a name of 5+ letters — never a
+      substituted letter, which turns Mary into Mark); last names equal or one edit apart;
+      given and family name may be swapped; a name split differently (``Mary Van der|Berg``)
+      still agrees when its letters are the same.
+    * ``conflict`` (used with a shared email, which a family rarely shares): both records are
+      named and the first names are not even loosely related (no shared 3-letter start, more
+      than two edits apart, no nickname relation) — Maria and Carlos conflict, Katie and
+      Katherine do not.
+    """
 
     def __init__(self, extra: Sequence[Sequence[str]] = ()) -> None:
         namer = NickNamer()
@@ -98,32 +132,52 @@ class NameMatcher:
         related = {name} | self._namer.nicknames_of(name) | self._namer.canonicals_of(name)
         return frozenset(related | self._extra.get(name, set()))
 
-    @staticmethod
-    def close(a: str, b: str) -> bool:
-        if a == b:
-            return True
-        return min(len(a), len(b)) >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1
-
-    def first_names_agree(self, a: str, b: str) -> bool:
-        if self.close(a, b):
-            return True
+    def nicknames(self, a: str, b: str) -> bool:
         return b in self._related(a) or a in self._related(b)
 
-    def lasts_agree(self, a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-        return self.close("".join(a), "".join(b))
+    @staticmethod
+    def close(a: str, b: str) -> bool:
+        """Last names: equal, or one edit apart when the longer has 4+ letters."""
+        return a == b or (max(len(a), len(b)) >= 4 and typo_kind(a, b) is not None)
+
+    def first_names_agree(self, a: str, b: str) -> bool:
+        if a == b or self.nicknames(a, b):
+            return True
+        kind = typo_kind(a, b)
+        return kind == "transposition" or (kind == "indel" and min(len(a), len(b)) >= 4
+                                           and max(len(a), len(b)) >= 5)
+
+    def first_names_related(self, a: str, b: str) -> bool:
+        if self.first_names_agree(a, b) or a[:3] == b[:3]:
+            return True
+        limit = 2 if min(len(a), len(b)) >= 4 else 1
+        if OSA.distance(a, b, score_cutoff=limit) <= limit:
+            return True
+        return bool((self._related(a) & self._related(b)) - {a, b})
 
     def agree(self, a: RecordIdentity, b: RecordIdentity) -> bool:
         if not a.first or not b.first:
             return False
-        straight = self.first_names_agree(a.first[0], b.first[0]) and (
-            not a.last or not b.last or self.lasts_agree(a.last, b.last))
-        if straight:
+        if "".join(a.first + a.last) == "".join(b.first + b.last):
             return True
-        return bool(a.last and b.last) and self.close(a.first[0], "".join(b.last)) and \
-            self.close("".join(a.last), b.first[0])
+        last_a, last_b = "".join(a.last), "".join(b.last)
+        if self.first_names_agree(a.first[0], b.first[0]) and (
+                not last_a or not last_b or self.close(last_a, last_b)):
+            return True
+        return bool(last_a and last_b) and self.first_names_agree(a.first[0], last_b) \
+            and self.close(last_a, b.first[0])
 
     def conflict(self, a: RecordIdentity, b: RecordIdentity) -> bool:
-        return bool(a.first and b.first) and not self.agree(a, b)
+        if not a.first or not b.first or self.agree(a, b):
+            return False
+        if self.first_names_related(a.first[0], b.first[0]):
+            return False
+        # given and family name swapped, or one side holding a single name of either kind
+        tokens_a = [t for t in (a.first[0], "".join(a.last)) if t]
+        tokens_b = [t for t in (b.first[0], "".join(b.last)) if t]
+        matches = sum(1 for x in tokens_a if any(self.first_names_related(x, y)
+                                                 for y in tokens_b))
+        return matches < min(len(tokens_a), len(tokens_b))
 
 
 def split_full_name(name: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -194,9 +248,15 @@ class Matcher:
         named: dict[RecordKey, list[RecordIdentity]] = {
             r.key: [r] for r in records if r.first}
 
-        def compatible(a: RecordKey, b: RecordKey) -> bool:
-            """One side's names all agree with some name of the other side."""
+        def compatible(a: RecordKey, b: RecordKey, rule: str) -> bool:
+            """Joining two groups must not put conflicting names in one person: for a phone,
+            one side's names all agree with a name on the other side; for an email, no two
+            names conflict."""
             left, right = named.get(uf.find(a), []), named.get(uf.find(b), [])
+            if rule == "email":
+                if not rules.email_requires_compatible_names:
+                    return True
+                return not any(self.names.conflict(x, y) for x in left for y in right)
 
             def covered(xs: list[RecordIdentity], ys: list[RecordIdentity]) -> bool:
                 return all(any(self.names.agree(x, y) for y in ys) for x in xs)
@@ -208,7 +268,7 @@ class Matcher:
                 return
             if rule != "manual" and (a in split or b in split):
                 return
-            if rule in ("email", "phone+name") and not compatible(a, b):
+            if rule in ("email", "phone+name") and not compatible(a, b, rule):
                 return
             ra, rb = uf.find(a), uf.find(b)
             if uf.union(a, b):
@@ -233,9 +293,7 @@ class Matcher:
                     continue
                 for i, one in enumerate(group):
                     for other in group[i + 1:]:
-                        if not (rules.email_requires_compatible_names
-                                and self.names.conflict(one, other)):
-                            link(one.key, other.key, "email")
+                        link(one.key, other.key, "email")
         if rules.use_phone_with_name:
             for phone, group in self._groups(records, "phones"):
                 if phone in rules.junk_phones or self._crowded(group):

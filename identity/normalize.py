@@ -31,10 +31,12 @@ class EmailRules:
 class Normalizer:
     """Normalizes identifiers; results are cached (the same values recur across silos)."""
 
-    def __init__(self, email_rules: EmailRules | None = None, default_region: str = "US") -> None:
+    def __init__(self, email_rules: EmailRules | None = None, default_region: str = "US",
+                 regions: tuple[str, ...] = ()) -> None:
         self.rules = email_rules or EmailRules()
         self.aliases = dict(self.rules.aliases)
         self.default_region = default_region.upper()
+        self.regions = tuple(r.upper() for r in regions if r.upper() != self.default_region)
         self.email = lru_cache(maxsize=200_000)(self._email)
         self.phone = lru_cache(maxsize=200_000)(self._phone)
 
@@ -62,14 +64,24 @@ class Normalizer:
 
     def _phone(self, raw: str | None, region: str | None = None) -> str | None:
         """E.164, reading national numbers in ``region`` (the record's own country when it has
-        one) or the default region; None when it is not a valid number."""
+        one) or the default region. A record without a country whose number is not valid there
+        is read in the retailer's other ``regions``, and kept only if exactly one of them makes
+        it valid. None when it is not a valid number."""
         if not raw:
             return None
         digits = re.sub(r"\D", "", raw)
         if len(digits) < 7 or len(set(digits)) <= 2:
             return None
+        found = self._parse(raw, (region or self.default_region).upper())
+        if found is None and region is None and not raw.lstrip().startswith("+"):
+            candidates = {p for p in (self._parse(raw, r) for r in self.regions) if p}
+            found = candidates.pop() if len(candidates) == 1 else None
+        return found
+
+    @staticmethod
+    def _parse(raw: str, region: str) -> str | None:
         try:
-            parsed = phonenumbers.parse(raw, (region or self.default_region).upper())
+            parsed = phonenumbers.parse(raw, region)
         except phonenumbers.NumberParseException:
             return None
         if not phonenumbers.is_valid_number(parsed):

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from identity.cache import LookupCache, NoCache
 from identity.golden import assign_golden_ids, mint
 from identity.matching import Matcher, Override, RecordIdentity, RecordKey
 from identity.schema import (
@@ -63,12 +64,25 @@ def _keys_of(record: RecordIdentity) -> list[dict[str, str]]:
     return rows
 
 
+_LOOKUP = (
+    sa.select(identity_record.c.golden_id)
+    .select_from(identity_key.join(identity_record, sa.and_(
+        identity_key.c.source == identity_record.c.source,
+        identity_key.c.record_id == identity_record.c.record_id)))
+    .where(identity_key.c.key_type == sa.bindparam("key_type"),
+           identity_key.c.value == sa.bindparam("value"),
+           identity_record.c.golden_id.is_not(None))
+)
+
+
 class Registry:
     """Golden id ↔ (source, record id) links, with the identifiers that made them."""
 
-    def __init__(self, engine: AsyncEngine, matcher: Matcher | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, matcher: Matcher | None = None,
+                 cache: LookupCache | None = None) -> None:
         self.engine = engine
         self.matcher = matcher or Matcher()
+        self.cache: LookupCache = cache if cache is not None else NoCache()
         self._write = asyncio.Lock()
 
     async def create(self) -> None:
@@ -165,6 +179,7 @@ class Registry:
     async def recluster(self, scope: set[RecordKey] | None = None) -> ReclusterReport:
         """Re-run the match rules over every record (``scope=None``) or over the connected
         neighbourhood of ``scope``, and store the resulting links and golden ids."""
+        self.cache.clear()
         async with self._write, self.engine.begin() as conn:
             keys = None if scope is None else await self._grow(conn, scope)
             records, previous, rules = await self._load(conn, keys)
@@ -189,8 +204,9 @@ class Registry:
                     await conn.execute(stmt, list(chunk))
             if aliases:
                 await self._store_aliases(conn, aliases, set(golden))
-            return ReclusterReport(len(records), len(clustering.clusters), len(changes),
-                                   len(aliases))
+        self.cache.clear()
+        return ReclusterReport(len(records), len(clustering.clusters), len(changes),
+                               len(aliases))
 
     async def _taken(self, conn: AsyncConnection, clusters: Sequence[Sequence[RecordKey]],
                      previous: dict[RecordKey, str], *, scoped: bool) -> set[str]:
@@ -339,16 +355,14 @@ class Registry:
 
     async def lookup(self, key_type: str, value: str) -> list[str]:
         """Golden ids of the people carrying a normalized identifier."""
+        cached = self.cache.get((key_type, value))
+        if cached is not None:
+            return cached
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(identity_record.c.golden_id).distinct().select_from(
-                    identity_key.join(identity_record, sa.and_(
-                        identity_key.c.source == identity_record.c.source,
-                        identity_key.c.record_id == identity_record.c.record_id)))
-                .where(identity_key.c.key_type == key_type, identity_key.c.value == value,
-                       identity_record.c.golden_id.is_not(None))
-                .order_by(identity_record.c.golden_id))
-            return list(rows.scalars())
+            rows = await conn.execute(_LOOKUP, {"key_type": key_type, "value": value})
+            found = sorted({gid for (gid,) in rows})
+        self.cache.put((key_type, value), found)
+        return found
 
     async def resolve(self, golden_ids: Sequence[str]) -> list[str | None]:
         """Current id of each given id (itself, the id it was merged into, or None)."""
@@ -379,6 +393,14 @@ class Registry:
                 for gid, source, rid, kind, rule in rows:
                     found[gid].append(LinkedRecord(source, rid, kind, rule))
         return [found.get(g, []) for g in golden_ids]
+
+    async def assignments(self) -> dict[RecordKey, str]:
+        """Every linked record's person (for evaluation and export)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(sa.select(
+                identity_record.c.source, identity_record.c.record_id,
+                identity_record.c.golden_id).where(identity_record.c.golden_id.is_not(None)))
+            return {(s, r): g for s, r, g in rows}
 
     async def people(self, *, after: str | None = None, limit: int = 50) -> list[str]:
         """Golden ids in order, for paging through everyone."""

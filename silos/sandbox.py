@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import tomli_w
 import uvicorn
 
+from gateway import loop
 from silos.control import SandboxControl
 from silos.generator import Sandbox, generate
 from silos.loyalty import create_loyalty_engine, create_schema, load_members, load_points
@@ -50,6 +52,10 @@ class RunningSandbox:
     config_path: Path
     ground_truth_path: Path
     loyalty_url: str
+
+    def transports(self) -> dict[str, httpx.AsyncBaseTransport]:
+        """In-process transports to the silo apps (no sockets), keyed by source name."""
+        return {kind: httpx.ASGITransport(app=app) for kind, app in self.apps.items()}
 
     def url(self, kind: str) -> str:
         offset = {"shopify": 1, "square": 2, "zendesk": 3}[kind]
@@ -95,7 +101,7 @@ def gateway_config(running: RunningSandbox) -> dict[str, Any]:
                                   "square": s.square_location_id}} for s in data.stores],
         "identity": {"database_url": "sqlite+aiosqlite:///"
                      + str((running.options.data_dir / "identity.sqlite").resolve()),
-                     "default_region": "US"},
+                     "default_region": "US", "regions": ["US", "GB"]},
     }
 
 
@@ -191,5 +197,5 @@ def describe(running: RunningSandbox, seconds: float) -> str:
 def run(options: SandboxOptions) -> None:
     started = time.perf_counter()
     running = prepare(options)
-    asyncio.run(serve(running, lambda: print(
+    loop.run(serve(running, lambda: print(
         describe(running, time.perf_counter() - started), flush=True)))

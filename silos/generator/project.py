@@ -220,17 +220,9 @@ class _Projector:
             first, last = name_variant(person.first, person.last, rng)
             if rng.random() < 0.05:
                 first, last = last, first
-            email = None
-            if person.email and rng.random() < 0.7:
-                email = email_variant(person.alt_email if person.alt_email and rng.random() < 0.5
-                                      else person.email, rng).strip()
-            phone = phone_variant(person.phone, rng) if person.phone and rng.random() < 0.85 \
-                else None
-            if rng.random() < 0.03:
-                if rng.random() < 0.5:
-                    email = rng.choice(JUNK_EMAILS) or None
-                else:
-                    phone = rng.choice(JUNK_PHONES) or None
+            email, phone = self.contacts(person, email_share=0.8, phone_share=0.9, alt=True,
+                                         junk=True)
+            email = email.strip() if email else None
             body: dict[str, Any] = {"given_name": first, "family_name": last,
                                     "address": {"address_line_1": addr.address1,
                                                 "locality": addr.city,
@@ -251,37 +243,61 @@ class _Projector:
             first, last = name_variant(person.first, person.last, rng)
             name = f"{first} {last}" if rng.random() > 0.06 else first
             user: dict[str, Any] = {"name": name, "role": "end-user"}
-            if person.email and rng.random() < 0.92:
-                user["email"] = email_variant(
-                    person.alt_email if person.alt_email and rng.random() < 0.5
-                    else person.email, rng)
-            if person.phone and (rng.random() < 0.4 or "email" not in user):
-                user["phone"] = phone_variant(person.phone, rng)
+            email, phone = self.contacts(person, email_share=0.95, phone_share=0.45, alt=True,
+                                         junk=False)
+            if email:
+                user["email"] = email
+            if phone:
+                user["phone"] = phone
             if "shopify" in person.records and rng.random() < 0.3:
                 user["external_id"] = person.records["shopify"]
-            created = self.zendesk.create_user({"user": user},
-                                               at=since + timedelta(days=rng.randrange(0, 200)))
+            created = self.zendesk.create_user({"user": user}, at=min(
+                since + timedelta(days=rng.randrange(0, 200)), self.as_of))
             person.records["zendesk"] = str(created["id"])
         if card is not None:
             first, last = name_variant(person.first, person.last, rng)
-            email = email_variant(person.email, rng) if person.email and rng.random() < 0.85 \
-                else None
-            phone = phone_variant(person.phone, rng) if person.phone and rng.random() < 0.9 \
-                else None
-            if rng.random() < 0.03:
-                email = rng.choice(JUNK_EMAILS)
-            if rng.random() < 0.03:
-                phone = rng.choice(JUNK_PHONES)
+            email, phone = self.contacts(person, email_share=0.88, phone_share=0.93, alt=False,
+                                         junk=True, empty_junk=True)
             member = {
                 "member_id": len(self.members) + 1, "card_number": card, "email": email,
                 "phone": phone,
                 "first_name": first, "last_name": last, "tier": "BRONZE",
                 "status": _pick((("ACTIVE", 95), ("SUSPENDED", 3), ("CLOSED", 2)), rng),
-                "enrolled_at": (since + timedelta(days=rng.randrange(0, 60))).replace(tzinfo=None),
+                "enrolled_at": min(since + timedelta(days=rng.randrange(0, 60)),
+                                   self.as_of).replace(tzinfo=None),
             }
             self.members.append(member)
             self.member_of[person.key] = member
             person.records["loyalty"] = card
+
+    def contacts(self, person: Person, *, email_share: float, phone_share: float, alt: bool,
+                 junk: bool, empty_junk: bool = False) -> tuple[str | None, str | None]:
+        """The email and phone one system holds for a person, as typed there. A profile is made
+        to reach the customer, so it nearly always keeps one real way to do so; a cashier's
+        placeholder (``0000000000``, ``test@test.com``) sometimes fills a missing field."""
+        rng = self.rng
+
+        def pick_email() -> str | None:
+            if not person.email:
+                return None
+            use_alt = alt and person.alt_email is not None and rng.random() < 0.5
+            return email_variant(person.alt_email if use_alt and person.alt_email
+                                 else person.email, rng)
+
+        email = pick_email() if rng.random() < email_share else None
+        phone = phone_variant(person.phone, rng) if person.phone and rng.random() < phone_share \
+            else None
+        if email is None and phone is None and rng.random() < 0.99:
+            if person.phone:
+                phone = phone_variant(person.phone, rng)
+            else:
+                email = pick_email()
+        if junk and rng.random() < 0.05:
+            if email is None:
+                email = rng.choice(JUNK_EMAILS) if empty_junk else rng.choice(JUNK_EMAILS) or None
+            elif phone is None:
+                phone = rng.choice(JUNK_PHONES) if empty_junk else rng.choice(JUNK_PHONES) or None
+        return email, phone
 
     def shopify_customer(self, person: Person, card: str | None, since: datetime) -> None:
         rng = self.rng

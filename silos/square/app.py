@@ -164,6 +164,7 @@ def create_app(
         ),
         post("/v2/catalog/object", lambda r, b: store.upsert_catalog_object(b)),
         post("/v2/catalog/batch-retrieve", lambda r, b: store.batch_retrieve_catalog_objects(b)),
+        post("/v2/catalog/search", lambda r, b: store.search_catalog_objects(b)),
         post(
             "/v2/inventory/counts/batch-retrieve",
             lambda r, b: store.batch_retrieve_inventory_counts(b),

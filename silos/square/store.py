@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from silos.square import catalog as catalog_search
 from silos.square import customers as rules
 from silos.square.body import (
     get_bool,
@@ -163,6 +164,9 @@ class SquareStore:
         self._customer_idempotency: dict[str, str] = {}
         self.catalog: dict[str, Record] = {}
         self._variations_by_sku: dict[str, list[str]] = {}
+        """Variation ids by lower-cased SKU (Square matches SKUs case-insensitively)."""
+        self._catalog_keys: list[Key] | None = None
+        self._catalog_latest = ""
         self._catalog_idempotency: dict[str, Record] = {}
         self._counts: list[Record] = []
         self._count_quantity: list[Decimal] = []
@@ -560,13 +564,15 @@ class SquareStore:
                 self.catalog.pop(old["id"], None)
                 sku = old["item_variation_data"].get("sku")
                 if sku:
-                    self._variations_by_sku[sku].remove(old["id"])
+                    self._variations_by_sku[sku.lower()].remove(old["id"])
         self.catalog[item_id] = item
         for variation in variations:
             self.catalog[variation["id"]] = variation
             sku = variation["item_variation_data"].get("sku")
             if sku:
-                _append(self._variations_by_sku, sku, variation["id"])
+                _append(self._variations_by_sku, sku.lower(), variation["id"])
+        self._catalog_keys = None
+        self._catalog_latest = max(self._catalog_latest, stamp)
         response: dict[str, Any] = {"catalog_object": item}
         if mappings:
             response["id_mappings"] = mappings
@@ -623,7 +629,53 @@ class SquareStore:
 
     def variations_by_sku(self, sku: str) -> list[Record]:
         """The ITEM_VARIATION objects carrying ``sku`` (Square does not enforce unique SKUs)."""
-        return [self.catalog[vid] for vid in self._variations_by_sku.get(sku, ())]
+        return [
+            variation
+            for vid in self._variations_by_sku.get(sku.lower(), ())
+            if (variation := self.catalog[vid])["item_variation_data"].get("sku") == sku
+        ]
+
+    def search_catalog_objects(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v2/catalog/search``: ``object_types``, ``exact_query`` / ``set_query``,
+        ``begin_time``, ``include_related_objects``, ``cursor`` / ``limit`` (advisory).
+
+        Objects come in catalog-id order; ``latest_time`` is when the catalog last changed.
+        """
+        search = catalog_search.parse_search(body)
+        after = (
+            decode_cursor(search.cursor, "catalog", (str,)) if search.cursor is not None else None
+        )
+        if search.attribute == "sku" and search.values is not None:
+            keys = sorted(
+                (vid,)
+                for value in search.values
+                for vid in self._variations_by_sku.get(value, ())
+            )
+        else:
+            if self._catalog_keys is None:
+                self._catalog_keys = sorted((object_id,) for object_id in self.catalog)
+            keys = self._catalog_keys
+        catalog = self.catalog
+        page, more = keyset_page(
+            keys,
+            after,
+            descending=False,
+            limit=search.limit,
+            accept=lambda key: search.accepts(catalog[key[0]]),
+        )
+        response: dict[str, Any] = {}
+        objects_found = [catalog[key[0]] for key in page]
+        if objects_found:
+            response["objects"] = objects_found
+            if search.include_related:
+                related = catalog_search.related_objects(objects_found, catalog.get)
+                if related:
+                    response["related_objects"] = related
+        if more:
+            response["cursor"] = encode_cursor("catalog", page[-1])
+        if self._catalog_latest:
+            response["latest_time"] = self._catalog_latest
+        return response
 
     def batch_retrieve_catalog_objects(self, body: dict[str, Any]) -> dict[str, Any]:
         """``POST /v2/catalog/batch-retrieve``; unknown ids are left out, as Square does."""

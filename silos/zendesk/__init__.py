@@ -1,4 +1,5 @@
-"""An emulated Zendesk Support API (users, identities, tickets, comments, audits).
+"""An emulated Zendesk Support API (users, identities, the incremental user export, tickets,
+comments, audits).
 
 :class:`ZendeskStore` holds the records in Zendesk's own JSON shape and is filled through
 ``create_user`` / ``create_ticket`` / ``update_ticket`` with Zendesk's request bodies;

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ from silos.responses import json_response
 from silos.zendesk.config import ZendeskSiloConfig
 from silos.zendesk.errors import (
     InvalidPaginationParameterError,
+    InvalidValueError,
     TooManyValuesError,
     ZendeskError,
     ZendeskNotFoundError,
@@ -41,19 +43,23 @@ from silos.zendesk.pagination import (
     Ordering,
     SortKey,
     cursor_page,
+    decode_export_cursor,
+    encode_export_cursor,
     offset_page,
     page_url,
     parse_cursor_request,
     parse_offset_request,
     wants_cursor,
 )
-from silos.zendesk.store import Record, ZendeskStore
+from silos.zendesk.store import Record, ZendeskStore, epoch_of
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 KeyFunction = Callable[[Record], SortKey]
 
 CURSOR_LINK_DROP = frozenset((PAGE_AFTER, PAGE_BEFORE))
 OFFSET_LINK_DROP = frozenset(("page",))
+EXPORT_LINK_DROP = frozenset(("cursor", "start_time"))
+TOO_RECENT_START_TIME = "Too recent start_time. Use a start_time older than 1 minute"
 
 
 def _by_id(record: Record) -> SortKey:
@@ -160,9 +166,15 @@ class BasicTokenAuth:
 class ZendeskApi:
     """The request handlers: parse the query, call the store, render Zendesk's envelopes."""
 
-    def __init__(self, store: ZendeskStore, config: ZendeskSiloConfig) -> None:
+    def __init__(
+        self,
+        store: ZendeskStore,
+        config: ZendeskSiloConfig,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.config = config
+        self.clock = clock
 
     # -- rendering ------------------------------------------------------------------------
     @staticmethod
@@ -342,6 +354,65 @@ class ZendeskApi:
             render=list_ticket,
         )
 
+    # -- incremental export ---------------------------------------------------------------
+    async def incremental_users(self, request: Request) -> Response:
+        """Cursor-based incremental user export: the users changed at or after ``start_time``
+        (first request) or after ``cursor`` (every later one), oldest change first, up to
+        ``per_page`` (default and maximum 1000). Changes of the last minute are left out; the
+        ``after_cursor`` of the last page (``end_of_stream``) is where the next export resumes."""
+        params = request.query_params
+        until = int(self.clock()) - self.config.export_min_age_seconds
+        per_page = self._export_per_page(params)
+        token = params.get("cursor")
+        if token:
+            position = decode_export_cursor(token)
+        else:
+            position = (self._start_time(params, until), -1)
+        users, more = self.store.users_changed_after(position, until, per_page)
+        if users:
+            position = (epoch_of(users[-1]["updated_at"]), users[-1]["id"])
+        after_cursor = encode_export_cursor(position)
+        after_url = page_url(
+            self._base(request),
+            params.multi_items(),
+            EXPORT_LINK_DROP,
+            [("cursor", after_cursor)],
+        )
+        body: Record = {
+            "users": users,
+            "after_url": after_url,
+            "after_cursor": after_cursor,
+            "before_url": None,
+            "before_cursor": None,
+            "end_of_stream": not more,
+        }
+        return json_response(self._with_identities(request, body, users))
+
+    def _export_per_page(self, params: Mapping[str, str]) -> int:
+        raw = params.get("per_page")
+        if raw is None:
+            return self.config.max_export_per_page
+        try:
+            per_page = int(raw)
+        except ValueError:
+            raise InvalidValueError("per_page must be an integer") from None
+        return min(max(per_page, 1), self.config.max_export_per_page)
+
+    @staticmethod
+    def _start_time(params: Mapping[str, str], until: int) -> int:
+        raw = params.get("start_time")
+        if not raw:
+            raise InvalidValueError("start_time is required")
+        try:
+            start = int(raw)
+        except ValueError:
+            raise InvalidValueError("start_time must be a Unix epoch time") from None
+        if start < 0:
+            raise InvalidValueError("start_time must be a Unix epoch time")
+        if start > until:
+            raise InvalidValueError(TOO_RECENT_START_TIME)
+        return start
+
     # -- tickets --------------------------------------------------------------------------
     async def show_many_tickets(self, request: Request) -> Response:
         _, values = self._ids(request, ("ids",))
@@ -386,6 +457,7 @@ class ZendeskApi:
     def routes(self) -> list[Route]:
         """Every endpoint, under its ``.json`` path first and its bare path second."""
         spec: list[tuple[str, Endpoint, str]] = [
+            ("/api/v2/incremental/users/cursor", self.incremental_users, "GET"),
             ("/api/v2/users/show_many", self.show_many_users, "GET"),
             ("/api/v2/users/search", self.search_users, "GET"),
             ("/api/v2/users", self.create_user, "POST"),
@@ -423,8 +495,15 @@ async def _no_route(request: Request, exc: Exception) -> Response:
     return json_response(invalid_endpoint(), status_code=404)
 
 
-def create_app(store: ZendeskStore, config: ZendeskSiloConfig | None = None) -> SandboxControl:
-    """The Zendesk silo as an ASGI app: API routes, basic-token auth and the sandbox control."""
+def create_app(
+    store: ZendeskStore,
+    config: ZendeskSiloConfig | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> SandboxControl:
+    """The Zendesk silo as an ASGI app: API routes, basic-token auth and the sandbox control.
+
+    ``clock`` (Unix seconds) is "now" for the incremental export's last-minute rule."""
     if config is None:
         config = ZendeskSiloConfig(
             subdomain=store.subdomain, order_number_field_id=store.order_number_field_id
@@ -434,7 +513,7 @@ def create_app(store: ZendeskStore, config: ZendeskSiloConfig | None = None) -> 
             f"config.order_number_field_id {config.order_number_field_id} differs from the"
             f" store's {store.order_number_field_id}"
         )
-    api = ZendeskApi(store, config)
+    api = ZendeskApi(store, config, clock)
     routes = api.routes()
     app = Starlette(
         routes=routes,

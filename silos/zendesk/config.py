@@ -11,7 +11,8 @@ class ZendeskSiloConfig:
 
     Callers authenticate with HTTP basic ``{email}/token:{api_token}``. The limits are Zendesk's
     own: 100 values per ``show_many``, ``page[size]`` at most 100, offset pagination refused past
-    10,000 records, and the ``Retry-After`` seconds sent with a 429 or 503.
+    10,000 records, the ``Retry-After`` seconds sent with a 429 or 503, and the incremental
+    export's ``per_page`` (at most 1000) and the last minute it leaves out.
     """
 
     subdomain: str = "c360-sandbox"
@@ -22,3 +23,5 @@ class ZendeskSiloConfig:
     max_page_size: int = 100
     max_offset_records: int = 10_000
     retry_after_seconds: int = 60
+    max_export_per_page: int = 1000
+    export_min_age_seconds: int = 60

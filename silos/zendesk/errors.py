@@ -7,6 +7,8 @@ Zendesk answers errors in several envelopes, and an adapter must cope with each 
   where ``details`` maps a field name to a list of ``{"description", "error"}`` problems;
 * ``{"errors": [{"code", "title", ...}]}`` for the cursor and offset pagination limits;
 * ``{"error": {"title", "message"}}`` for a malformed query attribute;
+* ``{"error": "InvalidValue", "description": ...}`` (422) for an incremental export's bad
+  ``start_time`` or ``cursor``;
 * a bare ``{"error": "Couldn't authenticate you"}`` for a 401;
 * ``text/plain`` bodies for API-level failures (malformed JSON, 429, 500, 503).
 """
@@ -163,6 +165,20 @@ class InvalidAttributeError(ZendeskError):
                 ),
             }
         }
+
+
+class InvalidValueError(ZendeskError):
+    """A value an incremental export refuses (422 ``InvalidValue``), e.g. a too recent
+    ``start_time``."""
+
+    status_code = 422
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+    def body(self) -> dict[str, Any]:
+        return {"error": "InvalidValue", "description": self.description}
 
 
 def record_not_found() -> dict[str, str]:

@@ -7,12 +7,17 @@ the sort key of the edge record, so a walk stays exact while records are added (
 
 *Offset* pagination (``page``, ``per_page`` at most 100) answers ``next_page`` / ``previous_page`` /
 ``count`` and is refused past the first 10,000 records.
+
+The *cursor-based incremental exports* have a third, unrelated cursor: an opaque token naming a
+position in the ``(updated_at, id)`` stream (Zendesk's look like base64 of ``1576613539.0||467|``),
+passed back as ``cursor``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,10 +30,13 @@ from silos.zendesk.errors import (
     InvalidAttributeError,
     InvalidPaginationDepthError,
     InvalidPaginationParameterError,
+    InvalidValueError,
 )
 
 T = TypeVar("T")
 SortKey = tuple[int | str, ...]
+
+_EXPORT_CURSOR = re.compile(r"^(-?\d+)\.0\|\|(-?\d+)\|$")
 
 PAGE_SIZE = "page[size]"
 PAGE_AFTER = "page[after]"
@@ -209,3 +217,21 @@ def page_url(
     kept.extend(add)
     kept.sort()
     return f"{base}?{urlencode(kept)}"
+
+
+def encode_export_cursor(position: tuple[int, int]) -> str:
+    """The incremental export's cursor for the stream position ``(epoch seconds, id)``."""
+    epoch, record_id = position
+    return base64.b64encode(f"{epoch}.0||{record_id}|".encode("ascii")).decode("ascii")
+
+
+def decode_export_cursor(token: str) -> tuple[int, int]:
+    """The stream position inside an incremental export ``cursor``; a forged one is refused."""
+    try:
+        text = base64.b64decode(token, validate=True).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise InvalidValueError("cursor is invalid") from None
+    match = _EXPORT_CURSOR.match(text)
+    if match is None:
+        raise InvalidValueError("cursor is invalid")
+    return int(match.group(1)), int(match.group(2))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import re
-from bisect import insort
+from bisect import bisect_right, insort
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
@@ -40,6 +40,7 @@ ROLES = ("end-user", "agent", "admin")
 AGENT_ROLES = frozenset(("agent", "admin"))
 MESSAGING_CHANNELS = frozenset(("native_messaging", "messaging"))
 ACCOUNT_CREATED = datetime(2020, 1, 6, 14, 0, tzinfo=UTC)
+MAX_ID = 2**63 - 1
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -53,6 +54,11 @@ def zendesk_time(at: datetime | None) -> str:
     else:
         at = at.astimezone(UTC)
     return at.isoformat(timespec="seconds")[:19] + "Z"
+
+
+def epoch_of(stamp: str) -> int:
+    """Unix seconds of a ``2023-09-18T23:34:37Z`` timestamp."""
+    return int(datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
 
 
 def html_body(text: str) -> str:
@@ -152,6 +158,7 @@ class ZendeskStore:
         self._by_name_word: dict[str, list[int]] = {}
         self._by_email_word: dict[str, list[int]] = {}
         self._by_role: dict[str, list[int]] = {}
+        self._by_updated: list[tuple[int, int]] = []
 
         self._tickets: dict[int, Record] = {}
         self._requested: dict[int, list[Record]] = {}
@@ -285,6 +292,7 @@ class ZendeskStore:
         for word in set(words(record["name"])):
             self._by_name_word.setdefault(word, []).append(user_id)
         self._by_role.setdefault(role, []).append(user_id)
+        insort(self._by_updated, (epoch_of(stamp), user_id))
         return record
 
     def _identity(self, user_id: int, kind: str, value: str, verified: bool, stamp: str) -> Record:
@@ -313,6 +321,17 @@ class ZendeskStore:
     def find_user_by_email(self, email: str) -> Record | None:
         user_id = self._by_email.get(normalize_email(email))
         return None if user_id is None else self._users[user_id]
+
+    def users_changed_after(
+        self, after: tuple[int, int], until: int, limit: int
+    ) -> tuple[list[Record], bool]:
+        """Up to ``limit`` users whose ``(updated_at epoch, id)`` sorts after ``after`` and whose
+        ``updated_at`` is at most ``until`` (epoch seconds), oldest first, and whether more follow
+        (the incremental export's order)."""
+        start = bisect_right(self._by_updated, after)
+        end = bisect_right(self._by_updated, (until, MAX_ID))
+        keys = self._by_updated[start : min(end, start + limit)]
+        return [self._users[user_id] for _, user_id in keys], start + limit < end
 
     def identities(self, user_id: int) -> list[Record]:
         return self._identities.get(user_id, [])

@@ -128,3 +128,21 @@ def test_golden_ids_are_kept_merged_and_minted() -> None:
     assert assign_golden_ids([[b, a]], {})[0] == [mint(a)]
     # a minted id already used elsewhere gets a suffix
     assert assign_golden_ids([[a]], {}, taken={mint(a)})[0] == [mint(a) + "-2"]
+
+
+def test_name_noise_does_not_block_a_shared_email() -> None:
+    pairs = [(("José", "Smith"), ("Jsé", "Smith")), (("Mary", "Williams"), ("Mry", "Williams")),
+             (("Cynthia", "Scott"), ("Scott", "Cynthia")), (("Cynthia", ""), ("Scott", "Cynthia")),
+             (("Katherine", "Myers"), ("Katie", "Myers")), (("Mary", "Van der Berg"),
+                                                          ("Mary Van der", "Berg"))]
+    for (f1, l1), (f2, l2) in pairs:
+        records = [rec("shopify", "1", f1, l1, emails=("x@y.com",)),
+                   rec("square", "2", f2, l2, emails=("x@y.com",))]
+        assert len(Matcher().cluster(records).clusters) == 1, (f1, l1, f2, l2)
+
+
+def test_a_substituted_letter_is_another_person_on_a_shared_phone() -> None:
+    records = [rec("shopify", "1", "Mary", "Smith", phones=("+12125550100",)),
+               rec("square", "2", "Mark", "Smith", phones=("+12125550100",)),
+               rec("loyalty", "3", "Mray", "Smith", phones=("+12125550100",))]
+    assert people(records) == [{"loyalty:3", "shopify:1"}, {"square:2"}]

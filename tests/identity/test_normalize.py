@@ -65,3 +65,12 @@ def test_names() -> None:
     assert name_tokens("Søren Łaski") == ("soren", "laski")
     assert name_key("ZOË", "Ní Bhriain") == "zoe|ni bhriain"
     assert name_tokens(None) == ()
+
+
+def test_a_record_without_a_country_is_read_in_the_retailers_other_regions() -> None:
+    normalizer = Normalizer(default_region="US", regions=("US", "GB"))
+    assert normalizer.phone("07911 123456") == "+447911123456"
+    assert normalizer.phone("(415) 600-9952") == "+14156009952"
+    # the record's own country is trusted: no guessing
+    assert normalizer.phone("07911 123456", "US") is None
+    assert Normalizer(default_region="US").phone("07911 123456") is None

@@ -107,3 +107,17 @@ async def test_people_pages(registry_engine: AsyncEngine) -> None:
     everyone = await registry.people(limit=10)
     assert len(everyone) == 2
     assert await registry.people(after=everyone[0], limit=10) == everyone[1:]
+
+
+async def test_lookups_are_cached_until_this_process_changes_links(
+        registry_engine: AsyncEngine) -> None:
+    from identity.cache import MemoryLookupCache
+
+    registry = Registry(registry_engine, cache=MemoryLookupCache())
+    await registry.create()
+    assert await registry.lookup("email", "ana@gmail.com") == []
+    await registry.upsert(ANA)
+    await registry.recluster()
+    [ana] = await registry.lookup("email", "ana@gmail.com")
+    await registry.split(("shopify", "101"), actor="ops", reason="test")
+    assert await registry.lookup("email", "ana@gmail.com") != [ana]

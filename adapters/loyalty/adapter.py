@@ -1,0 +1,203 @@
+"""The loyalty database adapter: ``CustomerSource`` and ``LoyaltySource`` over SQL tables."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.http import parsing
+from adapters.loyalty import queries
+from adapters.loyalty.config import LoyaltyConfig
+from adapters.loyalty.faults import map_error
+from adapters.loyalty.parse import (
+    KIND,
+    account_from_row,
+    customer_from_row,
+    email_key,
+    ledger_entry_from_row,
+    phone_key,
+)
+from adapters.models import Customer, LedgerEntry, LoyaltyAccount
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+Row = Mapping[str, Any]
+
+CHUNK = 500
+"""Keys per statement: one ``IN (…)`` list, well under SQLite's and asyncpg's parameter caps."""
+
+
+def _chunks(keys: list[K], size: int) -> list[list[K]]:
+    return [keys[i:i + size] for i in range(0, len(keys), size)]
+
+
+def _unique(keys: Sequence[K]) -> list[K]:
+    return list(dict.fromkeys(keys))
+
+
+class LoyaltyAdapter:
+    """Reads the in-house loyalty database through an injected async SQLAlchemy engine.
+
+    The record id is the **card number**. Every batch method sends one SQL statement per chunk
+    of :data:`CHUNK` distinct keys (chunks run concurrently, at most
+    ``config.max_concurrency`` at a time) and returns results aligned with its keys; each
+    statement runs under ``config.timeout_s``. Emails and phones are stored as typed at
+    enrolment, so lookups compare normalized forms on both sides:
+
+    * email: ``lower(trim(email))`` (tabs and line breaks trimmed like blanks) against the
+      asked email trimmed and lower-cased;
+    * phone: the last 10 digits of the stored value (after removing blanks, tabs and
+      ``- . ( ) + /``) against the last 10 digits of the asked number, so national, E.164 and
+      punctuated spellings of one number meet. A number with fewer digits must match whole.
+
+    Failures leave as :mod:`adapters.errors` only (see :mod:`adapters.loyalty.faults`).
+    """
+
+    page_size: int = 1000
+    """Members per page of :meth:`crawl_customers`."""
+
+    def __init__(self, config: LoyaltyConfig, engine: AsyncEngine, *,
+                 source: str = KIND) -> None:
+        self.config = config
+        self.engine = engine
+        self._source = source
+        self._limit = asyncio.Semaphore(config.max_concurrency)
+
+    @property
+    def source(self) -> str:
+        """The configured source name."""
+        return self._source
+
+    @property
+    def kind(self) -> str:
+        """Always ``loyalty``."""
+        return KIND
+
+    # -- plumbing ----------------------------------------------------------------------------
+    async def _rows(self, operation: str, statement: sa.Select[Any]) -> list[Row]:
+        """Run one read statement under the timeout; every failure becomes an UpstreamError."""
+        try:
+            async with self._limit, asyncio.timeout(self.config.timeout_s):
+                async with self.engine.connect() as conn:
+                    result = await conn.execute(statement)
+                    return [row._mapping for row in result.all()]
+        except Exception as exc:
+            raise map_error(self.source, operation, exc) from exc
+
+    async def _gather(self, calls: list[Awaitable[T]]) -> list[T]:
+        """Await all ``calls`` (each its own chunk), then raise the first failure if any."""
+        done: list[T] = []
+        for result in await asyncio.gather(*calls, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
+            done.append(result)
+        return done
+
+    async def _grouped(self, operation: str, keys: list[K],
+                       statement: Callable[[list[K]], sa.Select[Any]],
+                       key_of: Callable[[Row], K]) -> dict[K, list[Row]]:
+        """Rows for ``keys`` (distinct), one statement per chunk, grouped by ``key_of``."""
+        pages = await self._gather([self._rows(operation, statement(chunk))
+                                    for chunk in _chunks(keys, CHUNK)])
+        grouped: dict[K, list[Row]] = {}
+        with parsing(self.source, operation):
+            for rows in pages:
+                for row in rows:
+                    grouped.setdefault(key_of(row), []).append(row)
+        return grouped
+
+    def _lookup_key(self, row: Row) -> str:
+        return str(row["lookup_key"])
+
+    async def _members(self, operation: str, asked: Sequence[str],
+                       normalize: Callable[[str], str],
+                       members: Callable[[list[str]], sa.Subquery],
+                       select: Callable[[sa.Subquery], sa.Select[Any]],
+                       ) -> list[list[Row]]:
+        """Rows of the members each asked value finds (after ``normalize``), aligned."""
+        normalized = [normalize(value) for value in asked]
+        keys = _unique([key for key in normalized if key])
+        grouped = await self._grouped(operation, keys, lambda chunk: select(members(chunk)),
+                                      self._lookup_key)
+        return [grouped.get(key, []) if key else [] for key in normalized]
+
+    # -- CustomerSource ----------------------------------------------------------------------
+    async def customers_by_ids(self, ids: Sequence[str]) -> list[Customer | None]:
+        """Members by card number, as customers; None for an unknown card."""
+        found = await self._members("customers_by_ids", ids, str, queries.members_by_cards,
+                                    queries.customers)
+        with parsing(self.source, "customers_by_ids"):
+            return [customer_from_row(rows[0], self.source) if rows else None
+                    for rows in found]
+
+    async def customers_by_emails(self, emails: Sequence[str]) -> list[list[Customer]]:
+        """Members whose email, trimmed and lower-cased, equals the asked one's."""
+        found = await self._members("customers_by_emails", emails, email_key,
+                                    queries.members_by_emails, queries.customers)
+        with parsing(self.source, "customers_by_emails"):
+            return [[customer_from_row(row, self.source) for row in rows] for rows in found]
+
+    async def customers_by_phones(self, phones: Sequence[str]) -> list[list[Customer]]:
+        """Members whose phone has the asked number's last 10 digits."""
+        found = await self._members("customers_by_phones", phones, phone_key,
+                                    queries.members_by_phones, queries.customers)
+        with parsing(self.source, "customers_by_phones"):
+            return [[customer_from_row(row, self.source) for row in rows] for rows in found]
+
+    async def crawl_customers(self, since: datetime | None = None
+                              ) -> AsyncIterator[list[Customer]]:
+        """Every member, in pages of :attr:`page_size` by ``member_id``.
+
+        ``loyalty_member`` has no modification time, so ``since`` cannot narrow the crawl:
+        every crawl is a full one.
+        """
+        after: int | None = None
+        while True:
+            rows = await self._rows("crawl_customers", queries.crawl_page(after, self.page_size))
+            if not rows:
+                return
+            with parsing(self.source, "crawl_customers"):
+                page = [customer_from_row(row, self.source) for row in rows]
+                after = int(rows[-1]["member_id"])
+            yield page
+            if len(rows) < self.page_size:
+                return
+
+    # -- LoyaltySource -----------------------------------------------------------------------
+    async def accounts_by_cards(self, cards: Sequence[str]) -> list[LoyaltyAccount | None]:
+        """Accounts by card number, with balance and lifetime points; None for unknown."""
+        found = await self._members("accounts_by_cards", cards, str, queries.members_by_cards,
+                                    queries.accounts)
+        with parsing(self.source, "accounts_by_cards"):
+            return [account_from_row(rows[0], self.source) if rows else None
+                    for rows in found]
+
+    async def accounts_by_emails(self, emails: Sequence[str]) -> list[list[LoyaltyAccount]]:
+        """Accounts whose email, trimmed and lower-cased, equals the asked one's."""
+        found = await self._members("accounts_by_emails", emails, email_key,
+                                    queries.members_by_emails, queries.accounts)
+        with parsing(self.source, "accounts_by_emails"):
+            return [[account_from_row(row, self.source) for row in rows] for rows in found]
+
+    async def accounts_by_phones(self, phones: Sequence[str]) -> list[list[LoyaltyAccount]]:
+        """Accounts whose phone has the asked number's last 10 digits."""
+        found = await self._members("accounts_by_phones", phones, phone_key,
+                                    queries.members_by_phones, queries.accounts)
+        with parsing(self.source, "accounts_by_phones"):
+            return [[account_from_row(row, self.source) for row in rows] for rows in found]
+
+    async def ledger_by_member_ids(self, ids: Sequence[int]) -> list[list[LedgerEntry]]:
+        """Each member's ledger entries, newest first; [] for a member without entries."""
+        keys = _unique(ids)
+        grouped = await self._grouped("ledger_by_member_ids", keys, queries.ledger,
+                                      lambda row: int(row["member_id"]))
+        with parsing(self.source, "ledger_by_member_ids"):
+            entries = {member: [ledger_entry_from_row(row) for row in rows]
+                       for member, rows in grouped.items()}
+        return [entries.get(member, []) for member in ids]
+

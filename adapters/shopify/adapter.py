@@ -1,0 +1,326 @@
+"""The Shopify Admin REST adapter: customers, orders, catalog, inventory and locations."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from adapters.errors import UpstreamBadResponse
+from adapters.http import RetryPolicy, Sleep, VendorHTTP, parsing
+from adapters.models import Customer, InventoryLevel, Location, Order, Variant
+
+from . import parse
+from . import requests as calls
+from .config import KIND, ShopifyConfig
+from .requests import Call
+
+T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
+TOKEN_HEADER = "X-Shopify-Access-Token"
+
+
+class SharedTtlValue(Generic[T]):
+    """A value loaded on demand and kept ``ttl`` seconds; concurrent callers share one load.
+
+    This in-process cache is the seam a shared cache (one catalog for every gateway replica)
+    will replace: the adapter only calls :meth:`get` with its loader and :meth:`put`.
+    A failed load is not cached: the next caller loads again.
+    """
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._value: T | None = None
+        self._expires = float("-inf")
+        self._loading: asyncio.Task[T] | None = None
+
+    async def get(self, load: Callable[[], Awaitable[T]]) -> T:
+        """The cached value, or the result of the one load in flight (starting it if none)."""
+        if self._value is not None and self.clock() < self._expires:
+            return self._value
+        task = self._loading
+        if task is None:
+            task = asyncio.ensure_future(self._load(load))
+            task.add_done_callback(_retrieve)
+            self._loading = task
+        return await asyncio.shield(task)
+
+    def put(self, value: T) -> None:
+        """Store a fresh value (e.g. one read for another purpose) for ``ttl`` seconds."""
+        self._value = value
+        self._expires = self.clock() + self.ttl
+
+    async def _load(self, load: Callable[[], Awaitable[T]]) -> T:
+        try:
+            value = await load()
+            self.put(value)
+            return value
+        finally:
+            self._loading = None
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a shared load's failure as seen even when every caller was cancelled meanwhile."""
+    if not task.cancelled():
+        task.exception()
+
+
+class ShopifyAdapter:
+    """Reads one Shopify shop through its Admin REST API (``/admin/api/{version}/``).
+
+    Implements ``CustomerSource``, ``OrderSource``, ``CatalogSource``, ``InventorySource`` and
+    ``LocationSource``. Every batch method answers aligned with its keys (duplicates answered,
+    ``None``/``[]`` for keys the shop does not have, including keys that cannot be Shopify ids).
+    Independent requests run concurrently, at most ``config.max_concurrency`` at a time; every
+    list is followed through its ``Link`` rel="next" pages to the end.
+    """
+
+    def __init__(
+        self,
+        config: ShopifyConfig,
+        client: httpx.AsyncClient,
+        *,
+        source: str = KIND,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._source = source
+        self._http = VendorHTTP(
+            source,
+            client,
+            base_url=config.url,
+            headers={TOKEN_HEADER: config.access_token, "Accept": "application/json"},
+            timeout=config.timeout_s,
+            retry=RetryPolicy(attempts=config.retries + 1),
+            sleep=sleep,
+            rng=rng,
+        )
+        self._slots = asyncio.Semaphore(config.max_concurrency)
+        self.catalog: SharedTtlValue[dict[str, Variant]] = SharedTtlValue(
+            config.catalog_ttl_s, clock)
+        """SKU -> variant, built by crawling ``products.json`` (see :class:`SharedTtlValue`)."""
+        self.pickup_names: SharedTtlValue[dict[str, str]] = SharedTtlValue(
+            config.catalog_ttl_s, clock)
+        """Location name -> id, to recognise native local-pickup shipping lines."""
+
+    @property
+    def source(self) -> str:
+        """The configured source name."""
+        return self._source
+
+    @property
+    def kind(self) -> str:
+        """The vendor kind, ``shopify``."""
+        return KIND
+
+    # --------------------------------------------------------------------------- customers
+
+    async def customers_by_ids(self, ids: Sequence[str]) -> list[Customer | None]:
+        """``GET customers.json?ids=…&limit=250`` per 250 ids (concurrently)."""
+        wanted = calls.unique_ids(ids)
+        batches = calls.customers_by_ids(self.config.api_version, wanted, self.config.page_size)
+        found: dict[str, Customer] = {}
+        for bodies in await self._gather(self._collect(call) for call in batches):
+            for customer in self._customers(bodies):
+                found[customer.id] = customer
+        return [found.get(key) for key in ids]
+
+    async def customers_by_emails(self, emails: Sequence[str]) -> list[list[Customer]]:
+        """``GET customers/search.json?query=email:…``, one request per distinct e-mail."""
+        return await self._search("email", emails)
+
+    async def customers_by_phones(self, phones: Sequence[str]) -> list[list[Customer]]:
+        """``GET customers/search.json?query=phone:…``, one request per distinct phone."""
+        return await self._search("phone", phones)
+
+    async def crawl_customers(
+        self, since: datetime | None = None
+    ) -> AsyncIterator[list[Customer]]:
+        """``GET customers.json?limit=250[&updated_at_min=since]``, one list per page."""
+        call = calls.customers_crawl(self.config.api_version, since, self.config.page_size)
+        async for body in self._pages(call):
+            yield self._customers([body])
+
+    async def _search(self, field_name: str, values: Sequence[str]) -> list[list[Customer]]:
+        distinct = [value for value in dict.fromkeys(values) if value.strip()]
+        version, size = self.config.api_version, self.config.page_size
+        results = await self._gather(
+            self._collect(calls.customer_search(version, field_name, value, size))
+            for value in distinct
+        )
+        found = {value: self._customers(bodies) for value, bodies in zip(distinct, results,
+                                                                          strict=True)}
+        return [list(found.get(value, ())) for value in values]
+
+    def _customers(self, bodies: Iterable[Any]) -> list[Customer]:
+        with parsing(self.source, "customers"):
+            return [
+                customer
+                for body in bodies
+                for customer in parse.parse_customers(
+                    body, source=self.source, references=self.config.references)
+            ]
+
+    # ------------------------------------------------------------------------------ orders
+
+    async def orders_by_customer_ids(self, ids: Sequence[str]) -> list[list[Order]]:
+        """``GET orders.json?customer_id=…&status=any&limit=250`` per customer (REST has no
+        multi-customer filter), concurrently; each customer's orders newest first."""
+        wanted = calls.unique_ids(ids)
+        if not wanted:
+            return [[] for _ in ids]
+        version, size = self.config.api_version, self.config.page_size
+        names, results = await self._pair(
+            self._pickup_names(),
+            self._gather(
+                self._collect(calls.orders_of_customer(version, customer_id, size))
+                for customer_id in wanted
+            ),
+        )
+        found: dict[str, list[Order]] = {}
+        for customer_id, bodies in zip(wanted, results, strict=True):
+            orders = self._orders(bodies, names)
+            orders.sort(key=lambda order: (order.placed_at, int(order.id)), reverse=True)
+            found[customer_id] = orders
+        return [list(found.get(key, ())) for key in ids]
+
+    async def orders_by_ids(self, ids: Sequence[str]) -> list[Order | None]:
+        """``GET orders.json?ids=…&status=any&limit=250`` per 250 ids (concurrently)."""
+        wanted = calls.unique_ids(ids)
+        batches = calls.orders_by_ids(self.config.api_version, wanted, self.config.page_size)
+        if not batches:
+            return [None for _ in ids]
+        names, results = await self._pair(
+            self._pickup_names(), self._gather(self._collect(call) for call in batches))
+        found = {order.id: order for bodies in results for order in self._orders(bodies, names)}
+        return [found.get(key) for key in ids]
+
+    def _orders(self, bodies: Iterable[Any], names: dict[str, str]) -> list[Order]:
+        with parsing(self.source, "orders"):
+            return [
+                order
+                for body in bodies
+                for order in parse.parse_orders(body, source=self.source, pickup_locations=names)
+            ]
+
+    async def _pickup_names(self) -> dict[str, str]:
+        return await self.pickup_names.get(self._load_pickup_names)
+
+    async def _load_pickup_names(self) -> dict[str, str]:
+        return parse.location_names(await self._fetch_locations())
+
+    # ------------------------------------------------------------------ catalog, inventory
+
+    async def variants_by_skus(self, skus: Sequence[str]) -> list[Variant | None]:
+        """From the SKU index (REST has no SKU filter): ``GET products.json?limit=250``, every
+        page, cached ``catalog_ttl_s`` and shared by concurrent callers."""
+        index = await self.catalog.get(self._load_catalog)
+        return [index.get(sku) for sku in skus]
+
+    async def inventory_by_skus(
+        self, skus: Sequence[str], location_ids: Sequence[str] | None = None
+    ) -> list[list[InventoryLevel]]:
+        """SKU -> inventory item (the SKU index), then ``GET inventory_levels.json?
+        inventory_item_ids=…[&location_ids=…]``, at most 50 ids of each per request."""
+        index = await self.catalog.get(self._load_catalog)
+        sku_by_item: dict[str, str] = {}
+        for sku in dict.fromkeys(skus):
+            variant = index.get(sku)
+            if variant is not None and variant.inventory_item_id is not None:
+                sku_by_item.setdefault(variant.inventory_item_id, sku)
+        where = None if location_ids is None else calls.unique_ids(location_ids)
+        if not sku_by_item or where == []:
+            return [[] for _ in skus]
+        batches = calls.inventory_levels(
+            self.config.api_version, list(sku_by_item), where, self.config.page_size)
+        found: dict[str, list[InventoryLevel]] = {}
+        for bodies in await self._gather(self._collect(call) for call in batches):
+            with parsing(self.source, "inventory_levels"):
+                for body in bodies:
+                    for level in parse.parse_inventory_levels(
+                        body, sku_by_item=sku_by_item, source=self.source
+                    ):
+                        found.setdefault(level.sku, []).append(level)
+        return [list(found.get(sku, ())) for sku in skus]
+
+    async def _load_catalog(self) -> dict[str, Variant]:
+        call = calls.products(self.config.api_version, self.config.page_size)
+        index: dict[str, Variant] = {}
+        async for body in self._pages(call):
+            with parsing(self.source, "products"):
+                for variant in parse.parse_products(body, source=self.source):
+                    index.setdefault(variant.sku, variant)
+        return index
+
+    # --------------------------------------------------------------------------- locations
+
+    async def locations(self) -> list[Location]:
+        """``GET locations.json``: STORE when in ``store_location_ids``, else WAREHOUSE."""
+        found = await self._fetch_locations()
+        self.pickup_names.put(parse.location_names(found))
+        return found
+
+    async def _fetch_locations(self) -> list[Location]:
+        found: list[Location] = []
+        async for body in self._pages(calls.locations(self.config.api_version)):
+            with parsing(self.source, "locations"):
+                found.extend(parse.parse_locations(
+                    body, source=self.source,
+                    store_location_ids=self.config.store_location_ids))
+        return found
+
+    # ---------------------------------------------------------------------------- plumbing
+
+    async def _pages(self, call: Call) -> AsyncIterator[Any]:
+        """The JSON body of every page of ``call``, following ``Link`` rel="next"."""
+        seen: set[str] = set()
+        current: Call | None = call
+        while current is not None:
+            async with self._slots:
+                body, response = await self._http.get_json(current.path, current.params)
+            yield body
+            link = response.links.get("next", {}).get("url")
+            if not link:
+                return
+            current = calls.follow(self.config.url, link)
+            if current is None or link in seen:
+                raise UpstreamBadResponse(
+                    self.source, f"GET {call.path} answered an unusable next-page link",
+                    status=response.status_code)
+            seen.add(link)
+
+    async def _collect(self, call: Call) -> list[Any]:
+        return [body async for body in self._pages(call)]
+
+    @staticmethod
+    async def _pair(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+        """Await both concurrently; on a failure cancel the other and raise it."""
+        one, two = asyncio.ensure_future(first), asyncio.ensure_future(second)
+        try:
+            return await asyncio.gather(one, two)
+        except BaseException:
+            for task in (one, two):
+                task.cancel()
+            await asyncio.gather(one, two, return_exceptions=True)
+            raise
+
+    @staticmethod
+    async def _gather(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+        """Await all; on the first failure cancel the others and raise it."""
+        tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise

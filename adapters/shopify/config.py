@@ -1,0 +1,81 @@
+"""Typed configuration of one Shopify Admin REST source (``[sources.<name>]``, kind ``shopify``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Self
+
+from adapters.config import Table
+from adapters.errors import ConfigError
+
+KIND = "shopify"
+MAX_PAGE_SIZE = 250
+TAG_REFERENCE = "tag:"
+_API_VERSION = re.compile(r"^(\d{4}-\d{2}|unstable)$")
+
+
+@dataclass(frozen=True)
+class ShopifyConfig:
+    """Where the shop is and how to talk to it.
+
+    ``references`` maps ``"tag:<prefix>"`` to a source name: a customer tag ``<prefix><id>``
+    references record ``<id>`` of that source (``{"tag:loyalty:": "loyalty"}``).
+    ``store_location_ids`` are the shop's locations that are physical stores; the gateway fills it
+    from its ``[[stores]]`` mapping (it is not read from the source's table).
+    """
+
+    url: str
+    access_token: str = field(repr=False)
+    api_version: str = "2026-07"
+    timeout_s: float = 1.5
+    retries: int = 2
+    page_size: int = MAX_PAGE_SIZE
+    references: Mapping[str, str] = field(default_factory=dict)
+    store_location_ids: frozenset[str] = frozenset()
+    catalog_ttl_s: float = 300.0
+    max_concurrency: int = 8
+
+    @classmethod
+    def from_table(cls, table: Table) -> Self:
+        """Read ``url``, ``access_token``, ``api_version``, ``timeout_ms``, ``retries``,
+        ``page_size``, ``references``, ``catalog_ttl_s`` and ``max_concurrency``; refuse any
+        other key."""
+        table.choice("kind", (KIND,), KIND)
+        url = table.url("url").rstrip("/")
+        access_token = table.string("access_token")
+        api_version = table.string("api_version", "2026-07")
+        if not _API_VERSION.match(api_version):
+            raise ConfigError(table.key("api_version"), "must be YYYY-MM or unstable")
+        timeout_ms = table.integer("timeout_ms", 1500, minimum=1)
+        retries = table.integer("retries", 2, minimum=0)
+        page_size = table.integer("page_size", MAX_PAGE_SIZE, minimum=1)
+        if page_size > MAX_PAGE_SIZE:
+            raise ConfigError(table.key("page_size"), f"must be at most {MAX_PAGE_SIZE}")
+        references = _references(table.table("references"))
+        catalog_ttl_s = table.number("catalog_ttl_s", 300.0, minimum=0)
+        max_concurrency = table.integer("max_concurrency", 8, minimum=1)
+        table.finish()
+        return cls(
+            url=url,
+            access_token=access_token,
+            api_version=api_version,
+            timeout_s=timeout_ms / 1000,
+            retries=retries,
+            page_size=page_size,
+            references=references,
+            catalog_ttl_s=catalog_ttl_s,
+            max_concurrency=max_concurrency,
+        )
+
+
+def _references(table: Table) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name in list(table.data):
+        source = table.string(name)
+        if not name.startswith(TAG_REFERENCE) or len(name) == len(TAG_REFERENCE):
+            raise ConfigError(table.key(name), 'must be "tag:<prefix>" (the only Shopify kind)')
+        found[name] = source
+    table.finish()
+    return found

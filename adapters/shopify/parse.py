@@ -1,0 +1,501 @@
+"""Pure mapping of Shopify Admin REST JSON to the canonical models (no I/O).
+
+Money is read exactly: from a ``*_set.shop_money`` object when the record has one (2019-10+),
+else from the decimal string beside it in the order's shop ``currency``. Timestamps carry the
+shop's offset (``2025-07-02T11:25:58-05:00``); a timestamp without one is read as UTC.
+
+Orders (``status``):
+
+* ``CANCELLED`` when ``cancelled_at`` is set;
+* ``COMPLETED`` when ``closed_at`` is set (archived) or ``fulfillment_status`` is ``fulfilled``
+  (everything shipped or collected);
+* ``OPEN`` otherwise.
+
+Native local pickup: REST has no pickup flag. Shopify's checkout records a pickup as a shipping
+line with ``source`` ``"shopify"`` whose ``title``/``code`` is the pickup location's name, so an
+order whose shipping line names a location (``pickup_locations``: name -> id) gets one
+``PICKUP`` fulfillment at that location: ``PENDING`` until Shopify has a fulfillment for it
+(``CANCELLED`` if the order was cancelled first), then the fulfillment's own status. Every other
+fulfillment is ``SHIPPING`` from its ``location_id`` with its tracking number.
+
+Returns: each refund with ``refund_line_items`` is an :class:`OrderReturn` (lines with their
+refunded subtotal + tax; ``location_id`` where the goods came back, e.g. a store; ``amount`` the
+money paid back by its successful ``refund`` transactions, zero when it has none). Refunds of
+money only (no line items) are not returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from adapters.models import (
+    Address,
+    Channel,
+    Customer,
+    Fulfillment,
+    FulfillmentType,
+    InventoryLevel,
+    Location,
+    LocationKind,
+    Money,
+    Order,
+    OrderLine,
+    OrderReturn,
+    ReturnLine,
+    Variant,
+)
+
+from .config import KIND, TAG_REFERENCE
+
+Record = Mapping[str, Any]
+
+FULFILLMENT_STATUS = {
+    "pending": "PENDING",
+    "open": "PENDING",
+    "success": "COMPLETED",
+    "cancelled": "CANCELLED",
+    "error": "FAILED",
+    "failure": "FAILED",
+}
+
+
+# ------------------------------------------------------------------------------ primitives
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO 8601 timestamp as an aware datetime (None for null/empty)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"timestamp must be a string, not {type(value).__name__}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def required_time(value: object) -> datetime:
+    """Like :func:`parse_time`, but a missing timestamp is a shape error."""
+    moment = parse_time(value)
+    if moment is None:
+        raise ValueError("missing timestamp")
+    return moment
+
+
+def decimal(value: object) -> Decimal:
+    """A Shopify decimal: a string (``"19.99"``), or a JSON number read via its text."""
+    if isinstance(value, bool) or value is None:
+        raise TypeError("not an amount")
+    if isinstance(value, str | int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        amount = Decimal(repr(value))
+    else:
+        raise TypeError(f"not an amount: {type(value).__name__}")
+    if not amount.is_finite():
+        raise ValueError("not a finite amount")
+    return amount
+
+
+def money(record: Record, key: str, currency: str) -> Money:
+    """``record[key + "_set"].shop_money`` when present, else ``record[key]`` in ``currency``."""
+    money_set = record.get(f"{key}_set")
+    if isinstance(money_set, Mapping) and isinstance(money_set.get("shop_money"), Mapping):
+        shop = money_set["shop_money"]
+        return Money(decimal(shop["amount"]), str(shop["currency_code"]).upper())
+    return Money(decimal(record[key]), currency.upper())
+
+
+def _text(value: object) -> str | None:
+    """A string field; empty strings are None."""
+    if value is None:
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _id(value: object) -> str:
+    if value is None or isinstance(value, bool | dict | list):
+        raise TypeError("missing id")
+    return str(value)
+
+
+def _optional_id(value: object) -> str | None:
+    return None if value is None else _id(value)
+
+
+def _list(record: Record, key: str) -> list[Any]:
+    value = record.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"{key} must be a list")
+    return value
+
+
+def _sum(amounts: Iterable[Money], currency: str) -> Money:
+    total = Money(Decimal(0), currency.upper())
+    for amount in amounts:
+        if amount.currency != total.currency:
+            raise ValueError("mixed currencies")
+        total = Money(total.amount + amount.amount, total.currency)
+    return total
+
+
+# ------------------------------------------------------------------------------- customers
+
+
+def parse_address(record: Record) -> Address:
+    """A customer address (``addresses[]`` / ``default_address``); blank fields are None."""
+    return Address(
+        line1=_text(record.get("address1")),
+        line2=_text(record.get("address2")),
+        city=_text(record.get("city")),
+        region=_text(record.get("province_code")) or _text(record.get("province")),
+        postal_code=_text(record.get("zip")),
+        country_code=_text(record.get("country_code")),
+        phone=_text(record.get("phone")),
+    )
+
+
+def tag_references(tags: object, references: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(source, id) for each tag ``<prefix><id>`` matching a ``"tag:<prefix>"`` reference."""
+    if not tags or not references:
+        return ()
+    if isinstance(tags, str):
+        parts = tags.split(",")
+    elif isinstance(tags, list):
+        parts = [str(tag) for tag in tags]
+    else:
+        raise TypeError("tags must be a string")
+    found: dict[tuple[str, str], None] = {}
+    for part in parts:
+        tag = part.strip()
+        for rule, source in references.items():
+            prefix = rule[len(TAG_REFERENCE) :]
+            if rule.startswith(TAG_REFERENCE) and tag.startswith(prefix) and len(tag) > len(
+                prefix
+            ):
+                found[(source, tag[len(prefix) :].strip())] = None
+    return tuple(found)
+
+
+def parse_customer(
+    record: Record, *, source: str = KIND, references: Mapping[str, str] | None = None
+) -> Customer:
+    """One REST customer (``customers[]`` or ``customer``)."""
+    addresses_raw = _list(record, "addresses")
+    default = record.get("default_address")
+    if not addresses_raw and isinstance(default, Mapping):
+        addresses_raw = [default]
+    addresses = tuple(parse_address(address) for address in addresses_raw)
+    phones: dict[str, None] = {}
+    for phone in (record.get("phone"), *(address.phone for address in addresses)):
+        text = _text(phone)
+        if text is not None:
+            phones[text.strip()] = None
+    email = _text(record.get("email"))
+    country = None
+    if isinstance(default, Mapping):
+        country = _text(default.get("country_code"))
+    elif addresses:
+        country = addresses[0].country_code
+    return Customer(
+        source=source,
+        kind=KIND,
+        id=_id(record["id"]),
+        first_name=_text(record.get("first_name")),
+        last_name=_text(record.get("last_name")),
+        emails=() if email is None else (email.strip(),),
+        phones=tuple(phones),
+        addresses=addresses,
+        created_at=parse_time(record.get("created_at")),
+        updated_at=parse_time(record.get("updated_at")),
+        country_code=country,
+        references=tag_references(record.get("tags"), references or {}),
+    )
+
+
+def parse_customers(
+    payload: Record, *, source: str = KIND, references: Mapping[str, str] | None = None
+) -> list[Customer]:
+    """``{"customers": [...]}`` (list and search answers)."""
+    return [
+        parse_customer(record, source=source, references=references)
+        for record in _list(payload, "customers")
+    ]
+
+
+# ---------------------------------------------------------------------------------- orders
+
+
+def pickup_location(order: Record, pickup_locations: Mapping[str, str]) -> str | None:
+    """The location id named by the order's native local-pickup shipping line, if any."""
+    if not pickup_locations:
+        return None
+    for line in _list(order, "shipping_lines"):
+        if line.get("source") not in (None, "shopify"):
+            continue
+        for key in ("title", "code"):
+            name = line.get(key)
+            if isinstance(name, str) and name in pickup_locations:
+                return pickup_locations[name]
+    return None
+
+
+def parse_line(line: Record, currency: str) -> OrderLine:
+    """Unit price × quantity less the line's discount allocations (before tax)."""
+    quantity = decimal(line["quantity"])
+    unit = money(line, "price", currency)
+    discounts = _sum((money(a, "amount", currency) for a in _list(line, "discount_allocations")),
+                     unit.currency)
+    title = _text(line.get("name")) or str(line["title"])
+    return OrderLine(
+        sku=_text(line.get("sku")),
+        title=title,
+        quantity=quantity,
+        unit_price=unit,
+        total=Money(unit.amount * quantity - discounts.amount, unit.currency),
+        variant_id=_optional_id(line.get("variant_id")),
+    )
+
+
+def parse_fulfillments(
+    order: Record, pickup_at: str | None, cancelled: bool
+) -> tuple[Fulfillment, ...]:
+    found: list[Fulfillment] = []
+    for item in _list(order, "fulfillments"):
+        status = FULFILLMENT_STATUS.get(str(item.get("status")), "PENDING")
+        updated = parse_time(item.get("updated_at")) or parse_time(item.get("created_at"))
+        if pickup_at is not None:
+            found.append(Fulfillment(FulfillmentType.PICKUP, status, pickup_at, updated))
+        else:
+            found.append(
+                Fulfillment(
+                    FulfillmentType.SHIPPING,
+                    status,
+                    _optional_id(item.get("location_id")),
+                    updated,
+                    _text(item.get("tracking_number")),
+                )
+            )
+    if pickup_at is not None and not found:
+        status = "CANCELLED" if cancelled else "PENDING"
+        found.append(Fulfillment(FulfillmentType.PICKUP, status, pickup_at))
+    return tuple(found)
+
+
+def parse_refund(refund: Record, *, source: str, currency: str) -> OrderReturn | None:
+    """A refund of goods as a return; None for a refund of money only."""
+    items = _list(refund, "refund_line_items")
+    if not items:
+        return None
+    lines: list[ReturnLine] = []
+    location = None
+    for item in items:
+        line = item.get("line_item") or {}
+        subtotal = money(item, "subtotal", currency)
+        tax = money(item, "total_tax", currency)
+        title = _text(line.get("name")) or _text(line.get("title")) or str(item["line_item_id"])
+        lines.append(
+            ReturnLine(
+                sku=_text(line.get("sku")),
+                title=title,
+                quantity=decimal(item["quantity"]),
+                amount=_sum((subtotal, tax), subtotal.currency),
+            )
+        )
+        if location is None:
+            location = _optional_id(item.get("location_id"))
+    paid_back = [
+        Money(decimal(txn["amount"]), str(txn.get("currency") or currency).upper())
+        for txn in _list(refund, "transactions")
+        if txn.get("kind") == "refund" and txn.get("status") == "success"
+    ]
+    return OrderReturn(
+        source=source,
+        kind=KIND,
+        id=_id(refund["id"]),
+        returned_at=required_time(refund.get("processed_at") or refund.get("created_at")),
+        lines=tuple(lines),
+        amount=_sum(paid_back, currency),
+        location_id=location,
+    )
+
+
+def parse_order(
+    record: Record, *, source: str = KIND, pickup_locations: Mapping[str, str] | None = None
+) -> Order:
+    """One REST order (``orders[]`` or ``order``); see the module docstring for the mappings."""
+    currency = str(record["currency"]).upper()
+    cancelled = record.get("cancelled_at") is not None
+    if cancelled:
+        status = "CANCELLED"
+    elif record.get("closed_at") is not None or record.get("fulfillment_status") == "fulfilled":
+        status = "COMPLETED"
+    else:
+        status = "OPEN"
+    pickup_at = pickup_location(record, pickup_locations or {})
+    store = record.get("source_name") == "pos"
+    customer = record.get("customer")
+    returns = (
+        parse_refund(refund, source=source, currency=currency)
+        for refund in _list(record, "refunds")
+    )
+    return Order(
+        source=source,
+        kind=KIND,
+        id=_id(record["id"]),
+        number=str(record["name"]),
+        channel=Channel.STORE if store else Channel.WEB,
+        customer_id=_optional_id(customer.get("id")) if isinstance(customer, Mapping) else None,
+        placed_at=required_time(record.get("processed_at") or record.get("created_at")),
+        updated_at=parse_time(record.get("updated_at")),
+        status=status,
+        total=money(record, "total_price", currency),
+        lines=tuple(parse_line(line, currency) for line in _list(record, "line_items")),
+        fulfillments=parse_fulfillments(record, pickup_at, cancelled),
+        returns=tuple(r for r in returns if r is not None),
+        location_id=_optional_id(record.get("location_id")) if store else None,
+        financial_status=_text(record.get("financial_status")),
+    )
+
+
+def parse_orders(
+    payload: Record, *, source: str = KIND, pickup_locations: Mapping[str, str] | None = None
+) -> list[Order]:
+    """``{"orders": [...]}``."""
+    return [
+        parse_order(record, source=source, pickup_locations=pickup_locations)
+        for record in _list(payload, "orders")
+    ]
+
+
+# ------------------------------------------------------------------ catalog and inventory
+
+
+def variant_currency(variant: Record) -> str | None:
+    """The shop currency of a variant's ``price``: the presentment price equal to it."""
+    prices = [p.get("price") for p in _list(variant, "presentment_prices")]
+    prices = [p for p in prices if isinstance(p, Mapping) and p.get("currency_code")]
+    price = variant.get("price")
+    for entry in prices:
+        if price is not None and decimal(entry["amount"]) == decimal(price):
+            return str(entry["currency_code"]).upper()
+    return str(prices[0]["currency_code"]).upper() if prices else None
+
+
+def parse_product(
+    product: Record, *, source: str = KIND, currency: str | None = None
+) -> list[Variant]:
+    """The product's variants that carry a SKU. ``currency`` is the shop's, used when a variant
+    has no presentment prices; without either, ``price`` is None."""
+    variants: list[Variant] = []
+    for variant in _list(product, "variants"):
+        sku = _text(variant.get("sku"))
+        if sku is None:
+            continue
+        price_currency = variant_currency(variant) or currency
+        price = variant.get("price")
+        variants.append(
+            Variant(
+                source=source,
+                kind=KIND,
+                id=_id(variant["id"]),
+                sku=sku,
+                title=str(variant.get("title") or ""),
+                product_id=_id(variant.get("product_id") or product["id"]),
+                product_title=str(product["title"]),
+                price=(
+                    Money(decimal(price), price_currency)
+                    if price is not None and price_currency is not None
+                    else None
+                ),
+                inventory_item_id=_optional_id(variant.get("inventory_item_id")),
+            )
+        )
+    return variants
+
+
+def parse_products(
+    payload: Record, *, source: str = KIND, currency: str | None = None
+) -> list[Variant]:
+    """``{"products": [...]}`` -> every variant with a SKU."""
+    return [
+        variant
+        for product in _list(payload, "products")
+        for variant in parse_product(product, source=source, currency=currency)
+    ]
+
+
+def parse_inventory_levels(
+    payload: Record, *, sku_by_item: Mapping[str, str], source: str = KIND
+) -> list[InventoryLevel]:
+    """``{"inventory_levels": [...]}`` for the items in ``sku_by_item`` (inventory item id ->
+    SKU); levels of other items and untracked levels (``available`` null) are skipped."""
+    levels: list[InventoryLevel] = []
+    for level in _list(payload, "inventory_levels"):
+        sku = sku_by_item.get(_id(level["inventory_item_id"]))
+        available = level.get("available")
+        if sku is None or available is None:
+            continue
+        levels.append(
+            InventoryLevel(
+                source=source,
+                kind=KIND,
+                sku=sku,
+                location_id=_id(level["location_id"]),
+                available=decimal(available),
+                updated_at=parse_time(level.get("updated_at")),
+            )
+        )
+    return levels
+
+
+# ------------------------------------------------------------------------------- locations
+
+
+def parse_location(
+    record: Record, *, source: str = KIND, store_location_ids: frozenset[str] = frozenset()
+) -> Location:
+    """A REST location: STORE when configured as one, else WAREHOUSE; REST has no geo."""
+    location_id = _id(record["id"])
+    return Location(
+        source=source,
+        kind=KIND,
+        id=location_id,
+        name=str(record["name"]),
+        location_kind=(
+            LocationKind.STORE if location_id in store_location_ids else LocationKind.WAREHOUSE
+        ),
+        address=Address(
+            line1=_text(record.get("address1")),
+            line2=_text(record.get("address2")),
+            city=_text(record.get("city")),
+            region=_text(record.get("province_code")) or _text(record.get("province")),
+            postal_code=_text(record.get("zip")),
+            country_code=_text(record.get("country_code")) or _text(record.get("country")),
+            phone=_text(record.get("phone")),
+        ),
+        geo=None,
+        active=bool(record.get("active", True)),
+    )
+
+
+def parse_locations(
+    payload: Record, *, source: str = KIND, store_location_ids: frozenset[str] = frozenset()
+) -> list[Location]:
+    """``{"locations": [...]}``."""
+    return [
+        parse_location(record, source=source, store_location_ids=store_location_ids)
+        for record in _list(payload, "locations")
+    ]
+
+
+def location_names(locations: Iterable[Location]) -> dict[str, str]:
+    """Location name -> id, to recognise native local-pickup shipping lines."""
+    return {location.name: location.id for location in locations}

@@ -1,0 +1,171 @@
+"""Pure builders of the Shopify Admin REST calls the adapter makes (no I/O).
+
+Every call here is a ``GET`` under ``/admin/api/{version}/``. Key sets are split at the vendor's
+limits: 250 ids per ``customers.json``/``orders.json`` ``ids`` filter (one page at ``limit=250``),
+50 ids per ``inventory_levels.json`` id list, and every request target is kept under
+:data:`MAX_IDS_CHARS` of ids so that it stays well below the 8 KB URI Shopify's front end accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import httpx
+
+MAX_IDS = 250
+MAX_INVENTORY_IDS = 50
+MAX_IDS_CHARS = 6000
+"""Budget for one comma-separated id list, URL-encoded (``%2C``); the rest of the target (path,
+``limit``, ``status``) fits in what is left of 8 KB."""
+_ID = re.compile(r"^[1-9][0-9]{0,18}$")
+_BARE_TERM = re.compile(r"^[^\s\"'\\()]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request: method, path (below the shop's base URL) and query parameters."""
+
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    method: str = "GET"
+
+
+def api_path(api_version: str, resource: str) -> str:
+    """``/admin/api/2026-07/customers.json``."""
+    return f"/admin/api/{api_version}/{resource}.json"
+
+
+def is_id(value: str) -> bool:
+    """Shopify REST ids are positive 64-bit integers written in decimal."""
+    return bool(_ID.match(value))
+
+
+def unique_ids(keys: Iterable[str]) -> list[str]:
+    """The distinct keys that can be Shopify ids, in first-seen order."""
+    return [key for key in dict.fromkeys(keys) if is_id(key)]
+
+
+def split_ids(
+    ids: Sequence[str], max_count: int, max_chars: int = MAX_IDS_CHARS
+) -> list[list[str]]:
+    """``ids`` in chunks of at most ``max_count`` whose encoded list fits ``max_chars``."""
+    chunks: list[list[str]] = []
+    chunk: list[str] = []
+    size = 0
+    for value in ids:
+        cost = len(quote(value, safe="")) + (3 if chunk else 0)
+        if chunk and (len(chunk) >= max_count or size + cost > max_chars):
+            chunks.append(chunk)
+            chunk, size, cost = [], 0, cost - 3
+        chunk.append(value)
+        size += cost
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def search_term(field_name: str, value: str) -> str:
+    """``email:bob@example.com``; values with spaces or quoting characters are quoted."""
+    value = value.strip()
+    if _BARE_TERM.match(value):
+        return f"{field_name}:{value}"
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{field_name}:"{escaped}"'
+
+
+def customers_by_ids(api_version: str, ids: Sequence[str], page_size: int) -> list[Call]:
+    """``GET customers.json?ids=…&limit=…``, split at 250 ids."""
+    return [
+        Call(api_path(api_version, "customers"), {"ids": ",".join(chunk), "limit": str(page_size)})
+        for chunk in split_ids(ids, MAX_IDS)
+    ]
+
+
+def customer_search(api_version: str, field_name: str, value: str, page_size: int) -> Call:
+    """``GET customers/search.json?query=<field>:<value>&limit=…``."""
+    return Call(
+        api_path(api_version, "customers/search"),
+        {"query": search_term(field_name, value), "limit": str(page_size)},
+    )
+
+
+def customers_crawl(api_version: str, since: datetime | None, page_size: int) -> Call:
+    """``GET customers.json?limit=…[&updated_at_min=…]`` (then follow ``Link`` rel=next)."""
+    params = {"limit": str(page_size)}
+    if since is not None:
+        params["updated_at_min"] = timestamp(since)
+    return Call(api_path(api_version, "customers"), params)
+
+
+def orders_of_customer(api_version: str, customer_id: str, page_size: int) -> Call:
+    """``GET orders.json?customer_id=…&status=any&limit=…`` (REST has no multi-customer filter;
+    ``status`` defaults to ``open`` otherwise)."""
+    return Call(
+        api_path(api_version, "orders"),
+        {"customer_id": customer_id, "status": "any", "limit": str(page_size)},
+    )
+
+
+def orders_by_ids(api_version: str, ids: Sequence[str], page_size: int) -> list[Call]:
+    """``GET orders.json?ids=…&status=any&limit=…``, split at 250 ids."""
+    return [
+        Call(
+            api_path(api_version, "orders"),
+            {"ids": ",".join(chunk), "status": "any", "limit": str(page_size)},
+        )
+        for chunk in split_ids(ids, MAX_IDS)
+    ]
+
+
+def products(api_version: str, page_size: int) -> Call:
+    """``GET products.json?limit=…`` (the whole catalog, page by page)."""
+    return Call(api_path(api_version, "products"), {"limit": str(page_size)})
+
+
+def locations(api_version: str) -> Call:
+    """``GET locations.json`` (not paginated by Shopify)."""
+    return Call(api_path(api_version, "locations"))
+
+
+def inventory_levels(
+    api_version: str,
+    item_ids: Sequence[str],
+    location_ids: Sequence[str] | None,
+    page_size: int,
+) -> list[Call]:
+    """``GET inventory_levels.json?inventory_item_ids=…[&location_ids=…]&limit=…``: at most 50
+    ids in each list, so item chunks × location chunks calls."""
+    location_chunks: list[list[str] | None] = (
+        [None] if location_ids is None else list(split_ids(location_ids, MAX_INVENTORY_IDS))
+    )
+    calls: list[Call] = []
+    for items in split_ids(item_ids, MAX_INVENTORY_IDS):
+        for where in location_chunks:
+            params = {"inventory_item_ids": ",".join(items), "limit": str(page_size)}
+            if where is not None:
+                params["location_ids"] = ",".join(where)
+            calls.append(Call(api_path(api_version, "inventory_levels"), params))
+    return calls
+
+
+def timestamp(moment: datetime) -> str:
+    """ISO 8601 with offset (a naive moment is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat()
+
+
+def follow(base_url: str, link: str) -> Call | None:
+    """The call behind a ``Link`` rel=next URL, or None when it leaves the configured shop
+    (the access token must never be sent elsewhere)."""
+    base = httpx.URL(base_url)
+    target = httpx.URL(link)
+    prefix = base.path.rstrip("/")
+    same_origin = (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+    if not same_origin or not target.path.startswith(prefix + "/"):
+        return None
+    return Call(target.path[len(prefix) :], dict(target.params))

@@ -1,0 +1,369 @@
+"""The Square API v2 adapter: customers, orders, catalog, inventory and locations."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from adapters.errors import UpstreamBadResponse
+from adapters.http import RetryPolicy, Sleep, VendorHTTP, parsing
+from adapters.models import Customer, InventoryLevel, Location, Order, Variant
+from adapters.square import parse
+from adapters.square import requests as req
+from adapters.square.config import KIND, SquareConfig
+
+T = TypeVar("T")
+Page = tuple[list[T], str | None]
+_NON_DIGITS = re.compile(r"\D")
+
+
+def _unique(keys: Iterable[str]) -> list[str]:
+    """Distinct non-blank keys, first-seen order."""
+    return list(dict.fromkeys(key for key in keys if key and key.strip()))
+
+
+class SquareAdapter:
+    """One Square seller account over a shared ``httpx.AsyncClient``.
+
+    Reads use Square's batch endpoints split at the documented limits, follow cursors to the
+    end and run concurrently (at most ``config.max_concurrency`` requests in flight). Searches
+    and batch retrievals are read-only POSTs, retried like GETs. Catalog SKUs of line items and
+    the seller's location ids are cached for the adapter's lifetime.
+    """
+
+    def __init__(
+        self,
+        config: SquareConfig,
+        client: httpx.AsyncClient,
+        *,
+        source: str = KIND,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self._source = source
+        self._http = VendorHTTP(
+            source,
+            client,
+            base_url=config.url,
+            headers={
+                "Authorization": f"Bearer {config.access_token}",
+                "Square-Version": config.api_version,
+                "Accept": "application/json",
+            },
+            timeout=config.timeout_s,
+            retry=RetryPolicy(attempts=config.retries + 1),
+            sleep=sleep,
+            rng=rng,
+        )
+        self._slots = asyncio.Semaphore(config.max_concurrency)
+        self._ctx = parse.Context(
+            source=source,
+            references=dict(config.references),
+            return_reference_source=config.return_reference_source,
+        )
+        self._skus: dict[str, str | None] = {}
+        self._location_ids: tuple[str, ...] | None = None
+        self._locations_lock = asyncio.Lock()
+
+    @property
+    def source(self) -> str:
+        """The configured source name."""
+        return self._source
+
+    @property
+    def kind(self) -> str:
+        """Always ``square``."""
+        return KIND
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _call(self, call: req.Call) -> Any:
+        async with self._slots:
+            if call.method == "GET":
+                payload, _ = await self._http.get_json(call.path, call.params)
+            else:
+                payload = await self._http.read_post_json(call.path, call.body)
+        if not isinstance(payload, dict):
+            raise UpstreamBadResponse(
+                self._source, f"{call.method} {call.path} answered a non-object")
+        return payload
+
+    async def _walk(
+        self,
+        what: str,
+        build: Callable[[str | None], req.Call],
+        read: Callable[[Any], Page[T]],
+    ) -> list[T]:
+        """Every page of one cursor-paginated call, concatenated."""
+        found: list[T] = []
+        async for page in self._pages(what, build, read):
+            found.extend(page)
+        return found
+
+    async def _pages(
+        self,
+        what: str,
+        build: Callable[[str | None], req.Call],
+        read: Callable[[Any], Page[T]],
+    ) -> AsyncIterator[list[T]]:
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            payload = await self._call(build(cursor))
+            with parsing(self._source, what):
+                page, cursor = read(payload)
+            yield page
+            if cursor is None:
+                return
+            if cursor in seen:
+                raise UpstreamBadResponse(self._source, f"{what} cursor repeated")
+            seen.add(cursor)
+
+    @staticmethod
+    async def _gather(jobs: Iterable[Awaitable[T]]) -> list[T]:
+        return list(await asyncio.gather(*jobs))
+
+    # -- customers ---------------------------------------------------------------------------
+
+    async def customers_by_ids(self, ids: Sequence[str]) -> list[Customer | None]:
+        """BulkRetrieveCustomers, 100 ids per call; None for ids Square does not know."""
+        unique = _unique(ids)
+
+        async def bulk(chunk: Sequence[str]) -> dict[str, Customer | None]:
+            payload = await self._call(req.bulk_retrieve_customers(chunk))
+            with parsing(self._source, "customers"):
+                return parse.bulk_customers(payload, self._ctx)
+
+        found: dict[str, Customer | None] = {}
+        for part in await self._gather(
+            bulk(chunk) for chunk in req.chunks(unique, req.CUSTOMERS_PER_BULK)
+        ):
+            found.update(part)
+        return [found.get(key) for key in ids]
+
+    async def _search_customers(self, field: str, match: str, value: str) -> list[Customer]:
+        return await self._walk(
+            "customers",
+            lambda cursor: req.search_customers(field, match, value, cursor),
+            lambda payload: parse.customers_page(payload, self._ctx),
+        )
+
+    async def customers_by_emails(self, emails: Sequence[str]) -> list[list[Customer]]:
+        """SearchCustomers with an exact ``email_address`` filter (case-insensitive), one
+        search per distinct email, run concurrently."""
+        unique = _unique(emails)
+        results = await self._gather(
+            self._search_customers("email_address", "exact", email.strip()) for email in unique
+        )
+        found = dict(zip(unique, results, strict=True))
+        return [list(found.get(email, ())) for email in emails]
+
+    async def _search_phone(self, phone: str) -> list[Customer]:
+        digits = _NON_DIGITS.sub("", phone)
+        if not digits:
+            return []
+        if phone.lstrip().startswith("+"):
+            return await self._search_customers("phone_number", "exact", "+" + digits)
+        candidates = await self._search_customers("phone_number", "fuzzy", digits)
+        return [
+            c for c in candidates
+            if any(_NON_DIGITS.sub("", p).endswith(digits) for p in c.phones)
+        ]
+
+    async def customers_by_phones(self, phones: Sequence[str]) -> list[list[Customer]]:
+        """SearchCustomers by phone. Square's exact phone filter needs E.164: a value starting
+        with ``+`` is sent as ``+<digits>`` to the exact filter. Any other value (a national
+        number, unknown country) goes to the fuzzy filter with its digits, and only customers
+        whose phone's digits end with those digits are kept."""
+        unique = _unique(phones)
+        results = await self._gather(self._search_phone(phone) for phone in unique)
+        found = dict(zip(unique, results, strict=True))
+        return [list(found.get(phone, ())) for phone in phones]
+
+    async def crawl_customers(
+        self, since: datetime | None = None
+    ) -> AsyncIterator[list[Customer]]:
+        """Every customer page by page, oldest first: ListCustomers for a full crawl,
+        SearchCustomers with an ``updated_at`` filter from ``since``."""
+
+        def build(cursor: str | None) -> req.Call:
+            if since is None:
+                return req.list_customers(cursor)
+            return req.customers_updated_since(since, cursor)
+
+        async for page in self._pages(
+            "customers", build, lambda payload: parse.customers_page(payload, self._ctx)
+        ):
+            if page:
+                yield page
+
+    # -- locations ---------------------------------------------------------------------------
+
+    async def locations(self) -> list[Location]:
+        """ListLocations: every location (active or not) as a STORE with its coordinates."""
+        payload = await self._call(req.list_locations())
+        with parsing(self._source, "locations"):
+            found = parse.locations(payload, self._ctx)
+        self._location_ids = tuple(loc.id for loc in found)
+        return found
+
+    async def _all_location_ids(self) -> tuple[str, ...]:
+        if self._location_ids is None:
+            async with self._locations_lock:
+                if self._location_ids is None:
+                    await self.locations()
+        assert self._location_ids is not None
+        return self._location_ids
+
+    # -- orders ------------------------------------------------------------------------------
+
+    async def _resolve_skus(self, raw: Sequence[parse.Json]) -> None:
+        with parsing(self._source, "orders"):
+            wanted = sorted(parse.catalog_object_ids(raw) - self._skus.keys())
+
+        async def batch(chunk: Sequence[str]) -> None:
+            payload = await self._call(req.batch_retrieve_catalog(chunk))
+            with parsing(self._source, "catalog"):
+                found = parse.catalog_skus(payload)
+            for object_id in chunk:
+                self._skus[object_id] = found.get(object_id)
+
+        await self._gather(batch(chunk) for chunk in req.chunks(wanted, req.CATALOG_IDS_PER_BATCH))
+
+    async def _orders(self, raw: Sequence[parse.Json]) -> list[Order]:
+        await self._resolve_skus(raw)
+        with parsing(self._source, "orders"):
+            return parse.orders(raw, parse.Context(
+                source=self._source,
+                return_reference_source=self.config.return_reference_source,
+                skus=self._skus,
+            ))
+
+    async def orders_by_customer_ids(self, ids: Sequence[str]) -> list[list[Order]]:
+        """SearchOrders with a customer filter (10 customers × 10 locations per search, every
+        location of the seller), cursor to the end; newest first, each sale carrying the
+        return orders found with it. Return orders are listed too (status RETURN)."""
+        unique = _unique(ids)
+        if not unique:
+            return [[] for _ in ids]
+        location_ids = await self._all_location_ids()
+
+        async def search(customers: Sequence[str], locations: Sequence[str]) -> list[Any]:
+            return await self._walk(
+                "orders",
+                lambda cursor: req.search_orders(customers, locations, cursor),
+                parse.orders_page,
+            )
+
+        pages = await self._gather(
+            search(customers, locations)
+            for customers in req.chunks(unique, req.CUSTOMERS_PER_ORDER_SEARCH)
+            for locations in req.chunks(location_ids, req.LOCATIONS_PER_ORDER_SEARCH)
+        )
+        raw = list({str(o["id"]): o for page in pages for o in page}.values())
+        by_customer: dict[str, list[Order]] = {}
+        for found in await self._orders(raw):
+            if found.customer_id is not None:
+                by_customer.setdefault(found.customer_id, []).append(found)
+        for orders in by_customer.values():
+            orders.sort(key=lambda o: (o.placed_at, o.id), reverse=True)
+        return [list(by_customer.get(key, ())) for key in ids]
+
+    async def orders_by_ids(self, ids: Sequence[str]) -> list[Order | None]:
+        """BatchRetrieveOrders, 100 ids per call; None for ids Square does not return."""
+        unique = _unique(ids)
+
+        async def batch(chunk: Sequence[str]) -> list[Any]:
+            payload = await self._call(req.batch_retrieve_orders(chunk))
+            with parsing(self._source, "orders"):
+                return parse.orders_page(payload)[0]
+
+        pages = await self._gather(
+            batch(chunk) for chunk in req.chunks(unique, req.ORDERS_PER_BATCH)
+        )
+        raw = list({str(o["id"]): o for page in pages for o in page}.values())
+        found = {o.id: o for o in await self._orders(raw)}
+        return [found.get(key) for key in ids]
+
+    # -- catalog and inventory ---------------------------------------------------------------
+
+    async def _variants(self, skus: Sequence[str]) -> list[Variant]:
+        """Every variation carrying one of ``skus`` (case-insensitively, as Square matches)."""
+
+        async def search(chunk: Sequence[str]) -> list[Variant]:
+            return await self._walk(
+                "catalog",
+                lambda cursor: req.search_variations_by_sku(chunk, cursor),
+                lambda payload: parse.variants_page(payload, self._ctx),
+            )
+
+        pages = await self._gather(
+            search(chunk) for chunk in req.chunks(_unique(skus), req.SKUS_PER_SEARCH)
+        )
+        variants = list({v.id: v for page in pages for v in page}.values())
+        for variant in variants:
+            self._skus[variant.id] = variant.sku
+        return variants
+
+    @staticmethod
+    def _matching(variants: Sequence[Variant], sku: str) -> list[Variant]:
+        """The variants with exactly ``sku``, else those equal to it ignoring case."""
+        exact = [v for v in variants if v.sku == sku]
+        return exact or [v for v in variants if v.sku.lower() == sku.lower()]
+
+    async def variants_by_skus(self, skus: Sequence[str]) -> list[Variant | None]:
+        """SearchCatalogObjects (ITEM_VARIATION, ``set_query`` on ``sku``, 250 SKUs per call)
+        with the parent items as related objects for the product title."""
+        variants = await self._variants(skus)
+        by_sku: dict[str, Variant | None] = {}
+        for sku in _unique(skus):
+            matching = sorted(self._matching(variants, sku), key=lambda v: v.id)
+            by_sku[sku] = matching[0] if matching else None
+        return [by_sku.get(sku) for sku in skus]
+
+    async def inventory_by_skus(
+        self, skus: Sequence[str], location_ids: Sequence[str] | None = None
+    ) -> list[list[InventoryLevel]]:
+        """SKU → variation ids (SearchCatalogObjects), then BatchRetrieveInventoryCounts
+        (1,000 variations per call, IN_STOCK, cursor to the end): one level per SKU and
+        location with a count; several variations sharing a SKU are summed."""
+        if location_ids is not None and not location_ids:
+            return [[] for _ in skus]
+        variants = await self._variants(skus)
+        wanted = {sku: [v.id for v in self._matching(variants, sku)] for sku in _unique(skus)}
+        variation_ids = sorted({vid for ids in wanted.values() for vid in ids})
+        wanted_locations = _unique(location_ids) if location_ids is not None else None
+
+        async def counts(chunk: Sequence[str], locations: Sequence[str] | None) -> list[Any]:
+            return await self._walk(
+                "inventory",
+                lambda cursor: req.inventory_counts(chunk, locations, cursor),
+                parse.inventory_counts,
+            )
+
+        location_chunks: list[Sequence[str] | None] = (
+            list(req.chunks(wanted_locations, req.INVENTORY_IDS_PER_BATCH))
+            if wanted_locations is not None else [None]
+        )
+        pages = await self._gather(
+            counts(chunk, locations)
+            for chunk in req.chunks(variation_ids, req.INVENTORY_IDS_PER_BATCH)
+            for locations in location_chunks
+        )
+        by_variation: dict[str, list[parse.Count]] = {}
+        for page in pages:
+            for count in page:
+                by_variation.setdefault(count.variation_id, []).append(count)
+        by_sku = {
+            sku: parse.levels(
+                sku, [c for vid in ids for c in by_variation.get(vid, ())], self._ctx)
+            for sku, ids in wanted.items()
+        }
+        return [list(by_sku.get(sku, ())) for sku in skus]

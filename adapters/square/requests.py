@@ -1,0 +1,145 @@
+"""The Square API v2 requests the adapter makes, as data (method, path, query, JSON body).
+
+Pure functions, no I/O. The limits are Square's documented ones: BulkRetrieveCustomers takes
+1–100 ids, SearchOrders 10 location ids and 10 customer ids, BatchRetrieveOrders 100 ids,
+SearchCatalogObjects' ``set_query`` 250 values, BatchRetrieveCatalogObjects and
+BatchRetrieveInventoryCounts 1,000 ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+CUSTOMERS_PER_BULK = 100
+CUSTOMERS_PER_PAGE = 100
+CUSTOMERS_PER_ORDER_SEARCH = 10
+LOCATIONS_PER_ORDER_SEARCH = 10
+ORDERS_PER_PAGE = 1000
+ORDERS_PER_BATCH = 100
+CATALOG_IDS_PER_BATCH = 1000
+SKUS_PER_SEARCH = 250
+CATALOG_PER_PAGE = 1000
+INVENTORY_IDS_PER_BATCH = 1000
+COUNTS_PER_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One HTTP request: every call here but the GETs is a read-only POST (safe to retry)."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] | None = None
+    body: dict[str, Any] | None = None
+
+
+def chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``values`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def rfc3339(moment: datetime) -> str:
+    """``moment`` in UTC as Square writes times (a naive value is taken as UTC)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _paged(body: dict[str, Any], cursor: str | None) -> dict[str, Any]:
+    return {**body, "cursor": cursor} if cursor else body
+
+
+def list_locations() -> Call:
+    return Call("GET", "/v2/locations")
+
+
+def bulk_retrieve_customers(ids: Sequence[str]) -> Call:
+    return Call("POST", "/v2/customers/bulk-retrieve", body={"customer_ids": list(ids)})
+
+
+def search_customers(
+    field: str, match: str, value: str, cursor: str | None = None
+) -> Call:
+    """SearchCustomers with one text filter: ``match`` is ``exact`` or ``fuzzy``."""
+    body = {
+        "limit": CUSTOMERS_PER_PAGE,
+        "query": {
+            "filter": {field: {match: value}},
+            "sort": {"field": "CREATED_AT", "order": "ASC"},
+        },
+    }
+    return Call("POST", "/v2/customers/search", body=_paged(body, cursor))
+
+
+def customers_updated_since(since: datetime, cursor: str | None = None) -> Call:
+    """SearchCustomers for the customers updated at or after ``since``, oldest first."""
+    body = {
+        "limit": CUSTOMERS_PER_PAGE,
+        "query": {
+            "filter": {"updated_at": {"start_at": rfc3339(since)}},
+            "sort": {"field": "CREATED_AT", "order": "ASC"},
+        },
+    }
+    return Call("POST", "/v2/customers/search", body=_paged(body, cursor))
+
+
+def list_customers(cursor: str | None = None) -> Call:
+    """ListCustomers, oldest first (a stable order for a full crawl)."""
+    params = {"limit": str(CUSTOMERS_PER_PAGE), "sort_field": "CREATED_AT", "sort_order": "ASC"}
+    if cursor:
+        params["cursor"] = cursor
+    return Call("GET", "/v2/customers", params=params)
+
+
+def search_orders(
+    customer_ids: Sequence[str], location_ids: Sequence[str], cursor: str | None = None
+) -> Call:
+    """SearchOrders of these customers at these locations, newest first."""
+    body = {
+        "location_ids": list(location_ids),
+        "limit": ORDERS_PER_PAGE,
+        "query": {
+            "filter": {"customer_filter": {"customer_ids": list(customer_ids)}},
+            "sort": {"sort_field": "CREATED_AT", "sort_order": "DESC"},
+        },
+    }
+    return Call("POST", "/v2/orders/search", body=_paged(body, cursor))
+
+
+def batch_retrieve_orders(ids: Sequence[str]) -> Call:
+    return Call("POST", "/v2/orders/batch-retrieve", body={"order_ids": list(ids)})
+
+
+def batch_retrieve_catalog(ids: Sequence[str]) -> Call:
+    """BatchRetrieveCatalogObjects: the variations line items name (for their SKUs)."""
+    return Call("POST", "/v2/catalog/batch-retrieve", body={"object_ids": list(ids)})
+
+
+def search_variations_by_sku(skus: Sequence[str], cursor: str | None = None) -> Call:
+    """SearchCatalogObjects for the variations with these SKUs, with their parent items."""
+    body = {
+        "object_types": ["ITEM_VARIATION"],
+        "include_related_objects": True,
+        "limit": CATALOG_PER_PAGE,
+        "query": {"set_query": {"attribute_name": "sku", "attribute_values": list(skus)}},
+    }
+    return Call("POST", "/v2/catalog/search", body=_paged(body, cursor))
+
+
+def inventory_counts(
+    variation_ids: Sequence[str], location_ids: Sequence[str] | None, cursor: str | None = None
+) -> Call:
+    """BatchRetrieveInventoryCounts: IN_STOCK counts of these variations (at these locations)."""
+    body: dict[str, Any] = {
+        "catalog_object_ids": list(variation_ids),
+        "states": ["IN_STOCK"],
+        "limit": COUNTS_PER_PAGE,
+    }
+    if location_ids is not None:
+        body["location_ids"] = list(location_ids)
+    return Call("POST", "/v2/inventory/counts/batch-retrieve", body=_paged(body, cursor))

@@ -1,0 +1,12 @@
+"""The Zendesk Support adapter: end users as customers, and their tickets, comments and audits.
+
+``ZendeskAdapter(ZendeskConfig(...), client, source="zendesk")`` implements
+:class:`~adapters.protocols.CustomerSource` and :class:`~adapters.protocols.TicketSource`.
+"""
+
+from __future__ import annotations
+
+from adapters.zendesk.adapter import ZendeskAdapter
+from adapters.zendesk.config import ZendeskConfig
+
+__all__ = ["ZendeskAdapter", "ZendeskConfig"]

@@ -1,0 +1,291 @@
+"""The Zendesk Support adapter: customers (end users) and tickets, batched and concurrent."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from adapters.errors import UpstreamBadResponse
+from adapters.http import RetryPolicy, Sleep, VendorHTTP, parsing
+from adapters.models import Customer, Ticket, TicketAudit, TicketComment
+from adapters.zendesk import parse
+from adapters.zendesk import requests as calls
+from adapters.zendesk.config import ZendeskConfig
+from adapters.zendesk.requests import Call
+
+T = TypeVar("T")
+NOT_FOUND = frozenset({404})
+
+
+class ZendeskAdapter:
+    """``CustomerSource`` and ``TicketSource`` over the Zendesk Support API.
+
+    A customer is an active Zendesk end user; agents and admins are never returned. Every
+    method answers its keys in order (duplicates included) and runs its requests concurrently,
+    at most ``config.max_concurrency`` at a time.
+    """
+
+    def __init__(
+        self,
+        config: ZendeskConfig,
+        client: httpx.AsyncClient,
+        *,
+        source: str = "zendesk",
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self._source = source
+        self._http = VendorHTTP(
+            source,
+            client,
+            base_url=config.url,
+            headers={
+                "Authorization": calls.basic_auth(config.email, config.api_token),
+                "Accept": "application/json",
+            },
+            timeout=config.timeout_s,
+            retry=RetryPolicy(attempts=config.retries + 1),
+            sleep=sleep,
+            rng=rng,
+        )
+        self._slots = asyncio.Semaphore(config.max_concurrency)
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def kind(self) -> str:
+        return parse.KIND
+
+    # -- plumbing ---------------------------------------------------------------------------
+    async def _get(self, call: Call, allow: frozenset[int] = frozenset()) -> Any:
+        """The JSON of one GET (retried); None when the status is in ``allow``."""
+        async with self._slots:
+            response = await self._http.send(
+                "GET", call.path, params=call.params, idempotent=True, allow=allow
+            )
+        if response.status_code in allow:
+            return None
+        return self._http.json(response)
+
+    def _parsing(self, what: str) -> AbstractContextManager[None]:
+        return parsing(self._source, what)
+
+    @staticmethod
+    async def _each(keys: Sequence[str], fetch: Callable[[str], Awaitable[T]]) -> dict[str, T]:
+        """``fetch`` for every distinct key, concurrently (bounded by the semaphore)."""
+        distinct = calls.unique(keys)
+        results = await asyncio.gather(*(fetch(key) for key in distinct))
+        return dict(zip(distinct, results, strict=True))
+
+    async def _cursor_walk(self, page: Callable[[str | None], Call], what: str) -> list[Any]:
+        """Every page of a cursor-paginated list (``page[size]=100``) to the end; no pages when
+        the parent record does not exist (404)."""
+        bodies: list[Any] = []
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            body = await self._get(page(after), allow=NOT_FOUND)
+            if body is None:
+                return bodies
+            bodies.append(body)
+            with self._parsing(what):
+                after = parse.cursor_next(body)
+            if after is None:
+                return bodies
+            if after in seen:
+                raise UpstreamBadResponse(self._source, f"{what} cursor did not advance")
+            seen.add(after)
+
+    # -- customers --------------------------------------------------------------------------
+    async def _users_by_ids(self, ids: Sequence[str]) -> dict[str, Customer]:
+        """End users by canonical id via ``users/show_many`` (100 ids a call, concurrently)."""
+        distinct = calls.unique(ids)
+        bodies = await asyncio.gather(
+            *(
+                self._get(calls.show_many_users(chunk))
+                for chunk in calls.chunks(distinct, calls.SHOW_MANY_LIMIT)
+            )
+        )
+        found: dict[str, Customer] = {}
+        for body in bodies:
+            with self._parsing("users"):
+                for customer in parse.parse_users(
+                    body,
+                    source=self._source,
+                    references=self.config.references,
+                    end_users_only=True,
+                ):
+                    found[customer.id] = customer
+        return found
+
+    async def customers_by_ids(self, ids: Sequence[str]) -> list[Customer | None]:
+        """End users by id (``users/show_many.json?include=identities``, ≤ 100 ids a call)."""
+        canonical = [calls.numeric_id(i) for i in ids]
+        found = await self._users_by_ids([c for c in canonical if c is not None])
+        return [None if c is None else found.get(c) for c in canonical]
+
+    async def _search(self, query: str) -> list[str]:
+        """The ids of every user ``users/search.json`` finds for ``query`` (all pages)."""
+        ids: list[str] = []
+        page = 1
+        while True:
+            body = await self._get(calls.search_users(query, page))
+            with self._parsing("user search"):
+                ids.extend(parse.record_id(user["id"]) for user in parse.records(body, "users"))
+                more = parse.search_has_next(body)
+            if not more:
+                return ids
+            page += 1
+
+    async def _lookup(
+        self,
+        keys: Sequence[str],
+        query: Callable[[str], str | None],
+        matches: Callable[[Customer, str], bool],
+    ) -> list[list[Customer]]:
+        """Search each key, then read the hits with their identities (one ``show_many`` per 100
+        hits) and keep those whose own values match the key exactly."""
+        queries = {key: query(key) for key in calls.unique(keys)}
+        hits = await self._each(
+            [q for q in queries.values() if q is not None], self._search
+        )
+        found = await self._users_by_ids([i for ids in hits.values() for i in ids])
+        answers: dict[str, list[Customer]] = {}
+        for key, q in queries.items():
+            ids = calls.unique(hits[q]) if q is not None else []
+            answers[key] = [
+                found[i] for i in ids if i in found and matches(found[i], key)
+            ]
+        return [list(answers[key]) for key in keys]
+
+    async def customers_by_emails(self, emails: Sequence[str]) -> list[list[Customer]]:
+        """End users with this exact e-mail (any identity), via
+        ``users/search.json?query=role:end-user email:<address>``."""
+
+        def same(customer: Customer, email: str) -> bool:
+            wanted = email.strip().casefold()
+            return any(e.casefold() == wanted for e in customer.emails)
+
+        return await self._lookup(emails, calls.email_query, same)
+
+    async def customers_by_phones(self, phones: Sequence[str]) -> list[list[Customer]]:
+        """End users with this phone in any format (any identity), via
+        ``users/search.json?query=role:end-user phone:*<last ten digits>``."""
+
+        def same(customer: Customer, phone: str) -> bool:
+            key = calls.phone_key(phone)
+            if key is None:
+                return False
+            for own in customer.phones:
+                digits = calls.phone_digits(own)
+                shorter = min(len(digits), len(key))
+                if shorter >= calls.MIN_PHONE_DIGITS and (
+                    digits.endswith(key) or key.endswith(digits)
+                ):
+                    return True
+            return False
+
+        return await self._lookup(phones, calls.phone_query, same)
+
+    async def crawl_customers(
+        self, since: datetime | None = None
+    ) -> AsyncIterator[list[Customer]]:
+        """Every end user changed at or after ``since`` (all when None), one page of the
+        cursor-based incremental user export (≤ 1000 users, identities sideloaded) at a time."""
+        start = calls.export_start_time(
+            None if since is None else since.timestamp(), time.time()
+        )
+        call = calls.incremental_users(start_time=start)
+        seen: set[str] = set()
+        while True:
+            body = await self._get(call)
+            with self._parsing("user export"):
+                customers = parse.parse_users(
+                    body,
+                    source=self._source,
+                    references=self.config.references,
+                    end_users_only=True,
+                )
+                cursor = parse.export_next(body)
+            if customers:
+                yield customers
+            if cursor is None:
+                return
+            if cursor in seen:
+                raise UpstreamBadResponse(self._source, "user export cursor did not advance")
+            seen.add(cursor)
+            call = calls.incremental_users(cursor=cursor)
+
+    # -- tickets ----------------------------------------------------------------------------
+    def _tickets(self, body: Any) -> list[Ticket]:
+        with self._parsing("tickets"):
+            return parse.parse_tickets(
+                body, source=self._source, order_field_id=self.config.order_number_field_id
+            )
+
+    async def tickets_by_requester_ids(self, ids: Sequence[str]) -> list[list[Ticket]]:
+        """Each requester's tickets, newest first: ``users/{id}/tickets/requested.json``
+        walked with cursor pagination, one requester per request (concurrently)."""
+
+        async def requested(user_id: str) -> list[Ticket]:
+            bodies = await self._cursor_walk(
+                lambda after: calls.requested_tickets(user_id, after), "tickets"
+            )
+            tickets = [t for body in bodies for t in self._tickets(body)]
+            tickets.sort(key=lambda t: (t.created_at, int(t.id)), reverse=True)
+            return tickets
+
+        canonical = [calls.numeric_id(i) for i in ids]
+        found = await self._each([c for c in canonical if c is not None], requested)
+        return [[] if c is None else list(found[c]) for c in canonical]
+
+    async def tickets_by_ids(self, ids: Sequence[str]) -> list[Ticket | None]:
+        """Tickets by id (``tickets/show_many.json``, ≤ 100 ids a call, concurrently)."""
+        canonical = [calls.numeric_id(i) for i in ids]
+        distinct = calls.unique(c for c in canonical if c is not None)
+        bodies = await asyncio.gather(
+            *(
+                self._get(calls.show_many_tickets(chunk))
+                for chunk in calls.chunks(distinct, calls.SHOW_MANY_LIMIT)
+            )
+        )
+        found = {ticket.id: ticket for body in bodies for ticket in self._tickets(body)}
+        return [None if c is None else found.get(c) for c in canonical]
+
+    async def comments_by_ticket_ids(self, ids: Sequence[str]) -> list[list[TicketComment]]:
+        """Each ticket's comments, oldest first (``tickets/{id}/comments.json`` to the end)."""
+
+        async def comments(ticket_id: str) -> list[TicketComment]:
+            bodies = await self._cursor_walk(
+                lambda after: calls.ticket_comments(ticket_id, after), "comments"
+            )
+            with self._parsing("comments"):
+                return [c for body in bodies for c in parse.parse_comments(body, ticket_id)]
+
+        canonical = [calls.numeric_id(i) for i in ids]
+        found = await self._each([c for c in canonical if c is not None], comments)
+        return [[] if c is None else list(found[c]) for c in canonical]
+
+    async def audits_by_ticket_ids(self, ids: Sequence[str]) -> list[list[TicketAudit]]:
+        """Each ticket's audits, oldest first (``tickets/{id}/audits.json`` to the end)."""
+
+        async def audits(ticket_id: str) -> list[TicketAudit]:
+            bodies = await self._cursor_walk(
+                lambda after: calls.ticket_audits(ticket_id, after), "audits"
+            )
+            with self._parsing("audits"):
+                return [a for body in bodies for a in parse.parse_audits(body, ticket_id)]
+
+        canonical = [calls.numeric_id(i) for i in ids]
+        found = await self._each([c for c in canonical if c is not None], audits)
+        return [[] if c is None else list(found[c]) for c in canonical]

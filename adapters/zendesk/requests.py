@@ -1,0 +1,151 @@
+"""The Zendesk Support API calls the adapter makes, as pure values (no I/O).
+
+Every call is a ``GET`` (:class:`Call`: path and query). Limits are Zendesk's own: 100 ids per
+``show_many``, ``page[size]`` at most 100 for cursor pagination, ``per_page`` at most 100 for the
+offset-paginated user search and at most 1000 for the incremental export.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+SHOW_MANY_LIMIT = 100
+PAGE_SIZE = 100
+SEARCH_PER_PAGE = 100
+EXPORT_PER_PAGE = 1000
+EXPORT_MIN_AGE_SECONDS = 60
+"""The incremental export refuses a ``start_time`` of the last minute (422)."""
+PHONE_MATCH_DIGITS = 10
+"""A phone is searched by its last ten digits with Zendesk's leading ``*`` wildcard, which finds
+it however the number was typed (with or without the country code)."""
+MIN_PHONE_DIGITS = 7
+
+_NON_DIGIT = re.compile(r"\D")
+_SEARCH_UNSAFE = re.compile(r'[\s"]')
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One ``GET`` of the Zendesk API: the path under the account URL and its query."""
+
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def basic_auth(email: str, api_token: str) -> str:
+    """The ``Authorization`` header of Zendesk's API-token auth (``{email}/token:{token}``)."""
+    token = base64.b64encode(f"{email}/token:{api_token}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+def numeric_id(value: str) -> str | None:
+    """The canonical form of a Zendesk id (a positive integer), or None if it cannot be one."""
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or int(text) == 0:
+        return None
+    return str(int(text))
+
+
+def chunks(values: Sequence[str], size: int) -> list[list[str]]:
+    return [list(values[i : i + size]) for i in range(0, len(values), size)]
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def show_many_users(ids: Sequence[str]) -> Call:
+    """``users/show_many.json`` for at most 100 ids, with their identities sideloaded."""
+    if not 0 < len(ids) <= SHOW_MANY_LIMIT:
+        raise ValueError(f"show_many takes 1 to {SHOW_MANY_LIMIT} ids, not {len(ids)}")
+    return Call(
+        "/api/v2/users/show_many.json", {"ids": ",".join(ids), "include": "identities"}
+    )
+
+
+def email_query(email: str) -> str | None:
+    """The user-search query finding end users by this exact e-mail address."""
+    value = email.strip()
+    if not value or "@" not in value or _SEARCH_UNSAFE.search(value):
+        return None
+    return f"role:end-user email:{value}"
+
+
+def phone_digits(phone: str) -> str:
+    return _NON_DIGIT.sub("", phone)
+
+
+def phone_key(phone: str) -> str | None:
+    """The digits a phone is searched and compared by (its last ten), or None if too short."""
+    digits = phone_digits(phone)
+    if len(digits) < MIN_PHONE_DIGITS:
+        return None
+    return digits[-PHONE_MATCH_DIGITS:]
+
+
+def phone_query(phone: str) -> str | None:
+    """The user-search query finding end users by this phone in any format: digits only, with
+    Zendesk's leading ``*`` so ``+1 (415) 555-0101`` and ``415.555.0101`` both match."""
+    key = phone_key(phone)
+    return None if key is None else f"role:end-user phone:*{key}"
+
+
+def search_users(query: str, page: int = 1) -> Call:
+    """One page of ``users/search.json`` (offset pagination)."""
+    params = {"query": query, "per_page": str(SEARCH_PER_PAGE)}
+    if page > 1:
+        params["page"] = str(page)
+    return Call("/api/v2/users/search.json", params)
+
+
+def incremental_users(*, start_time: int | None = None, cursor: str | None = None) -> Call:
+    """One page of the cursor-based incremental user export: ``start_time`` (Unix seconds) for
+    the first request, the previous page's ``after_cursor`` for every later one."""
+    params = {"per_page": str(EXPORT_PER_PAGE), "include": "identities"}
+    if cursor is not None:
+        params["cursor"] = cursor
+    elif start_time is not None:
+        params["start_time"] = str(max(start_time, 0))
+    else:
+        raise ValueError("the incremental export needs a start_time or a cursor")
+    return Call("/api/v2/incremental/users/cursor.json", params)
+
+
+def export_start_time(since: float | None, now: float) -> int:
+    """``since`` as the export's ``start_time``: 0 for a full crawl, and never within the last
+    minute, which Zendesk refuses (starting earlier only re-reads a few changes)."""
+    if since is None:
+        return 0
+    return max(0, min(int(since), int(now) - EXPORT_MIN_AGE_SECONDS - 1))
+
+
+def _cursor_params(after: str | None) -> dict[str, str]:
+    params = {"page[size]": str(PAGE_SIZE)}
+    if after is not None:
+        params["page[after]"] = after
+    return params
+
+
+def requested_tickets(user_id: str, after: str | None = None) -> Call:
+    """One cursor page of the tickets a user requested."""
+    return Call(f"/api/v2/users/{user_id}/tickets/requested.json", _cursor_params(after))
+
+
+def show_many_tickets(ids: Sequence[str]) -> Call:
+    """``tickets/show_many.json`` for at most 100 ids."""
+    if not 0 < len(ids) <= SHOW_MANY_LIMIT:
+        raise ValueError(f"show_many takes 1 to {SHOW_MANY_LIMIT} ids, not {len(ids)}")
+    return Call("/api/v2/tickets/show_many.json", {"ids": ",".join(ids)})
+
+
+def ticket_comments(ticket_id: str, after: str | None = None) -> Call:
+    """One cursor page of a ticket's comments, oldest first."""
+    return Call(f"/api/v2/tickets/{ticket_id}/comments.json", _cursor_params(after))
+
+
+def ticket_audits(ticket_id: str, after: str | None = None) -> Call:
+    """One cursor page of a ticket's audits, oldest first."""
+    return Call(f"/api/v2/tickets/{ticket_id}/audits.json", _cursor_params(after))

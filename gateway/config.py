@@ -1,0 +1,155 @@
+"""The gateway's configuration: one TOML file (``c360 sandbox`` writes a ready one) plus
+``C360_…`` environment variables, which override any key (secrets belong there).
+
+A bad file fails at start with a :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adapters.config import Table
+from adapters.errors import ConfigError
+from adapters.kinds import SourceConfig, parse_source
+from identity.matching import RULE_ORDER, MatchRules
+from identity.normalize import (
+    DEFAULT_ALIASES,
+    DEFAULT_DOT_INSENSITIVE,
+    DEFAULT_PLUS_TAG,
+    EmailRules,
+)
+
+DEFAULT_IDENTITY_URL = "sqlite+aiosqlite:///c360-identity.sqlite"
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    request_budget_ms: int = 2000
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """One physical store and its location id in each source that knows it."""
+
+    code: str
+    name: str
+    locations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    database_url: str = DEFAULT_IDENTITY_URL
+    default_region: str = "US"
+    regions: tuple[str, ...] = ()
+    cache_ttl_s: float = 30.0
+    rules: MatchRules = field(default_factory=MatchRules)
+    email_rules: EmailRules = field(default_factory=EmailRules)
+
+
+@dataclass(frozen=True)
+class Config:
+    gateway: GatewaySettings
+    sources: Mapping[str, SourceConfig]
+    stores: tuple[StoreConfig, ...]
+    identity: IdentityConfig
+    path: Path | None = None
+
+
+def _identity(table: Table) -> IdentityConfig:
+    enabled = table.strings("rules", ["reference", "email", "phone+name"])
+    for rule in enabled:
+        if rule not in RULE_ORDER or rule in ("manual", "self"):
+            raise ConfigError(table.key("rules"), f"unknown rule {rule!r}")
+    defaults = MatchRules()
+    region = table.string("default_region", "US").upper()
+    if len(region) != 2 or not region.isalpha():
+        raise ConfigError(table.key("default_region"), "must be a two-letter region code")
+    regions = tuple(r.upper() for r in table.strings("regions", [region]))
+    if any(len(r) != 2 or not r.isalpha() for r in regions):
+        raise ConfigError(table.key("regions"), "must be two-letter region codes")
+    nick_groups = table.value("nicknames", [])
+    if not isinstance(nick_groups, list) or not all(
+            isinstance(g, list) and all(isinstance(n, str) for n in g) for g in nick_groups):
+        raise ConfigError(table.key("nicknames"), "must be a list of lists of names")
+    rules = MatchRules(
+        use_references="reference" in enabled,
+        use_email="email" in enabled,
+        use_phone_with_name="phone+name" in enabled,
+        email_requires_compatible_names=table.boolean("email_requires_compatible_names", True),
+        max_people_per_identifier=table.integer("max_people_per_identifier", 5, minimum=1),
+        junk_emails=frozenset(e.strip().lower() for e in table.strings(
+            "junk_emails", sorted(defaults.junk_emails))),
+        junk_phones=frozenset(table.strings("junk_phones", [])),
+        extra_nicknames=tuple(tuple(n.lower() for n in g) for g in nick_groups),
+    )
+    email = table.table("email")
+    aliases = email.value("domain_aliases", dict(DEFAULT_ALIASES))
+    if not isinstance(aliases, Mapping) or not all(
+            isinstance(v, str) for v in aliases.values()):
+        raise ConfigError(email.key("domain_aliases"), "must be a table of domain = domain")
+    email_rules = EmailRules(
+        dot_insensitive=frozenset(d.lower() for d in email.strings(
+            "dot_insensitive_domains", list(DEFAULT_DOT_INSENSITIVE))),
+        plus_tag=frozenset(d.lower() for d in email.strings(
+            "plus_tag_domains", list(DEFAULT_PLUS_TAG))),
+        aliases=tuple(sorted((k.lower(), v.lower()) for k, v in aliases.items())),
+    )
+    email.finish()
+    config = IdentityConfig(
+        database_url=table.string("database_url", DEFAULT_IDENTITY_URL),
+        default_region=region, regions=regions,
+        cache_ttl_s=table.number("cache_ttl_s", 30.0, minimum=0), rules=rules,
+        email_rules=email_rules)
+    table.finish()
+    return config
+
+
+def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the config file; raises ConfigError naming the offending key."""
+    path = Path(path)
+    env = os.environ if env is None else env
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    config = parse_config(data, env)
+    return Config(config.gateway, config.sources, config.stores, config.identity, path)
+
+
+def parse_config(data: Mapping[str, object], env: Mapping[str, str]) -> Config:
+    root = Table(data, "", env)
+    gateway_table = root.table("gateway")
+    gateway = GatewaySettings(
+        request_budget_ms=gateway_table.integer("request_budget_ms", 2000, minimum=1))
+    gateway_table.finish()
+    sources_table = root.table("sources", required=True)
+    if not sources_table.data:
+        raise ConfigError("sources", "at least one source is required")
+    sources: dict[str, SourceConfig] = {}
+    for name in sources_table.data:
+        sources[name] = parse_source(name, sources_table.table(name, required=True))
+    sources_table.finish()
+    stores: list[StoreConfig] = []
+    for store_table in root.tables("stores"):
+        locations_table = store_table.table("locations", required=True)
+        locations = {}
+        for source_name in locations_table.data:
+            if source_name not in sources:
+                raise ConfigError(locations_table.key(source_name), "names no configured source")
+            value = locations_table.value(source_name, None)
+            if not isinstance(value, str | int) or isinstance(value, bool):
+                raise ConfigError(locations_table.key(source_name), "must be a location id")
+            locations[source_name] = str(value)
+        locations_table.finish()
+        stores.append(StoreConfig(store_table.string("code"), store_table.string("name"),
+                                  locations))
+        store_table.finish()
+    identity = _identity(root.table("identity"))
+    root.finish()
+    return Config(gateway, sources, tuple(stores), identity)

@@ -1,0 +1,88 @@
+"""Everything a gateway process holds for its lifetime: one pooled client per HTTP source, one
+engine per SQL source, the adapters over them, and the identity registry.
+
+Created once (the app's lifespan, or a CLI command) and closed once; tests inject transports
+(``httpx.ASGITransport`` over the emulated silos, ``httpx.MockTransport`` for faults).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from adapters.kinds import Adapter, build_adapter, with_store_locations
+from adapters.loyalty import LoyaltyConfig
+from adapters.protocols import CustomerSource
+from gateway.config import Config
+from identity.cache import MemoryLookupCache
+from identity.matching import Matcher
+from identity.normalize import Normalizer
+from identity.registry import Registry
+from identity.service import IdentityService
+
+HTTP_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    adapters: dict[str, Adapter]
+    registry: Registry
+    identity: IdentityService
+    normalizer: Normalizer
+
+    def customer_sources(self) -> list[CustomerSource]:
+        return [a for a in self.adapters.values() if isinstance(a, CustomerSource)]
+
+
+def _engine(url: str) -> AsyncEngine:
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+@asynccontextmanager
+async def open_runtime(
+    config: Config,
+    *,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    engines: Mapping[str, AsyncEngine] | None = None,
+) -> AsyncIterator[Runtime]:
+    """Open clients, engines and the registry for ``config``; close them all on exit."""
+    transports = transports or {}
+    engines = dict(engines or {})
+    async with AsyncExitStack() as stack:
+        store_locations: dict[str, set[str]] = {}
+        for store in config.stores:
+            for source, location_id in store.locations.items():
+                store_locations.setdefault(source, set()).add(location_id)
+        adapters: dict[str, Adapter] = {}
+        for name, source_config in config.sources.items():
+            source_config = with_store_locations(
+                source_config, frozenset(store_locations.get(name, ())))
+            if isinstance(source_config, LoyaltyConfig):
+                engine = engines.get(name)
+                if engine is None:
+                    engine = _engine(source_config.url)
+                    stack.push_async_callback(engine.dispose)
+                adapters[name] = build_adapter(name, source_config, engine=engine)
+            else:
+                client = httpx.AsyncClient(transport=transports.get(name), limits=HTTP_LIMITS)
+                stack.push_async_callback(client.aclose)
+                adapters[name] = build_adapter(name, source_config, client=client)
+        identity_engine = engines.get("identity")
+        if identity_engine is None:
+            identity_engine = _engine(config.identity.database_url)
+            stack.push_async_callback(identity_engine.dispose)
+        normalizer = Normalizer(config.identity.email_rules, config.identity.default_region,
+                                config.identity.regions)
+        registry = Registry(identity_engine, Matcher(config.identity.rules),
+                            MemoryLookupCache(ttl_s=config.identity.cache_ttl_s)
+                            if config.identity.cache_ttl_s > 0 else None)
+        await registry.create()
+        runtime = Runtime(config, adapters, registry, IdentityService(
+            registry, [a for a in adapters.values() if isinstance(a, CustomerSource)],
+            normalizer), normalizer)
+        yield runtime

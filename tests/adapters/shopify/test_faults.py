@@ -1,0 +1,268 @@
+"""Failures at the Shopify boundary: every one becomes a typed UpstreamError naming the source."""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.errors import (
+    UpstreamAuthError,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from adapters.models import Money
+from adapters.shopify import ShopifyAdapter, ShopifyConfig
+
+pytestmark = pytest.mark.anyio
+
+BASE = "https://c360-test.myshopify.com"
+SECRET = "shpat_very_secret_token"
+EMAIL = "bob.private@mail.example.com"
+PHONE = "+16136120707"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Sleeps(list[float]):
+    """An injected ``sleep`` that records its delays instead of sleeping."""
+
+    async def __call__(self, delay: float) -> None:
+        self.append(delay)
+
+
+class Recorder:
+    """A MockTransport handler that records every request it answers."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.seen: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        return self.handler(request)
+
+
+def shop(handler: Handler, sleeps: Sleeps, **overrides: Any) -> tuple[ShopifyAdapter, Recorder]:
+    recorder = Recorder(handler)
+    client = httpx.AsyncClient(transport=httpx.MockTransport(recorder), base_url=BASE)
+    config = ShopifyConfig(url=BASE, access_token=SECRET, **overrides)
+    return ShopifyAdapter(config, client, source="shop-eu", sleep=sleeps,
+                          rng=random.Random(7)), recorder
+
+
+def customer(customer_id: int) -> dict[str, Any]:
+    return {"id": customer_id, "email": EMAIL, "phone": PHONE, "first_name": "Bob",
+            "last_name": "Norman", "tags": "", "addresses": []}
+
+
+def assert_clean(error: UpstreamError) -> None:
+    assert error.source == "shop-eu"
+    text = str(error)
+    assert text.startswith("shop-eu: ")
+    for secret in (SECRET, EMAIL, "bob.private", PHONE, "6136120707", "page_info"):
+        assert secret not in text
+
+
+async def test_timeouts_are_retried_then_typed() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("read timed out", request=request)
+
+    sleeps = Sleeps()
+    adapter, recorder = shop(handler, sleeps)
+    with pytest.raises(UpstreamTimeout) as caught:
+        await adapter.customers_by_emails([EMAIL])
+    assert len(recorder.seen) == 3
+    assert len(sleeps) == 2 and all(0 <= delay <= 1 for delay in sleeps)
+    assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+    assert_clean(caught.value)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(500, json={"errors": "Internal Server Error"}),
+        httpx.Response(503, html="<!DOCTYPE html><h1>Service unavailable</h1>"),
+    ],
+    ids=["500", "503"],
+)
+async def test_server_errors_are_retried_then_unavailable(response: httpx.Response) -> None:
+    sleeps = Sleeps()
+    adapter, recorder = shop(lambda request: response, sleeps, retries=3)
+    with pytest.raises(UpstreamUnavailable) as caught:
+        await adapter.customers_by_phones([PHONE])
+    assert len(recorder.seen) == 4 and len(sleeps) == 3
+    assert caught.value.status == response.status_code
+    assert_clean(caught.value)
+
+
+async def test_connection_refused_is_unavailable() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    sleeps = Sleeps()
+    adapter, recorder = shop(handler, sleeps, retries=0)
+    with pytest.raises(UpstreamUnavailable) as caught:
+        await adapter.locations()
+    assert (len(recorder.seen), sleeps) == (1, [])
+    assert_clean(caught.value)
+
+
+async def test_rate_limit_waits_retry_after_then_succeeds() -> None:
+    answers = iter([
+        httpx.Response(429, json={"errors": "Exceeded 2 calls per second for api client."},
+                       headers={"Retry-After": "2.0"}),
+        httpx.Response(200, json={"customers": [customer(207119551)]}),
+    ])
+    sleeps = Sleeps()
+    adapter, recorder = shop(lambda request: next(answers), sleeps)
+    (found,) = await adapter.customers_by_ids(["207119551"])
+    assert found is not None and found.emails == (EMAIL,)
+    assert sleeps == [2.0]
+    assert len(recorder.seen) == 2
+
+
+async def test_auth_error_is_not_retried() -> None:
+    sleeps = Sleeps()
+    adapter, recorder = shop(
+        lambda request: httpx.Response(401, json={"errors": "[API] Invalid API key"}), sleeps)
+    with pytest.raises(UpstreamAuthError) as caught:
+        await adapter.customers_by_ids(["207119551"])
+    assert (len(recorder.seen), sleeps) == (1, [])
+    assert caught.value.status == 401
+    assert_clean(caught.value)
+
+
+async def test_requests_carry_the_token_header_and_version() -> None:
+    sleeps = Sleeps()
+    adapter, recorder = shop(
+        lambda request: httpx.Response(200, json={"customers": []}), sleeps,
+        api_version="2025-10")
+    await adapter.customers_by_emails([EMAIL])
+    (request,) = recorder.seen
+    assert request.headers["X-Shopify-Access-Token"] == SECRET
+    assert request.url.path == "/admin/api/2025-10/customers/search.json"
+    assert request.url.params["query"] == f"email:{EMAIL}"
+    assert request.url.params["limit"] == "250"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body>Oops</body></html>",
+        b'{"customers": "not a list"}',
+        b'{"customers": [{"email": "no-id@example.com"}]}',
+        b'[{"id": 1}]',
+        b'{"customers": [{"id": 1, "created_at": "yesterday"}]}',
+    ],
+    ids=["not-json", "not-a-list", "no-id", "not-an-object", "bad-timestamp"],
+)
+async def test_garbage_is_a_bad_response_without_retry(body: bytes) -> None:
+    sleeps = Sleeps()
+    adapter, recorder = shop(lambda request: httpx.Response(200, content=body), sleeps)
+    with pytest.raises(UpstreamBadResponse) as caught:
+        await adapter.customers_by_ids(["207119551"])
+    assert (len(recorder.seen), sleeps) == (1, [])
+    assert_clean(caught.value)
+
+
+async def test_wrong_money_in_a_real_order_is_a_bad_response(payload: Any) -> None:
+    order = copy.deepcopy(payload("shopify/order.json")["order"])
+    order["total_price_set"]["shop_money"]["amount"] = "five hundred"
+    answers = {
+        "/admin/api/2026-07/orders.json": {"orders": [order]},
+        "/admin/api/2026-07/locations.json": payload("shopify/locations_list.json"),
+    }
+    sleeps = Sleeps()
+    adapter, _ = shop(lambda request: httpx.Response(200, json=answers[request.url.path]),
+                      sleeps)
+    with pytest.raises(UpstreamBadResponse) as caught:
+        await adapter.orders_by_ids(["450789469"])
+    assert "orders" in str(caught.value)
+    assert_clean(caught.value)
+
+
+async def test_next_link_to_another_host_is_refused() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        link = '<https://evil.example/admin/api/2026-07/customers.json?page_info=x>; rel="next"'
+        return httpx.Response(200, json={"customers": [customer(1)]}, headers={"Link": link})
+
+    sleeps = Sleeps()
+    adapter, recorder = shop(handler, sleeps)
+    with pytest.raises(UpstreamBadResponse) as caught:
+        [page async for page in adapter.crawl_customers()]
+    assert {request.url.host for request in recorder.seen} == {"c360-test.myshopify.com"}
+    assert_clean(caught.value)
+
+
+async def test_next_link_loop_is_refused() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        link = f'<{BASE}/admin/api/2026-07/products.json?limit=250&page_info=again>; rel="next"'
+        return httpx.Response(200, json={"products": []}, headers={"Link": link})
+
+    sleeps = Sleeps()
+    adapter, recorder = shop(handler, sleeps)
+    with pytest.raises(UpstreamBadResponse):
+        await adapter.variants_by_skus(["SKU-1"])
+    assert len(recorder.seen) == 2
+
+
+async def test_failure_mid_crawl_after_a_page() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "page_info" not in request.url.params:
+            link = (f'<{BASE}/admin/api/2026-07/customers.json?limit=250&page_info=c2VjcmV0>; '
+                    'rel="next"')
+            return httpx.Response(200, json={"customers": [customer(1)]},
+                                  headers={"Link": link})
+        assert request.url.params["page_info"] == "c2VjcmV0"
+        assert set(request.url.params) == {"limit", "page_info"}
+        return httpx.Response(500, json={"errors": "Internal Server Error"})
+
+    sleeps = Sleeps()
+    adapter, _ = shop(handler, sleeps, retries=1)
+    pages: list[Any] = []
+    with pytest.raises(UpstreamUnavailable) as caught:
+        async for page in adapter.crawl_customers():
+            pages.append(page)
+    assert [[c.id for c in page] for page in pages] == [["1"]]
+    assert "c2VjcmV0" not in str(caught.value)
+    assert_clean(caught.value)
+
+
+async def test_failed_catalog_crawl_is_not_cached() -> None:
+    product = {"id": 9, "title": "Tee", "variants": [
+        {"id": 10, "product_id": 9, "title": "S", "sku": "TEE-S", "price": "19.90",
+         "inventory_item_id": 11,
+         "presentment_prices": [{"price": {"amount": "19.90", "currency_code": "EUR"}}]}]}
+    answers = iter([httpx.Response(503, html="<h1>down</h1>"),
+                    httpx.Response(200, json={"products": [product]})])
+    sleeps = Sleeps()
+    adapter, recorder = shop(lambda request: next(answers), sleeps, retries=0)
+    with pytest.raises(UpstreamUnavailable):
+        await adapter.variants_by_skus(["TEE-S"])
+    (variant,) = await adapter.variants_by_skus(["TEE-S"])
+    assert variant is not None and variant.price == Money(Decimal("19.90"), "EUR")
+    assert len(recorder.seen) == 2
+
+
+async def test_one_failing_customer_fails_the_batch_typed() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("locations.json"):
+            return httpx.Response(200, json={"locations": []})
+        if request.url.params["customer_id"] == "13":
+            return httpx.Response(403, json={"errors": "Forbidden"})
+        return httpx.Response(200, json={"orders": []})
+
+    sleeps = Sleeps()
+    adapter, _ = shop(handler, sleeps)
+    with pytest.raises(UpstreamAuthError) as caught:
+        await adapter.orders_by_customer_ids([str(n) for n in range(1, 30)])
+    assert caught.value.status == 403
+    assert sleeps == []
+    assert_clean(caught.value)

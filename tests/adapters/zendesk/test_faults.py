@@ -1,0 +1,241 @@
+"""How the Zendesk adapter fails: every transport and vendor fault maps to the error tree."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.errors import (
+    UpstreamAuthError,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from adapters.zendesk import ZendeskAdapter, ZendeskConfig
+
+pytestmark = pytest.mark.anyio
+
+URL = "https://acme.zendesk.com"
+EMAIL = "ops@acme.example"
+TOKEN = "s3cr3t-zendesk-token"
+SOURCE = "helpdesk-eu"
+CUSTOMER_EMAIL = "jane.private@example.org"
+USER = {
+    "id": 42, "name": "Jane Private", "email": CUSTOMER_EMAIL, "phone": None,
+    "role": "end-user", "active": True, "external_id": None,
+    "created_at": "2024-01-02T03:04:05Z", "updated_at": "2024-01-02T03:04:05Z",
+}
+TICKET = {
+    "id": 7, "subject": "Where is my order?", "status": "open", "priority": "normal",
+    "via": {"channel": "email"}, "requester_id": 42, "tags": [],
+    "created_at": "2024-02-01T10:00:00Z", "updated_at": "2024-02-01T11:00:00Z",
+    "custom_fields": [],
+}
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Recorder:
+    """The adapter's injected ``sleep``: records the delays instead of waiting."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+class Fake:
+    def __init__(self, handler: Handler) -> None:
+        self.requests: list[httpx.Request] = []
+        self.sleep = Recorder()
+
+        def record(request: httpx.Request) -> httpx.Response:
+            self.requests.append(request)
+            return handler(request)
+
+        self.client = httpx.AsyncClient(transport=httpx.MockTransport(record), base_url=URL)
+        self.adapter = ZendeskAdapter(
+            ZendeskConfig(URL, EMAIL, TOKEN, retries=2), self.client, source=SOURCE,
+            sleep=self.sleep, rng=random.Random(1),
+        )
+
+
+def json_response(body: Any, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json=body)
+
+
+def users_body(request: httpx.Request) -> httpx.Response:
+    return json_response({"users": [USER], "next_page": None, "previous_page": None, "count": 1})
+
+
+CALLS: dict[str, Callable[[ZendeskAdapter], Awaitable[object]]] = {
+    "customers_by_ids": lambda a: a.customers_by_ids(["42"]),
+    "customers_by_emails": lambda a: a.customers_by_emails([CUSTOMER_EMAIL]),
+    "tickets_by_ids": lambda a: a.tickets_by_ids(["7"]),
+    "comments_by_ticket_ids": lambda a: a.comments_by_ticket_ids(["7"]),
+}
+
+
+def assert_clean(error: UpstreamError) -> None:
+    assert error.source == SOURCE
+    text = str(error)
+    for secret in (TOKEN, EMAIL, CUSTOMER_EMAIL, "Jane", base64.b64encode(
+            f"{EMAIL}/token:{TOKEN}".encode()).decode()):
+        assert secret not in text
+
+
+async def test_requests_carry_zendesks_token_auth() -> None:
+    fake = Fake(users_body)
+    async with fake.client:
+        [customer] = await fake.adapter.customers_by_ids(["42"])
+    assert customer is not None and customer.id == "42"
+    [request] = fake.requests
+    expected = base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
+    assert request.headers["authorization"] == f"Basic {expected}"
+    assert request.url.path == "/api/v2/users/show_many.json"
+    assert request.url.params["ids"] == "42" and request.url.params["include"] == "identities"
+
+
+@pytest.mark.parametrize("call", list(CALLS))
+async def test_a_timeout_is_retried_then_reported(call: str) -> None:
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    fake = Fake(timeout)
+    async with fake.client:
+        with pytest.raises(UpstreamTimeout) as caught:
+            await CALLS[call](fake.adapter)
+    assert len(fake.requests) == 3 and len(fake.sleep.delays) == 2
+    assert all(0 <= d <= 1.0 for d in fake.sleep.delays)
+    assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+    assert_clean(caught.value)
+
+
+@pytest.mark.parametrize("status", [500, 503])
+async def test_server_errors_are_retried_then_unavailable(status: int) -> None:
+    fake = Fake(lambda request: httpx.Response(status, text="Internal Server Error"))
+    async with fake.client:
+        with pytest.raises(UpstreamUnavailable) as caught:
+            await fake.adapter.tickets_by_requester_ids(["42"])
+    assert len(fake.requests) == 3 and len(fake.sleep.delays) == 2
+    assert caught.value.status == status
+    assert_clean(caught.value)
+
+
+async def test_a_connection_failure_is_unavailable() -> None:
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    fake = Fake(refused)
+    async with fake.client:
+        with pytest.raises(UpstreamUnavailable) as caught:
+            await fake.adapter.audits_by_ticket_ids(["7"])
+    assert len(fake.requests) == 3
+    assert_clean(caught.value)
+
+
+async def test_a_plain_text_429_waits_retry_after_then_succeeds() -> None:
+    answers = iter([
+        httpx.Response(429, text="Rate limit for ticket updates exceeded",
+                       headers={"Retry-After": "2", "Content-Type": "text/plain"}),
+        json_response({"tickets": [TICKET], "next_page": None, "previous_page": None,
+                       "count": 1}),
+    ])
+    fake = Fake(lambda request: next(answers))
+    async with fake.client:
+        [ticket] = await fake.adapter.tickets_by_ids(["7"])
+    assert ticket is not None and (ticket.id, ticket.channel) == ("7", "email")
+    assert fake.sleep.delays == [2.0]
+    assert len(fake.requests) == 2
+
+
+async def test_a_long_retry_after_is_reported_not_waited() -> None:
+    fake = Fake(lambda request: httpx.Response(
+        429, text="Rate limited", headers={"Retry-After": "60", "Content-Type": "text/plain"}))
+    async with fake.client:
+        with pytest.raises(UpstreamRateLimited) as caught:
+            await fake.adapter.customers_by_emails([CUSTOMER_EMAIL])
+    assert caught.value.retry_after == 60.0
+    assert len(fake.requests) == 1 and fake.sleep.delays == []
+    assert_clean(caught.value)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_refused_credentials_are_not_retried(status: int) -> None:
+    fake = Fake(lambda request: json_response({"error": "Couldn't authenticate you"}, status))
+    async with fake.client:
+        with pytest.raises(UpstreamAuthError) as caught:
+            await fake.adapter.customers_by_ids(["42"])
+    assert len(fake.requests) == 1 and fake.sleep.delays == []
+    assert caught.value.status == status
+    assert_clean(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "body"),
+    [
+        ("customers_by_ids", b"<html>Zendesk is down for maintenance</html>"),
+        ("customers_by_ids", json.dumps({"users": "nope"}).encode()),
+        ("customers_by_ids", json.dumps({"users": [{**USER, "id": None}]}).encode()),
+        ("customers_by_ids", json.dumps([USER]).encode()),
+        ("customers_by_emails", json.dumps({"results": [USER]}).encode()),
+        ("tickets_by_ids", json.dumps({"tickets": [{"id": 7}]}).encode()),
+        ("tickets_by_ids", json.dumps({"tickets": [{**TICKET, "created_at": "soon"}]}).encode()),
+        ("comments_by_ticket_ids", json.dumps({"comments": [], "meta": {}}).encode()),
+        ("comments_by_ticket_ids", json.dumps(
+            {"comments": [], "meta": {"has_more": True, "after_cursor": None}}).encode()),
+    ],
+)
+async def test_garbage_and_wrong_shapes_are_bad_responses(call: str, body: bytes) -> None:
+    fake = Fake(lambda request: httpx.Response(200, content=body))
+    async with fake.client:
+        with pytest.raises(UpstreamBadResponse) as caught:
+            await CALLS[call](fake.adapter)
+    assert len(fake.requests) == 1
+    assert_clean(caught.value)
+
+
+async def test_an_odd_4xx_is_a_bad_response() -> None:
+    fake = Fake(lambda request: json_response(
+        {"error": "TooManyValues", "description": "Parameter ids cannot specify more than 100"},
+        400))
+    async with fake.client:
+        with pytest.raises(UpstreamBadResponse) as caught:
+            await fake.adapter.tickets_by_ids(["7"])
+    assert caught.value.status == 400 and len(fake.requests) == 1
+
+
+async def test_the_crawl_refuses_a_cursor_that_does_not_advance() -> None:
+    page = {"users": [USER], "after_cursor": "MTcwNDE2NDY0NS4wfHw0Mnw=",
+            "after_url": f"{URL}/api/v2/incremental/users/cursor.json?cursor=x",
+            "before_cursor": None, "before_url": None, "end_of_stream": False}
+    fake = Fake(lambda request: json_response(page))
+    async with fake.client:
+        pages: list[object] = []
+        with pytest.raises(UpstreamBadResponse) as caught:
+            async for found in fake.adapter.crawl_customers():
+                pages.append(found)
+    assert len(fake.requests) == 2 and len(pages) == 2
+    first, second = fake.requests
+    assert first.url.params["start_time"] == "0" and "cursor" not in first.url.params
+    assert second.url.params["cursor"] == page["after_cursor"]
+    assert "start_time" not in second.url.params
+    assert_clean(caught.value)
+
+
+async def test_a_walk_whose_parent_vanished_is_empty() -> None:
+    fake = Fake(lambda request: json_response(
+        {"error": "RecordNotFound", "description": "Not found"}, 404))
+    async with fake.client:
+        assert await fake.adapter.comments_by_ticket_ids(["7", "7"]) == [[], []]
+        assert await fake.adapter.tickets_by_requester_ids(["42"]) == [[]]
+    assert len(fake.requests) == 2 and fake.sleep.delays == []

@@ -135,6 +135,16 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str]) -> Config:
     for name in sources_table.data:
         sources[name] = parse_source(name, sources_table.table(name, required=True))
     sources_table.finish()
+    for name, source in sources.items():
+        named = dict(getattr(source, "references", {}) or {})
+        returns_of = getattr(source, "return_reference_source", None)
+        if returns_of:
+            named["return_reference_source"] = returns_of
+        for field_name, target in named.items():
+            if target not in sources:
+                key = (f"sources.{name}.{field_name}" if field_name == "return_reference_source"
+                       else f"sources.{name}.references.{field_name}")
+                raise ConfigError(key, f"names no configured source ({target!r})")
     stores: list[StoreConfig] = []
     for store_table in root.tables("stores"):
         locations_table = store_table.table("locations", required=True)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.http import parsing
+from adapters.base import SourceAdapter
 from adapters.loyalty import queries
 from adapters.loyalty.config import LoyaltyConfig
 from adapters.loyalty.faults import map_error
@@ -40,7 +40,7 @@ def _unique(keys: Sequence[K]) -> list[K]:
     return list(dict.fromkeys(keys))
 
 
-class LoyaltyAdapter:
+class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
     """Reads the in-house loyalty database through an injected async SQLAlchemy engine.
 
     The record id is the **card number**. Every batch method sends one SQL statement per chunk
@@ -58,31 +58,20 @@ class LoyaltyAdapter:
     Failures leave as :mod:`adapters.errors` only (see :mod:`adapters.loyalty.faults`).
     """
 
+    KIND = KIND
     page_size: int = 1000
     """Members per page of :meth:`crawl_customers`."""
 
     def __init__(self, config: LoyaltyConfig, engine: AsyncEngine, *,
                  source: str = KIND) -> None:
-        self.config = config
+        super().__init__(config, source)
         self.engine = engine
-        self._source = source
-        self._limit = asyncio.Semaphore(config.max_concurrency)
-
-    @property
-    def source(self) -> str:
-        """The configured source name."""
-        return self._source
-
-    @property
-    def kind(self) -> str:
-        """Always ``loyalty``."""
-        return KIND
 
     # -- plumbing ----------------------------------------------------------------------------
     async def _rows(self, operation: str, statement: sa.Select[Any]) -> list[Row]:
         """Run one read statement under the timeout; every failure becomes an UpstreamError."""
         try:
-            async with self._limit, asyncio.timeout(self.config.timeout_s):
+            async with self._slots, asyncio.timeout(self.config.timeout_s):
                 async with self.engine.connect() as conn:
                     result = await conn.execute(statement)
                     return [row._mapping for row in result.all()]
@@ -105,7 +94,7 @@ class LoyaltyAdapter:
         pages = await self._gather([self._rows(operation, statement(chunk))
                                     for chunk in _chunks(keys, CHUNK)])
         grouped: dict[K, list[Row]] = {}
-        with parsing(self.source, operation):
+        with self._parsing(operation):
             for rows in pages:
                 for row in rows:
                     grouped.setdefault(key_of(row), []).append(row)
@@ -131,7 +120,7 @@ class LoyaltyAdapter:
         """Members by card number, as customers; None for an unknown card."""
         found = await self._members("customers_by_ids", ids, str, queries.members_by_cards,
                                     queries.customers)
-        with parsing(self.source, "customers_by_ids"):
+        with self._parsing("customers_by_ids"):
             return [customer_from_row(rows[0], self.source) if rows else None
                     for rows in found]
 
@@ -139,14 +128,14 @@ class LoyaltyAdapter:
         """Members whose email, trimmed and lower-cased, equals the asked one's."""
         found = await self._members("customers_by_emails", emails, email_key,
                                     queries.members_by_emails, queries.customers)
-        with parsing(self.source, "customers_by_emails"):
+        with self._parsing("customers_by_emails"):
             return [[customer_from_row(row, self.source) for row in rows] for rows in found]
 
     async def customers_by_phones(self, phones: Sequence[str]) -> list[list[Customer]]:
         """Members whose phone has the asked number's last 10 digits."""
         found = await self._members("customers_by_phones", phones, phone_key,
                                     queries.members_by_phones, queries.customers)
-        with parsing(self.source, "customers_by_phones"):
+        with self._parsing("customers_by_phones"):
             return [[customer_from_row(row, self.source) for row in rows] for rows in found]
 
     async def crawl_customers(self, since: datetime | None = None
@@ -161,7 +150,7 @@ class LoyaltyAdapter:
             rows = await self._rows("crawl_customers", queries.crawl_page(after, self.page_size))
             if not rows:
                 return
-            with parsing(self.source, "crawl_customers"):
+            with self._parsing("crawl_customers"):
                 page = [customer_from_row(row, self.source) for row in rows]
                 after = int(rows[-1]["member_id"])
             yield page
@@ -173,7 +162,7 @@ class LoyaltyAdapter:
         """Accounts by card number, with balance and lifetime points; None for unknown."""
         found = await self._members("accounts_by_cards", cards, str, queries.members_by_cards,
                                     queries.accounts)
-        with parsing(self.source, "accounts_by_cards"):
+        with self._parsing("accounts_by_cards"):
             return [account_from_row(rows[0], self.source) if rows else None
                     for rows in found]
 
@@ -181,14 +170,14 @@ class LoyaltyAdapter:
         """Accounts whose email, trimmed and lower-cased, equals the asked one's."""
         found = await self._members("accounts_by_emails", emails, email_key,
                                     queries.members_by_emails, queries.accounts)
-        with parsing(self.source, "accounts_by_emails"):
+        with self._parsing("accounts_by_emails"):
             return [[account_from_row(row, self.source) for row in rows] for rows in found]
 
     async def accounts_by_phones(self, phones: Sequence[str]) -> list[list[LoyaltyAccount]]:
         """Accounts whose phone has the asked number's last 10 digits."""
         found = await self._members("accounts_by_phones", phones, phone_key,
                                     queries.members_by_phones, queries.accounts)
-        with parsing(self.source, "accounts_by_phones"):
+        with self._parsing("accounts_by_phones"):
             return [[account_from_row(row, self.source) for row in rows] for rows in found]
 
     async def ledger_by_member_ids(self, ids: Sequence[int]) -> list[list[LedgerEntry]]:
@@ -196,7 +185,7 @@ class LoyaltyAdapter:
         keys = _unique(ids)
         grouped = await self._grouped("ledger_by_member_ids", keys, queries.ledger,
                                       lambda row: int(row["member_id"]))
-        with parsing(self.source, "ledger_by_member_ids"):
+        with self._parsing("ledger_by_member_ids"):
             entries = {member: [ledger_entry_from_row(row) for row in rows]
                        for member, rows in grouped.items()}
         return [entries.get(member, []) for member in ids]

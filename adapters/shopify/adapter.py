@@ -11,8 +11,9 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
+from adapters.base import HTTPAdapter
 from adapters.errors import UpstreamBadResponse
-from adapters.http import RetryPolicy, Sleep, VendorHTTP, parsing
+from adapters.http import Sleep
 from adapters.models import Customer, InventoryLevel, Location, Order, Variant
 
 from . import parse
@@ -72,7 +73,7 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
-class ShopifyAdapter:
+class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
     """Reads one Shopify shop through its Admin REST API (``/admin/api/{version}/``).
 
     Implements ``CustomerSource``, ``OrderSource``, ``CatalogSource``, ``InventorySource`` and
@@ -81,6 +82,8 @@ class ShopifyAdapter:
     Independent requests run concurrently, at most ``config.max_concurrency`` at a time; every
     list is followed through its ``Link`` rel="next" pages to the end.
     """
+
+    KIND = KIND
 
     def __init__(
         self,
@@ -92,35 +95,14 @@ class ShopifyAdapter:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.config = config
-        self._source = source
-        self._http = VendorHTTP(
-            source,
-            client,
-            base_url=config.url,
-            headers={TOKEN_HEADER: config.access_token, "Accept": "application/json"},
-            timeout=config.timeout_s,
-            retry=RetryPolicy(attempts=config.retries + 1),
-            sleep=sleep,
-            rng=rng,
-        )
-        self._slots = asyncio.Semaphore(config.max_concurrency)
+        headers = {TOKEN_HEADER: config.access_token}
+        super().__init__(config, client, source, headers=headers, sleep=sleep, rng=rng)
         self.catalog: SharedTtlValue[dict[str, Variant]] = SharedTtlValue(
             config.catalog_ttl_s, clock)
         """SKU -> variant, built by crawling ``products.json`` (see :class:`SharedTtlValue`)."""
         self.pickup_names: SharedTtlValue[dict[str, str]] = SharedTtlValue(
             config.catalog_ttl_s, clock)
         """Location name -> id, to recognise native local-pickup shipping lines."""
-
-    @property
-    def source(self) -> str:
-        """The configured source name."""
-        return self._source
-
-    @property
-    def kind(self) -> str:
-        """The vendor kind, ``shopify``."""
-        return KIND
 
     # --------------------------------------------------------------------------- customers
 
@@ -162,7 +144,7 @@ class ShopifyAdapter:
         return [list(found.get(value, ())) for value in values]
 
     def _customers(self, bodies: Iterable[Any]) -> list[Customer]:
-        with parsing(self.source, "customers"):
+        with self._parsing("customers"):
             return [
                 customer
                 for body in bodies
@@ -205,7 +187,7 @@ class ShopifyAdapter:
         return [found.get(key) for key in ids]
 
     def _orders(self, bodies: Iterable[Any], names: dict[str, str]) -> list[Order]:
-        with parsing(self.source, "orders"):
+        with self._parsing("orders"):
             return [
                 order
                 for body in bodies
@@ -244,7 +226,7 @@ class ShopifyAdapter:
             self.config.api_version, list(sku_by_item), where, self.config.page_size)
         found: dict[str, list[InventoryLevel]] = {}
         for bodies in await self._gather(self._collect(call) for call in batches):
-            with parsing(self.source, "inventory_levels"):
+            with self._parsing("inventory_levels"):
                 for body in bodies:
                     for level in parse.parse_inventory_levels(
                         body, sku_by_item=sku_by_item, source=self.source
@@ -256,7 +238,7 @@ class ShopifyAdapter:
         call = calls.products(self.config.api_version, self.config.page_size)
         index: dict[str, Variant] = {}
         async for body in self._pages(call):
-            with parsing(self.source, "products"):
+            with self._parsing("products"):
                 for variant in parse.parse_products(body, source=self.source):
                     index.setdefault(variant.sku, variant)
         return index
@@ -272,7 +254,7 @@ class ShopifyAdapter:
     async def _fetch_locations(self) -> list[Location]:
         found: list[Location] = []
         async for body in self._pages(calls.locations(self.config.api_version)):
-            with parsing(self.source, "locations"):
+            with self._parsing("locations"):
                 found.extend(parse.parse_locations(
                     body, source=self.source,
                     store_location_ids=self.config.store_location_ids))

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Self
 
+from adapters.base import read_http_settings, read_references
 from adapters.config import Table
 from adapters.errors import ConfigError
 
@@ -42,40 +43,28 @@ class ShopifyConfig:
         """Read ``url``, ``access_token``, ``api_version``, ``timeout_ms``, ``retries``,
         ``page_size``, ``references``, ``catalog_ttl_s`` and ``max_concurrency``; refuse any
         other key."""
-        table.choice("kind", (KIND,), KIND)
-        url = table.url("url").rstrip("/")
+        settings = read_http_settings(table, KIND)
         access_token = table.string("access_token")
         api_version = table.string("api_version", "2026-07")
         if not _API_VERSION.match(api_version):
             raise ConfigError(table.key("api_version"), "must be YYYY-MM or unstable")
-        timeout_ms = table.integer("timeout_ms", 1500, minimum=1)
-        retries = table.integer("retries", 2, minimum=0)
         page_size = table.integer("page_size", MAX_PAGE_SIZE, minimum=1)
         if page_size > MAX_PAGE_SIZE:
             raise ConfigError(table.key("page_size"), f"must be at most {MAX_PAGE_SIZE}")
-        references = _references(table.table("references"))
+        references = read_references(table, _reference_problem)
         catalog_ttl_s = table.number("catalog_ttl_s", 300.0, minimum=0)
-        max_concurrency = table.integer("max_concurrency", 8, minimum=1)
         table.finish()
         return cls(
-            url=url,
+            **settings,
             access_token=access_token,
             api_version=api_version,
-            timeout_s=timeout_ms / 1000,
-            retries=retries,
             page_size=page_size,
             references=references,
             catalog_ttl_s=catalog_ttl_s,
-            max_concurrency=max_concurrency,
         )
 
 
-def _references(table: Table) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name in list(table.data):
-        source = table.string(name)
-        if not name.startswith(TAG_REFERENCE) or len(name) == len(TAG_REFERENCE):
-            raise ConfigError(table.key(name), 'must be "tag:<prefix>" (the only Shopify kind)')
-        found[name] = source
-    table.finish()
-    return found
+def _reference_problem(name: str) -> str | None:
+    if not name.startswith(TAG_REFERENCE) or len(name) == len(TAG_REFERENCE):
+        return 'must be "tag:<prefix>" (the only Shopify kind)'
+    return None

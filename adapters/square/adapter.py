@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 import httpx
 
+from adapters.base import HTTPAdapter
 from adapters.errors import UpstreamBadResponse
-from adapters.http import RetryPolicy, Sleep, VendorHTTP, parsing
+from adapters.http import Sleep
 from adapters.models import Customer, InventoryLevel, Location, Order, Variant
 from adapters.square import parse
 from adapters.square import requests as req
@@ -28,7 +29,7 @@ def _unique(keys: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(key for key in keys if key and key.strip()))
 
 
-class SquareAdapter:
+class SquareAdapter(HTTPAdapter[SquareConfig]):
     """One Square seller account over a shared ``httpx.AsyncClient``.
 
     Reads use Square's batch endpoints split at the documented limits, follow cursors to the
@@ -36,6 +37,8 @@ class SquareAdapter:
     and batch retrievals are read-only POSTs, retried like GETs. Catalog SKUs of line items and
     the seller's location ids are cached for the adapter's lifetime.
     """
+
+    KIND = KIND
 
     def __init__(
         self,
@@ -46,23 +49,11 @@ class SquareAdapter:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.config = config
-        self._source = source
-        self._http = VendorHTTP(
-            source,
-            client,
-            base_url=config.url,
-            headers={
-                "Authorization": f"Bearer {config.access_token}",
-                "Square-Version": config.api_version,
-                "Accept": "application/json",
-            },
-            timeout=config.timeout_s,
-            retry=RetryPolicy(attempts=config.retries + 1),
-            sleep=sleep,
-            rng=rng,
-        )
-        self._slots = asyncio.Semaphore(config.max_concurrency)
+        headers = {
+            "Authorization": f"Bearer {config.access_token}",
+            "Square-Version": config.api_version,
+        }
+        super().__init__(config, client, source, headers=headers, sleep=sleep, rng=rng)
         self._ctx = parse.Context(
             source=source,
             references=dict(config.references),
@@ -71,16 +62,6 @@ class SquareAdapter:
         self._skus: dict[str, str | None] = {}
         self._location_ids: tuple[str, ...] | None = None
         self._locations_lock = asyncio.Lock()
-
-    @property
-    def source(self) -> str:
-        """The configured source name."""
-        return self._source
-
-    @property
-    def kind(self) -> str:
-        """Always ``square``."""
-        return KIND
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -117,7 +98,7 @@ class SquareAdapter:
         seen: set[str] = set()
         while True:
             payload = await self._call(build(cursor))
-            with parsing(self._source, what):
+            with self._parsing(what):
                 page, cursor = read(payload)
             yield page
             if cursor is None:
@@ -138,7 +119,7 @@ class SquareAdapter:
 
         async def bulk(chunk: Sequence[str]) -> dict[str, Customer | None]:
             payload = await self._call(req.bulk_retrieve_customers(chunk))
-            with parsing(self._source, "customers"):
+            with self._parsing("customers"):
                 return parse.bulk_customers(payload, self._ctx)
 
         found: dict[str, Customer | None] = {}
@@ -209,7 +190,7 @@ class SquareAdapter:
     async def locations(self) -> list[Location]:
         """ListLocations: every location (active or not) as a STORE with its coordinates."""
         payload = await self._call(req.list_locations())
-        with parsing(self._source, "locations"):
+        with self._parsing("locations"):
             found = parse.locations(payload, self._ctx)
         self._location_ids = tuple(loc.id for loc in found)
         return found
@@ -225,12 +206,12 @@ class SquareAdapter:
     # -- orders ------------------------------------------------------------------------------
 
     async def _resolve_skus(self, raw: Sequence[parse.Json]) -> None:
-        with parsing(self._source, "orders"):
+        with self._parsing("orders"):
             wanted = sorted(parse.catalog_object_ids(raw) - self._skus.keys())
 
         async def batch(chunk: Sequence[str]) -> None:
             payload = await self._call(req.batch_retrieve_catalog(chunk))
-            with parsing(self._source, "catalog"):
+            with self._parsing("catalog"):
                 found = parse.catalog_skus(payload)
             for object_id in chunk:
                 self._skus[object_id] = found.get(object_id)
@@ -239,7 +220,7 @@ class SquareAdapter:
 
     async def _orders(self, raw: Sequence[parse.Json]) -> list[Order]:
         await self._resolve_skus(raw)
-        with parsing(self._source, "orders"):
+        with self._parsing("orders"):
             return parse.orders(raw, parse.Context(
                 source=self._source,
                 return_reference_source=self.config.return_reference_source,
@@ -282,7 +263,7 @@ class SquareAdapter:
 
         async def batch(chunk: Sequence[str]) -> list[Any]:
             payload = await self._call(req.batch_retrieve_orders(chunk))
-            with parsing(self._source, "orders"):
+            with self._parsing("orders"):
                 return parse.orders_page(payload)[0]
 
         pages = await self._gather(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Self
 
+from adapters.base import read_http_settings, read_references
 from adapters.config import Table
 from adapters.errors import ConfigError
 
@@ -40,38 +41,26 @@ class SquareConfig:
         """Read ``url``, ``access_token``, ``api_version`` (sent as ``Square-Version``),
         ``timeout_ms``, ``retries``, ``references``, ``return_reference_source`` and
         ``max_concurrency``; refuse any other key."""
-        table.choice("kind", (KIND,), KIND)
-        url = table.url("url").rstrip("/")
+        settings = read_http_settings(table, KIND)
         access_token = table.string("access_token")
         api_version = table.string("api_version", DEFAULT_API_VERSION)
         if not _API_VERSION.match(api_version):
             raise ConfigError(table.key("api_version"), "must be YYYY-MM-DD")
-        timeout_ms = table.integer("timeout_ms", 1500, minimum=1)
-        retries = table.integer("retries", 2, minimum=0)
-        references = _references(table.table("references"))
+        references = read_references(table, _reference_problem)
         return_reference_source = table.string("return_reference_source", None)
         if return_reference_source is not None and not return_reference_source.strip():
             raise ConfigError(table.key("return_reference_source"), "must not be empty")
-        max_concurrency = table.integer("max_concurrency", 8, minimum=1)
         table.finish()
         return cls(
-            url=url,
+            **settings,
             access_token=access_token,
             api_version=api_version,
-            timeout_s=timeout_ms / 1000,
-            retries=retries,
             references=references,
             return_reference_source=return_reference_source,
-            max_concurrency=max_concurrency,
         )
 
 
-def _references(table: Table) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name in list(table.data):
-        source = table.string(name)
-        if not _FIELD.match(name):
-            raise ConfigError(table.key(name), "must name a customer field, e.g. reference_id")
-        found[name] = source
-    table.finish()
-    return found
+def _reference_problem(name: str) -> str | None:
+    if not _FIELD.match(name):
+        return "must name a customer field, e.g. reference_id"
+    return None

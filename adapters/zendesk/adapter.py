@@ -6,14 +6,14 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 
+from adapters.base import HTTPAdapter
 from adapters.errors import UpstreamBadResponse
-from adapters.http import RetryPolicy, Sleep, VendorHTTP, parsing
+from adapters.http import Sleep
 from adapters.models import Customer, Ticket, TicketAudit, TicketComment
 from adapters.zendesk import parse
 from adapters.zendesk import requests as calls
@@ -24,7 +24,7 @@ T = TypeVar("T")
 NOT_FOUND = frozenset({404})
 
 
-class ZendeskAdapter:
+class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
     """``CustomerSource`` and ``TicketSource`` over the Zendesk Support API.
 
     A customer is an active Zendesk end user; agents and admins are never returned. Every
@@ -32,39 +32,19 @@ class ZendeskAdapter:
     at most ``config.max_concurrency`` at a time.
     """
 
+    KIND = parse.KIND
+
     def __init__(
         self,
         config: ZendeskConfig,
         client: httpx.AsyncClient,
         *,
-        source: str = "zendesk",
+        source: str = parse.KIND,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.config = config
-        self._source = source
-        self._http = VendorHTTP(
-            source,
-            client,
-            base_url=config.url,
-            headers={
-                "Authorization": calls.basic_auth(config.email, config.api_token),
-                "Accept": "application/json",
-            },
-            timeout=config.timeout_s,
-            retry=RetryPolicy(attempts=config.retries + 1),
-            sleep=sleep,
-            rng=rng,
-        )
-        self._slots = asyncio.Semaphore(config.max_concurrency)
-
-    @property
-    def source(self) -> str:
-        return self._source
-
-    @property
-    def kind(self) -> str:
-        return parse.KIND
+        headers = {"Authorization": calls.basic_auth(config.email, config.api_token)}
+        super().__init__(config, client, source, headers=headers, sleep=sleep, rng=rng)
 
     # -- plumbing ---------------------------------------------------------------------------
     async def _get(self, call: Call, allow: frozenset[int] = frozenset()) -> Any:
@@ -76,9 +56,6 @@ class ZendeskAdapter:
         if response.status_code in allow:
             return None
         return self._http.json(response)
-
-    def _parsing(self, what: str) -> AbstractContextManager[None]:
-        return parsing(self._source, what)
 
     @staticmethod
     async def _each(keys: Sequence[str], fetch: Callable[[str], Awaitable[T]]) -> dict[str, T]:

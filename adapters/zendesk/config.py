@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Self
 
+from adapters.base import read_http_settings, read_references
 from adapters.config import Table
 
 
@@ -31,19 +32,12 @@ class ZendeskConfig:
     def from_table(cls, table: Table) -> Self:
         """Read ``kind``, ``url``, ``email``, ``api_token``, ``timeout_ms``, ``retries``,
         ``order_number_field_id``, ``references`` and ``max_concurrency``; unknown keys fail."""
-        table.choice("kind", ("zendesk",), "zendesk")
-        refs = table.table("references")
-        references = {str(name): str(refs.string(str(name))) for name in refs.data}
-        refs.finish()
         config = cls(
-            url=str(table.url("url")).rstrip("/"),
+            **read_http_settings(table, "zendesk", fractional_ms=True),
             email=str(table.string("email")),
             api_token=str(table.string("api_token")),
-            timeout_s=float(table.number("timeout_ms", 1500.0, minimum=1)) / 1000,
-            retries=int(table.integer("retries", 2, minimum=0)),
             order_number_field_id=table.integer("order_number_field_id", None, minimum=1),
-            references=references,
-            max_concurrency=int(table.integer("max_concurrency", 8, minimum=1)),
+            references=read_references(table),
         )
         table.finish()
         return config

@@ -97,3 +97,20 @@ def test_file_problems(tmp_path: Path, data: dict[str, Any]) -> None:
     good = tmp_path / "c360.toml"
     good.write_bytes(tomli_w.dumps(data).encode())
     assert load_config(good, env={}).path == good
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key"),
+    [
+        ("sources.square.references", {"reference_id": "crm"},
+         "sources.square.references.reference_id"),
+        ("sources.square.return_reference_source", "magento",
+         "sources.square.return_reference_source"),
+    ],
+)
+def test_references_must_name_a_configured_source(data: dict[str, Any], path: str, value: Any,
+                                                  key: str) -> None:
+    set_path(data, path, value)
+    with pytest.raises(ConfigError) as error:
+        parse_config(data, env={})
+    assert error.value.key == key

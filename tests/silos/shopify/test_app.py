@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from silos.shopify import ShopifySiloConfig, ShopifyStore, create_app
+from tests.shapes import as_json
 
 from .factory import API, HEADERS, T0, Shop, build_shop, customer_body
-from .shapes import as_json
 
 BASE = "https://c360-sandbox.myshopify.com"
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from silos.square import SquareError, SquareStore, create_app
+from tests.shapes import shape_differences
 from tests.silos.square.helpers import CONFIG, T0, client, item_body
-from tests.silos.square.shapes import differences
 
 VARIATIONS = ["ITEM_VARIATION"]
 
@@ -193,21 +193,23 @@ async def test_objects_have_the_vendor_shape(payload: Any) -> None:
             await http.post("/v2/catalog/search", json=_sku_set("COF-R", "COF-L"))
         ).json()
     no_taxonomy = "categories and taxes are not emulated"
-    found, _ = differences(
+    found, _ = shape_differences(
         items["objects"],
         vendor["objects"],
         {
-            "[].item_data.categories": no_taxonomy,
-            "[].item_data.tax_ids": no_taxonomy,
-            "[].item_data.description": "given for one test item only",
-            "[].item_data.variations[].item_variation_data.sku": "this example has no sku",
+            "$[].item_data.categories": no_taxonomy,
+            "$[].item_data.tax_ids": no_taxonomy,
+            "$[].item_data.description": "given for one test item only",
         },
+        {"$[].item_data.variations[].item_variation_data.sku": "this example has no sku"},
+        merge_elements=True,
     )
     assert found == []
-    found, _ = differences(
+    found, _ = shape_differences(
         variations["objects"],
         vendor["objects"][1]["item_data"]["variations"],
-        {"[].item_variation_data.sku": "this example has no sku"},
+        added={"$[].item_variation_data.sku": "this example has no sku"},
+        merge_elements=True,
     )
     assert found == []
     assert isinstance(items["latest_time"], str) and items["latest_time"].endswith("Z")

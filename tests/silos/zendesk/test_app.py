@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 
 from silos.zendesk import ZendeskSiloConfig, ZendeskStore, create_app
 from silos.zendesk.errors import RATE_LIMITED_TEXT
+from tests.shapes import assert_same_shape
 
 BASE = "https://c360-sandbox.zendesk.com"
 CONFIG = ZendeskSiloConfig(retry_after_seconds=93)
@@ -642,8 +643,6 @@ async def fetch(sandbox: Sandbox, path: str, **params: Any) -> Any:
 @pytest.mark.anyio
 @pytest.mark.vendor_payloads
 async def test_user_matches_zendesk(sandbox: Sandbox, payload: Any) -> None:
-    from tests.silos.zendesk.shapes import assert_same_shape
-
     shown = await fetch(sandbox, f"/api/v2/users/{sandbox.alice['id']}.json")
     assert_same_shape(shown, payload("zendesk/user_show.json"))
     assert_same_shape(shown, {"user": payload("zendesk/users_cursor_page.json")["users"][0]})
@@ -652,8 +651,6 @@ async def test_user_matches_zendesk(sandbox: Sandbox, payload: Any) -> None:
 @pytest.mark.anyio
 @pytest.mark.vendor_payloads
 async def test_show_many_users_and_identities_match_zendesk(sandbox: Sandbox, payload: Any) -> None:
-    from tests.silos.zendesk.shapes import assert_same_shape
-
     many = await fetch(
         sandbox, "/api/v2/users/show_many.json", ids=str(sandbox.alice["id"]), include="identities"
     )
@@ -668,8 +665,6 @@ async def test_show_many_users_and_identities_match_zendesk(sandbox: Sandbox, pa
 @pytest.mark.anyio
 @pytest.mark.vendor_payloads
 async def test_user_search_matches_zendesk(sandbox: Sandbox, payload: Any) -> None:
-    from tests.silos.zendesk.shapes import assert_same_shape
-
     found = await fetch(sandbox, "/api/v2/users/search.json", query="alice@example.com")
     assert found["count"] == 1
     envelope = dict(payload("zendesk/users_show_many.json"))
@@ -691,8 +686,6 @@ async def test_user_search_matches_zendesk(sandbox: Sandbox, payload: Any) -> No
 @pytest.mark.anyio
 @pytest.mark.vendor_payloads
 async def test_ticket_matches_zendesk(sandbox: Sandbox, payload: Any) -> None:
-    from tests.silos.zendesk.shapes import assert_same_shape
-
     web, email = sandbox.tickets[0]["id"], sandbox.tickets[1]["id"]
     recorded = payload("zendesk/ticket_show.json")
     assert_same_shape(await fetch(sandbox, f"/api/v2/tickets/{web}.json"), recorded)
@@ -713,8 +706,6 @@ async def test_ticket_matches_zendesk(sandbox: Sandbox, payload: Any) -> None:
 async def test_cursor_page_of_tickets_matches_zendesk(
     sandbox: Sandbox, payload: Any, fixture: str
 ) -> None:
-    from tests.silos.zendesk.shapes import assert_same_shape
-
     page = await fetch(
         sandbox, f"/api/v2/users/{sandbox.alice['id']}/tickets/requested.json", **{"page[size]": 1}
     )
@@ -725,8 +716,6 @@ async def test_cursor_page_of_tickets_matches_zendesk(
 @pytest.mark.anyio
 @pytest.mark.vendor_payloads
 async def test_audits_page_matches_zendesk(sandbox: Sandbox, payload: Any) -> None:
-    from tests.silos.zendesk.shapes import assert_same_shape
-
     page = await fetch(
         sandbox, f"/api/v2/tickets/{sandbox.tickets[0]['id']}/audits.json", **{"page[size]": 1}
     )
@@ -737,8 +726,6 @@ async def test_audits_page_matches_zendesk(sandbox: Sandbox, payload: Any) -> No
 @pytest.mark.anyio
 @pytest.mark.vendor_payloads
 async def test_comments_page_matches_zendesk(sandbox: Sandbox, payload: Any) -> None:
-    from tests.silos.zendesk.shapes import assert_same_shape
-
     page = await fetch(
         sandbox, f"/api/v2/tickets/{sandbox.tickets[0]['id']}/comments.json", **{"page[size]": 2}
     )
@@ -748,8 +735,6 @@ async def test_comments_page_matches_zendesk(sandbox: Sandbox, payload: Any) -> 
 @pytest.mark.anyio
 @pytest.mark.vendor_payloads
 async def test_error_bodies_match_zendesk(sandbox: Sandbox, payload: Any) -> None:
-    from tests.silos.zendesk.shapes import assert_same_shape
-
     missing = await fetch(sandbox, "/api/v2/tickets/99.json")
     assert missing == payload("zendesk/error_404_record_not_found.json")
     ids = ",".join(str(n) for n in range(101))

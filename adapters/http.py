@@ -12,6 +12,7 @@ import decimal
 import random
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -66,6 +67,10 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 Sleep = Callable[[float], Awaitable[None]]
+
+CALL_DEADLINE: ContextVar[float | None] = ContextVar("c360_call_deadline", default=None)
+"""Event-loop time by which the caller needs an answer (the GraphQL request budget). A retry
+that would wait past it is not attempted: the error is raised at once, as it is."""
 
 
 class VendorHTTP:
@@ -127,6 +132,10 @@ class VendorHTTP:
                     self.source, f"{method} {path} failed: {type(exc).__name__}")
                 error.__cause__ = exc
             delay = self.retry.delay(attempt, error, self.rng) if idempotent else None
+            deadline = CALL_DEADLINE.get()
+            if delay is not None and deadline is not None and (
+                    asyncio.get_running_loop().time() + delay >= deadline):
+                delay = None
             if delay is None:
                 raise error
             await self.sleep(delay)

@@ -35,6 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
                               "in the data dir)")
     sandbox.add_argument("--latency-ms", type=float, default=0.0,
                          help="latency added to every silo response")
+    demo = commands.add_parser(
+        "demo", help="the emulated silos, an identity index and the gateway with GraphiQL")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000,
+                      help="gateway port (the silos use port+101..port+103)")
+    demo.add_argument("--customers", type=_positive, default=500)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--data-dir", type=Path, default=Path("sandbox-data"))
+    serve = commands.add_parser("serve", help="serve the gateway for a config file")
+    serve.add_argument("--config", type=Path, required=True)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=_positive, default=1)
+    commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     index = commands.add_parser(
         "index", help="crawl every source's customer identifiers and link them into people")
     index.add_argument("--config", type=Path, required=True)
@@ -77,6 +91,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         run(SandboxOptions(customers=args.customers, seed=args.seed, host=args.host,
                            port=args.port, data_dir=args.data_dir, loyalty_url=args.loyalty_url,
                            latency_ms=args.latency_ms))
+        return 0
+    if args.command == "schema":
+        from schema import sdl
+
+        sys.stdout.write(sdl())
+        return 0
+    if args.command == "demo":
+        from gateway.demo import run_demo
+
+        run_loop(run_demo(args.host, args.port, args.customers, args.seed, args.data_dir))
+        return 0
+    if args.command == "serve":
+        from adapters.errors import ConfigError
+        from gateway.server import serve as serve_gateway
+
+        try:
+            serve_gateway(str(args.config), args.host, args.port, args.workers)
+        except ConfigError as exc:
+            print(f"c360: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "index":
         from adapters.errors import ConfigError

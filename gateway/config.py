@@ -6,6 +6,7 @@ A bad file fails at start with a :class:`ConfigError` naming the key.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from identity.normalize import (
     EmailRules,
 )
 
+FIELDS = ("name", "email", "phone", "address")
 DEFAULT_IDENTITY_URL = "sqlite+aiosqlite:///c360-identity.sqlite"
 
 
@@ -51,11 +53,21 @@ class IdentityConfig:
 
 
 @dataclass(frozen=True)
+class SurvivorshipConfig:
+    """Source priority per profile field (name, email, phone, address); ties and unlisted
+    sources fall back to the most recently updated record."""
+
+    default: tuple[str, ...]
+    fields: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
 class Config:
     gateway: GatewaySettings
     sources: Mapping[str, SourceConfig]
     stores: tuple[StoreConfig, ...]
     identity: IdentityConfig
+    survivorship: SurvivorshipConfig
     path: Path | None = None
 
 
@@ -119,7 +131,7 @@ def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Confi
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"not valid TOML: {exc}") from None
     config = parse_config(data, env)
-    return Config(config.gateway, config.sources, config.stores, config.identity, path)
+    return dataclasses.replace(config, path=path)
 
 
 def parse_config(data: Mapping[str, object], env: Mapping[str, str]) -> Config:
@@ -161,5 +173,26 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str]) -> Config:
                                   locations))
         store_table.finish()
     identity = _identity(root.table("identity"))
+    survivorship = _survivorship(root.table("survivorship"), list(sources))
     root.finish()
-    return Config(gateway, sources, tuple(stores), identity)
+    return Config(gateway, sources, tuple(stores), identity, survivorship)
+
+
+def _survivorship(table: Table, sources: list[str]) -> SurvivorshipConfig:
+    def checked(key: str, names: list[str]) -> tuple[str, ...]:
+        for name in names:
+            if name not in sources:
+                raise ConfigError(key, f"names no configured source ({name!r})")
+        return tuple(names)
+
+    default = checked(table.key("default"), table.strings("default", sources))
+    fields_table = table.table("fields")
+    fields = {}
+    for field_name in list(fields_table.data):
+        if field_name not in FIELDS:
+            raise ConfigError(fields_table.key(field_name), f"not one of {', '.join(FIELDS)}")
+        fields[field_name] = checked(fields_table.key(field_name),
+                                     fields_table.strings(field_name))
+    fields_table.finish()
+    table.finish()
+    return SurvivorshipConfig(default, fields)

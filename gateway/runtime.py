@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -23,6 +24,7 @@ from identity.matching import Matcher
 from identity.normalize import Normalizer
 from identity.registry import Registry
 from identity.service import IdentityService
+from resolvers.people import Survivorship
 
 HTTP_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
 
@@ -34,6 +36,9 @@ class Runtime:
     registry: Registry
     identity: IdentityService
     normalizer: Normalizer
+    survivorship: Survivorship
+    memo: dict[str, Any] = field(default_factory=dict)
+    """Small process-wide caches (e.g. the location index), each with its own expiry."""
 
     def customer_sources(self) -> list[CustomerSource]:
         return [a for a in self.adapters.values() if isinstance(a, CustomerSource)]
@@ -84,5 +89,6 @@ async def open_runtime(
         await registry.create()
         runtime = Runtime(config, adapters, registry, IdentityService(
             registry, [a for a in adapters.values() if isinstance(a, CustomerSource)],
-            normalizer), normalizer)
+            normalizer), normalizer, Survivorship(config.survivorship.default,
+                                                  config.survivorship.fields))
         yield runtime

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from identity.cache import LookupCache, NoCache
 from identity.golden import assign_golden_ids, mint
 from identity.matching import Matcher, Override, RecordIdentity, RecordKey
+from identity.normalize import name_tokens
 from identity.schema import (
     identity_alias,
     identity_cursor,
@@ -401,6 +402,25 @@ class Registry:
                 identity_record.c.source, identity_record.c.record_id,
                 identity_record.c.golden_id).where(identity_record.c.golden_id.is_not(None)))
             return {(s, r): g for s, r, g in rows}
+
+    async def count_people(self) -> int:
+        async with self.engine.connect() as conn:
+            value = await conn.execute(sa.select(sa.func.count(
+                sa.distinct(identity_record.c.golden_id))))
+            return int(value.scalar() or 0)
+
+    async def search_names(self, text: str, limit: int = 100) -> list[str]:
+        """People whose name match key contains every word of ``text`` (case/accent-blind)."""
+        words = name_tokens(text)
+        if not words:
+            return []
+        name = identity_record.c.first_key + " " + identity_record.c.last_key
+        query = sa.select(identity_record.c.golden_id).distinct().where(
+            identity_record.c.golden_id.is_not(None),
+            *[name.like(f"%{w}%") for w in words]).order_by(
+                identity_record.c.golden_id).limit(limit)
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
 
     async def people(self, *, after: str | None = None, limit: int = 50) -> list[str]:
         """Golden ids in order, for paging through everyone."""

@@ -1,1 +1,34 @@
-"""The customer-360 GraphQL schema (strawberry, code-first)."""
+"""The customer-360 GraphQL schema (strawberry, code-first).
+
+``build_schema()`` makes the executable schema; ``c360 schema`` prints its SDL, committed as
+``schema/schema.graphql``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+
+from schema.extensions import GatewayErrors
+from schema.query import Query
+from schema.types import Customer, Location, Order, Product, Ticket
+
+
+class C360Schema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        """Errors are logged by :class:`GatewayErrors` (unexpected ones only, no PII)."""
+
+
+def build_schema() -> C360Schema:
+    return C360Schema(
+        query=Query,
+        types=[Customer, Order, Product, Location, Ticket],
+        extensions=[GatewayErrors, lambda: ParserCache(maxsize=512),
+                    lambda: ValidationCache(maxsize=512)],
+    )
+
+
+def sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -136,44 +136,64 @@ def prepare(options: SandboxOptions) -> RunningSandbox:
 
 
 class _Server(uvicorn.Server):
-    """A uvicorn server whose signals are handled once for all silos, by :func:`serve`."""
+    """A uvicorn server whose signals are handled once for the group, by :class:`Servers`."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
 
 
+class Servers:
+    """Several uvicorn servers in one event loop, stopped together on SIGINT/SIGTERM."""
+
+    def __init__(self) -> None:
+        self.servers: list[uvicorn.Server] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        self.stopped = asyncio.Event()
+
+    async def start(self, app: Any, host: str, port: int) -> None:
+        """Start one server and wait until it listens (SystemExit if it cannot)."""
+        server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                        lifespan="auto", access_log=False))
+        task = asyncio.create_task(server.serve())
+        self.servers.append(server)
+        self.tasks.append(task)
+        while not server.started:
+            if task.done():
+                self.stop()
+                await asyncio.gather(*self.tasks, return_exceptions=True)
+                raise SystemExit(f"could not serve on {host}:{port} (is the port in use?)")
+            await asyncio.sleep(0.02)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.should_exit = True
+        self.stopped.set()
+
+    async def run_until_signal(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop)
+        try:
+            await self.stopped.wait()
+            await asyncio.gather(*self.tasks)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+async def start_silos(running: RunningSandbox, servers: Servers) -> None:
+    for kind, app in running.apps.items():
+        await servers.start(app, running.options.host, int(running.url(kind).rsplit(":", 1)[1]))
+
+
 async def serve(running: RunningSandbox, on_ready: Callable[[], None] | None = None) -> None:
     """Serve the three REST silos until SIGINT/SIGTERM."""
-    servers = [
-        _Server(uvicorn.Config(app, host=running.options.host, port=int(
-            running.url(kind).rsplit(":", 1)[1]), log_level="warning", lifespan="off",
-            access_log=False))
-        for kind, app in running.apps.items()
-    ]
-    loop = asyncio.get_running_loop()
-
-    def stop() -> None:
-        for server in servers:
-            server.should_exit = True
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
-    tasks = [asyncio.create_task(server.serve()) for server in servers]
-    while not all(server.started for server in servers):
-        if any(task.done() for task in tasks):
-            stop()
-            break
-        await asyncio.sleep(0.02)
-    else:
-        if on_ready is not None:
-            on_ready()
-    await asyncio.gather(*tasks)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.remove_signal_handler(sig)
-    failed = [server for server in servers if not server.started]
-    if failed:
-        raise SystemExit("a silo could not start (is the port already in use?)")
+    servers = Servers()
+    await start_silos(running, servers)
+    if on_ready is not None:
+        on_ready()
+    await servers.run_until_signal()
 
 
 def describe(running: RunningSandbox, seconds: float) -> str:

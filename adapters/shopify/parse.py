@@ -1,4 +1,5 @@
-"""Pure mapping of Shopify Admin REST JSON to the canonical models (no I/O).
+"""Pure mapping of Shopify Admin REST JSON to the canonical models (no I/O), and of the few
+Admin GraphQL answers the adapter reads (order references, error codes, the cost bucket).
 
 Money is read exactly: from a ``*_set.shop_money`` object when the record has one (2019-10+),
 else from the decimal string beside it in the order's shop ``currency``. Timestamps carry the
@@ -499,3 +500,68 @@ def parse_locations(
 def location_names(locations: Iterable[Location]) -> dict[str, str]:
     """Location name -> id, to recognise native local-pickup shipping lines."""
     return {location.name: location.id for location in locations}
+
+
+# ------------------------------------------------------------------------- Admin GraphQL
+
+
+def parse_order_refs(payload: Record) -> tuple[list[tuple[str, str | None]], str | None]:
+    """A page of ``orders { nodes { legacyResourceId customer { legacyResourceId } } pageInfo
+    { hasNextPage endCursor } }``: (order id, customer id or None) pairs and the cursor of the
+    next page (None on the last)."""
+    connection = payload["data"]["orders"]
+    refs: list[tuple[str, str | None]] = []
+    for node in _list(connection, "nodes"):
+        customer = node.get("customer")
+        if customer is not None and not isinstance(customer, Mapping):
+            raise TypeError("customer must be an object")
+        refs.append((
+            _id(node["legacyResourceId"]),
+            None if customer is None else _optional_id(customer.get("legacyResourceId")),
+        ))
+    info = connection["pageInfo"]
+    if info["hasNextPage"] is not True:
+        return refs, None
+    cursor = info.get("endCursor")
+    if not isinstance(cursor, str) or not cursor:
+        raise ValueError("a next page without a cursor")
+    return refs, cursor
+
+
+def graphql_error_codes(payload: object) -> list[str] | None:
+    """The ``extensions.code`` of every entry of a GraphQL body's ``errors`` (``""`` for an
+    entry without one, as for syntax and validation errors); None when it has no errors."""
+    if not isinstance(payload, Mapping) or not payload.get("errors"):
+        return None
+    errors = payload["errors"]
+    if not isinstance(errors, list):
+        return [""]
+    codes: list[str] = []
+    for error in errors:
+        extensions = error.get("extensions") if isinstance(error, Mapping) else None
+        code = extensions.get("code") if isinstance(extensions, Mapping) else None
+        codes.append(code if isinstance(code, str) else "")
+    return codes
+
+
+def throttle_wait(payload: object) -> float | None:
+    """Seconds until the cost bucket holds the refused query's cost again:
+    ``(requestedQueryCost - currentlyAvailable) / restoreRate`` from ``extensions.cost``; None
+    when the body does not say."""
+    if not isinstance(payload, Mapping):
+        return None
+    extensions = payload.get("extensions")
+    cost = extensions.get("cost") if isinstance(extensions, Mapping) else None
+    status = cost.get("throttleStatus") if isinstance(cost, Mapping) else None
+    if not isinstance(cost, Mapping) or not isinstance(status, Mapping):
+        return None
+    numbers: list[float] = []
+    for value in (cost.get("requestedQueryCost"), status.get("currentlyAvailable"),
+                  status.get("restoreRate")):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        numbers.append(float(value))
+    requested, available, rate = numbers
+    if rate <= 0:
+        return None
+    return max(requested - available, 0.0) / rate

@@ -1,9 +1,19 @@
-"""Pure builders of the Shopify Admin REST calls the adapter makes (no I/O).
+"""Pure builders of the Shopify Admin calls the adapter makes (no I/O).
 
-Every call here is a ``GET`` under ``/admin/api/{version}/``. Key sets are split at the vendor's
-limits: 250 ids per ``customers.json``/``orders.json`` ``ids`` filter (one page at ``limit=250``),
-50 ids per ``inventory_levels.json`` id list, and every request target is kept under
-:data:`MAX_IDS_CHARS` of ids so that it stays well below the 8 KB URI Shopify's front end accepts.
+Every REST call here is a ``GET`` under ``/admin/api/{version}/``. Key sets are split at the
+vendor's limits: 250 ids per ``customers.json``/``orders.json`` ``ids`` filter (one page at
+``limit=250``), 50 ids per ``inventory_levels.json`` id list, and every request target is kept
+under :data:`MAX_IDS_CHARS` of ids so that it stays well below the 8 KB URI Shopify's front end
+accepts.
+
+One read goes through the Admin GraphQL API (``POST /admin/api/{version}/graphql.json``), because
+REST has no multi-customer order filter: :data:`ORDER_REFS` asks ``orders(query:
+"customer_id:1 OR customer_id:2 …")`` for order and customer ids only. Shopify documents no
+maximum length for a search ``query``; the limits it does document are 250 items per input
+array, ``first`` ≤ 250 and a single-query cost ≤ 1000 (this query costs ``2 + 2 × first`` = 502
+at 250, whatever the search). :data:`MAX_SEARCH_CUSTOMERS` = 100 terms keeps the search string
+under 3.5 KB (``customer_id:`` + ≤ 19 digits + `` OR `` per term) and well inside the array limit
+applied by analogy, while one batch of 50 customers (the gateway's) is still one request.
 """
 
 from __future__ import annotations
@@ -12,12 +22,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 MAX_IDS = 250
 MAX_INVENTORY_IDS = 50
+MAX_SEARCH_CUSTOMERS = 100
+"""Customers per ``orders(query: "customer_id:… OR …")`` search (see the module docstring)."""
 MAX_IDS_CHARS = 6000
 """Budget for one comma-separated id list, URL-encoded (``%2C``); the rest of the target (path,
 ``limit``, ``status``) fits in what is left of 8 KB."""
@@ -32,6 +45,29 @@ class Call:
     path: str
     params: dict[str, str] = field(default_factory=dict)
     method: str = "GET"
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLCall:
+    """One Admin GraphQL query: the endpoint path (below the shop's base URL), the document and
+    its variables except the page cursor ``after``."""
+
+    path: str
+    query: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    def body(self, after: str | None = None) -> dict[str, Any]:
+        """The JSON body asking for the page after ``after`` (the first page when None)."""
+        return {"query": self.query, "variables": {**self.variables, "after": after}}
+
+
+ORDER_REFS = """query OrderRefsOfCustomers($first: Int!, $query: String!, $after: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: CREATED_AT, reverse: true) {
+    nodes { legacyResourceId customer { legacyResourceId } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+"""Order ids and their customers' ids, newest first, one page of ``first`` (cost 2 + 2·first)."""
 
 
 def api_path(api_version: str, resource: str) -> str:
@@ -101,17 +137,33 @@ def customers_crawl(api_version: str, since: datetime | None, page_size: int) ->
     return Call(api_path(api_version, "customers"), params)
 
 
-def orders_of_customer(api_version: str, customer_id: str, page_size: int) -> Call:
-    """``GET orders.json?customer_id=…&status=any&limit=…`` (REST has no multi-customer filter;
-    ``status`` defaults to ``open`` otherwise)."""
-    return Call(
-        api_path(api_version, "orders"),
-        {"customer_id": customer_id, "status": "any", "limit": str(page_size)},
-    )
+def graphql_path(api_version: str) -> str:
+    """``/admin/api/2026-07/graphql.json``."""
+    return f"/admin/api/{api_version}/graphql.json"
+
+
+def customer_id_search(customer_ids: Sequence[str]) -> str:
+    """``customer_id:1 OR customer_id:2`` (ids must be decimal: :func:`is_id`)."""
+    return " OR ".join(f"customer_id:{customer_id}" for customer_id in customer_ids)
+
+
+def order_refs_of_customers(
+    api_version: str, customer_ids: Sequence[str], page_size: int
+) -> list[GraphQLCall]:
+    """:data:`ORDER_REFS` per :data:`MAX_SEARCH_CUSTOMERS` customers, ``first`` = page size."""
+    return [
+        GraphQLCall(
+            graphql_path(api_version),
+            ORDER_REFS,
+            {"first": page_size, "query": customer_id_search(chunk)},
+        )
+        for chunk in split_ids(customer_ids, MAX_SEARCH_CUSTOMERS)
+    ]
 
 
 def orders_by_ids(api_version: str, ids: Sequence[str], page_size: int) -> list[Call]:
-    """``GET orders.json?ids=…&status=any&limit=…``, split at 250 ids."""
+    """``GET orders.json?ids=…&status=any&limit=…``, split at 250 ids (``status`` defaults to
+    ``open`` otherwise)."""
     return [
         Call(
             api_path(api_version, "orders"),

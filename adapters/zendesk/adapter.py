@@ -210,20 +210,103 @@ class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
                 body, source=self._source, order_field_id=self.config.order_number_field_id
             )
 
+    @staticmethod
+    def _newest_first(tickets: list[Ticket]) -> list[Ticket]:
+        return sorted(tickets, key=lambda t: (t.created_at, int(t.id)), reverse=True)
+
+    async def _requested(self, user_id: str) -> list[Ticket]:
+        """One requester's tickets, current: ``users/{id}/tickets/requested.json`` walked with
+        cursor pagination (no result cap)."""
+        bodies = await self._cursor_walk(
+            lambda after: calls.requested_tickets(user_id, after), "tickets"
+        )
+        return [t for body in bodies for t in self._tickets(body)]
+
+    def _search_results(self, body: Any) -> tuple[list[Ticket], bool]:
+        with self._parsing("ticket search"):
+            tickets = parse.parse_search_tickets(
+                body, source=self._source, order_field_id=self.config.order_number_field_id
+            )
+            return tickets, parse.search_has_next(body)
+
+    async def _searched(self, user_ids: list[str]) -> list[Ticket]:
+        """Every ticket of these requesters through ``search.json`` (one query, its pages).
+
+        The first page's ``count`` says how many pages follow; they are read concurrently, then
+        ``next_page`` is followed in case tickets were indexed meanwhile. A query matching more
+        than the 1,000 results search returns is split in two; a single requester with that
+        many tickets is read with the uncapped per-requester endpoint instead."""
+        query = calls.requester_query(user_ids)
+        first = await self._get(calls.search_tickets(query))
+        with self._parsing("ticket search"):
+            count = parse.search_count(first)
+        last = calls.search_pages(count)
+        readable = calls.SEARCH_MAX_RESULTS // calls.SEARCH_PER_PAGE
+        if count <= calls.SEARCH_MAX_RESULTS:
+            bodies = [
+                first,
+                *await asyncio.gather(
+                    *(self._get(calls.search_tickets(query, page)) for page in range(2, last + 1))
+                ),
+            ]
+            tickets: list[Ticket] = []
+            more = False
+            for body in bodies:
+                found, more = self._search_results(body)
+                tickets.extend(found)
+            page = last
+            while more and page < readable:
+                page += 1
+                found, more = self._search_results(
+                    await self._get(calls.search_tickets(query, page))
+                )
+                tickets.extend(found)
+            if not more:
+                return tickets
+        if len(user_ids) == 1:
+            return await self._requested(user_ids[0])
+        half = len(user_ids) // 2
+        halves = await asyncio.gather(
+            self._searched(user_ids[:half]), self._searched(user_ids[half:])
+        )
+        return [t for found in halves for t in found]
+
+    async def _search_requesters(self, user_ids: list[str]) -> dict[str, list[Ticket]]:
+        """The tickets of many requesters through the Search API: one query per group of
+        :data:`~adapters.zendesk.requests.SEARCH_REQUESTERS` (concurrently), results dealt to
+        their requester (a ticket met twice, as offset pages can repeat one, is kept once)."""
+        found: dict[str, dict[str, Ticket]] = {user_id: {} for user_id in user_ids}
+        groups = await asyncio.gather(
+            *(self._searched(chunk) for chunk in calls.requester_chunks(user_ids))
+        )
+        for tickets in groups:
+            for ticket in tickets:
+                bucket = found.get(ticket.requester_id)
+                if bucket is not None:
+                    bucket[ticket.id] = ticket
+        return {
+            user_id: self._newest_first(list(tickets.values()))
+            for user_id, tickets in found.items()
+        }
+
     async def tickets_by_requester_ids(self, ids: Sequence[str]) -> list[list[Ticket]]:
-        """Each requester's tickets, newest first: ``users/{id}/tickets/requested.json``
-        walked with cursor pagination, one requester per request (concurrently)."""
+        """Each requester's tickets, newest first.
+
+        From ``config.search_batch_min`` distinct requesters on, one ``search.json`` query
+        (``type:ticket requester:<id> requester:<id> ...``, sorted by creation) per 50
+        requesters plus a page per 100 tickets; search is eventually consistent (a ticket is
+        found about a minute after it was written). Fewer requesters are read one request
+        (walk) each from ``users/{id}/tickets/requested.json``, which is always current."""
 
         async def requested(user_id: str) -> list[Ticket]:
-            bodies = await self._cursor_walk(
-                lambda after: calls.requested_tickets(user_id, after), "tickets"
-            )
-            tickets = [t for body in bodies for t in self._tickets(body)]
-            tickets.sort(key=lambda t: (t.created_at, int(t.id)), reverse=True)
-            return tickets
+            return self._newest_first(await self._requested(user_id))
 
         canonical = [calls.numeric_id(i) for i in ids]
-        found = await self._each([c for c in canonical if c is not None], requested)
+        distinct = calls.unique(c for c in canonical if c is not None)
+        if len(distinct) >= self.config.search_batch_min:
+            found = await self._search_requesters(distinct)
+        else:
+            found = await self._each(distinct, requested)
         return [[] if c is None else list(found[c]) for c in canonical]
 
     async def tickets_by_ids(self, ids: Sequence[str]) -> list[Ticket | None]:

@@ -231,6 +231,25 @@ def parse_tickets(
     ]
 
 
+def search_count(body: Json) -> int:
+    """The ``count`` of a search answer: every match, even past the 1,000 it returns."""
+    count = body["count"]
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise TypeError("count must be a non-negative integer")
+    return count
+
+
+def parse_search_tickets(
+    body: Json, *, source: str = KIND, order_field_id: int | None = None
+) -> list[Ticket]:
+    """The tickets among the ``results`` of a ``search.json`` answer (``result_type`` ticket)."""
+    return [
+        parse_ticket(result, source=source, order_field_id=order_field_id)
+        for result in records(body, "results")
+        if result.get("result_type", "ticket") == "ticket"
+    ]
+
+
 def parse_comment(comment: Json, ticket_id: str) -> TicketComment:
     """One comment of ticket ``ticket_id`` (comments do not name their ticket)."""
     body = comment.get("body")

@@ -2,7 +2,8 @@
 
 Every call is a ``GET`` (:class:`Call`: path and query). Limits are Zendesk's own: 100 ids per
 ``show_many``, ``page[size]`` at most 100 for cursor pagination, ``per_page`` at most 100 for the
-offset-paginated user search and at most 1000 for the incremental export.
+offset-paginated searches and at most 1000 for the incremental export, and for the unified
+Search API (``search.json``) 64 words per query and 1,000 results per query (10 pages of 100).
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ PHONE_MATCH_DIGITS = 10
 """A phone is searched by its last ten digits with Zendesk's leading ``*`` wildcard, which finds
 it however the number was typed (with or without the country code)."""
 MIN_PHONE_DIGITS = 7
+SEARCH_MAX_RESULTS = 1000
+"""The Search API returns at most 1,000 results per query (page 11 of 100 is refused, 422)."""
+SEARCH_MAX_WORDS = 64
+"""Zendesk's search reference: "There is a 64 word limit in a search query"."""
+SEARCH_REQUESTERS = 50
+"""Requesters named in one ticket search (``type:ticket requester:<id> ...``): 51 words, well
+inside the word limit, and about 1.5 kB of URL with 19-digit ids."""
+SEARCH_MAX_QUERY_CHARS = 2000
+"""A bound on the (unencoded) query text, far below the URL lengths servers refuse (414); with
+numeric ids it never binds before :data:`SEARCH_REQUESTERS` does."""
+TICKET_TYPE_TERM = "type:ticket"
 
 _NON_DIGIT = re.compile(r"\D")
 _SEARCH_UNSAFE = re.compile(r'[\s"]')
@@ -127,6 +139,52 @@ def _cursor_params(after: str | None) -> dict[str, str]:
     if after is not None:
         params["page[after]"] = after
     return params
+
+
+def requester_query(user_ids: Sequence[str]) -> str:
+    """The ticket search for every ticket of these requesters: the same keyword repeated is
+    ORed (Zendesk's search reference), so ``type:ticket requester:1 requester:2`` finds both."""
+    if not user_ids:
+        raise ValueError("a requester search needs at least one requester")
+    return " ".join([TICKET_TYPE_TERM, *(f"requester:{user_id}" for user_id in user_ids)])
+
+
+def requester_chunks(user_ids: Sequence[str]) -> list[list[str]]:
+    """``user_ids`` in consecutive groups of at most :data:`SEARCH_REQUESTERS`, each of whose
+    :func:`requester_query` stays within the word and length limits."""
+    groups: list[list[str]] = []
+    current: list[str] = []
+    for user_id in user_ids:
+        candidate = [*current, user_id]
+        if current and (
+            len(candidate) > min(SEARCH_REQUESTERS, SEARCH_MAX_WORDS - 1)
+            or len(requester_query(candidate)) > SEARCH_MAX_QUERY_CHARS
+        ):
+            groups.append(current)
+            candidate = [user_id]
+        current = candidate
+    if current:
+        groups.append(current)
+    return groups
+
+
+def search_tickets(query: str, page: int = 1) -> Call:
+    """One page of ``search.json`` for a ticket query, oldest first: new tickets land on the
+    last page, so offset pages do not shift under a walk while tickets are created."""
+    params = {
+        "query": query,
+        "sort_by": "created_at",
+        "sort_order": "asc",
+        "per_page": str(SEARCH_PER_PAGE),
+    }
+    if page > 1:
+        params["page"] = str(page)
+    return Call("/api/v2/search.json", params)
+
+
+def search_pages(count: int) -> int:
+    """How many pages of :data:`SEARCH_PER_PAGE` hold ``count`` results (at least one)."""
+    return max(1, -(-count // SEARCH_PER_PAGE))
 
 
 def requested_tickets(user_id: str, after: str | None = None) -> Call:

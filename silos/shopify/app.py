@@ -27,6 +27,13 @@ Behaviour chosen to match the real API (and where it could not be verified, mark
   each, as documented); otherwise 422 (the real body could not be verified).
 * A 429 (bucket full) carries ``Retry-After: 2.0`` and no call-limit header, as measured; the 503
   is an HTML page, like Shopify's generic error page.
+
+``POST /admin/api/{version}/graphql.json`` serves a minimal Admin GraphQL API (orders and
+customers connections, see :mod:`.graphql`). It is outside the REST leaky bucket (no call-limit
+header; its cost bucket is reported in the body), and the sandbox faults answer it in its own
+shapes: the rate-limit storm is HTTP 200 ``THROTTLED``, the server error HTTP 200
+``INTERNAL_SERVER_ERROR`` (Shopify answers those instead of a 500 on this endpoint); ``down`` is
+the same 503 page.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from silos.control import SandboxControl
+from silos.control import FaultResponses, SandboxControl
 from silos.responses import json_response
 
 from .config import ShopifySiloConfig
@@ -65,6 +72,7 @@ from .errors import (
     unauthorized,
     uri_too_long,
 )
+from .graphql import AdminGraphQL, internal_error
 from .pagination import Cursor, Page, decode_cursor, link_header, page_of
 from .ratelimit import LeakyBucket
 from .records import Record, parse_time
@@ -72,6 +80,7 @@ from .store import ShopifyStore
 
 PREFIX = "/admin/api/{version}"
 API_PATH = re.compile(r"^/admin/api/(\d{4}-\d{2}|unstable)/")
+GRAPHQL_PATH = re.compile(r"^/admin/api/(\d{4}-\d{2}|unstable)/graphql\.json$")
 TOKEN_HEADER = b"x-shopify-access-token"
 DEFAULT_LIMIT = 50
 MAX_INVENTORY_IDS = 50
@@ -543,7 +552,7 @@ def shopify_errors(handler: Handler) -> Handler:
 
 
 class ShopifyGate:
-    """Version check, access token, leaky bucket and Shopify's response headers."""
+    """Version check, access token, leaky bucket (REST only) and Shopify's response headers."""
 
     def __init__(self, app: ASGIApp, config: ShopifySiloConfig, bucket: LeakyBucket) -> None:
         self.app = app
@@ -572,13 +581,12 @@ class ShopifyGate:
         if not hmac.compare_digest(token, self.token):
             await unauthorized()(scope, receive, send)
             return
-        if not self.bucket.take():
-            await rate_limited(self.config)(scope, receive, send)
-            return
-        extra = [
-            (b"x-shopify-shop-api-call-limit", self.bucket.header().encode()),
-            (b"x-shopify-api-version", matched.group(1).encode()),
-        ]
+        extra = [(b"x-shopify-api-version", matched.group(1).encode())]
+        if GRAPHQL_PATH.match(path) is None:
+            if not self.bucket.take():
+                await rate_limited(self.config)(scope, receive, send)
+                return
+            extra.insert(0, (b"x-shopify-shop-api-call-limit", self.bucket.header().encode()))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -588,11 +596,12 @@ class ShopifyGate:
         await self.app(scope, receive, send_with_headers)
 
 
-def build_routes(api: ShopifyApi) -> list[Route]:
+def build_routes(api: ShopifyApi, graphql: AdminGraphQL) -> list[Route]:
     def route(path: str, handler: Handler, method: str) -> Route:
         return Route(PREFIX + path, shopify_errors(handler), methods=[method])
 
     return [
+        Route(PREFIX + "/graphql.json", graphql.handle, methods=["POST"]),
         route("/customers.json", api.list_customers, "GET"),
         route("/customers.json", api.create_customer, "POST"),
         route("/customers/search.json", api.search_customers, "GET"),
@@ -615,6 +624,34 @@ def build_routes(api: ShopifyApi) -> list[Route]:
     ]
 
 
+class ByPath(Response):
+    """A fault answer chosen per request: ``graphql`` on ``graphql.json``, else ``rest()``."""
+
+    def __init__(self, rest: Callable[[], Response], graphql: ASGIApp) -> None:
+        super().__init__()
+        self.rest = rest
+        self.graphql = graphql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if GRAPHQL_PATH.match(scope["path"]) is not None:
+            await self.graphql(scope, receive, send)
+        else:
+            await self.rest()(scope, receive, send)
+
+
+def graphql_aware(rest: FaultResponses, graphql: AdminGraphQL) -> FaultResponses:
+    """The REST fault answers, with the GraphQL endpoint's own shapes on ``graphql.json``."""
+
+    async def internal(scope: Scope, receive: Receive, send: Send) -> None:
+        await json_response(internal_error())(scope, receive, send)
+
+    return FaultResponses(
+        rate_limited=lambda: ByPath(rest.rate_limited, graphql.throttled_fault),
+        server_error=lambda: ByPath(rest.server_error, internal),
+        unavailable=rest.unavailable,
+    )
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
     return not_found()
 
@@ -629,7 +666,8 @@ def create_app(store: ShopifyStore, config: ShopifySiloConfig | None = None) -> 
     if store.currency != config.currency:
         raise ValueError(f"store currency {store.currency} != config currency {config.currency}")
     api = ShopifyApi(store, config)
-    routes = build_routes(api)
+    graphql = AdminGraphQL(store, config)
+    routes = build_routes(api, graphql)
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         HTTPException: _not_found,
         Exception: _server_error,
@@ -639,4 +677,4 @@ def create_app(store: ShopifyStore, config: ShopifySiloConfig | None = None) -> 
         config.bucket_size, config.leak_rate, config.clock, enforce=config.rate_limit
     )
     gate = ShopifyGate(app, config, bucket)
-    return SandboxControl(gate, routes, fault_responses(config))
+    return SandboxControl(gate, routes, graphql_aware(fault_responses(config), graphql))

@@ -3,6 +3,12 @@
 Every route answers with and without the ``.json`` suffix, as Zendesk does. Callers authenticate
 with HTTP basic ``{email}/token:{api_token}``; the app is wrapped in :class:`SandboxControl` for the
 sandbox control API and fault injection.
+
+The unified Search API (``/api/v2/search.json``) answers ``type:ticket`` queries only (see
+:mod:`silos.zendesk.search` for the keywords), behind a configurable indexing delay. Left out on
+purpose: attachments, organizations, groups, side-loads other than identities, the search count
+and export endpoints, and searches of users, organizations and groups through ``search.json``
+(users have their own ``users/search.json``).
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from silos.control import SandboxControl
 from silos.responses import json_response
 from silos.zendesk.config import ZendeskSiloConfig
 from silos.zendesk.errors import (
+    SEARCH_LIMIT_TEXT,
     InvalidPaginationParameterError,
+    InvalidSearchError,
     InvalidValueError,
     TooManyValuesError,
     ZendeskError,
@@ -51,6 +59,7 @@ from silos.zendesk.pagination import (
     parse_offset_request,
     wants_cursor,
 )
+from silos.zendesk.search import SORT_FIELDS, parse_ticket_search, search_tickets, sort_key
 from silos.zendesk.store import Record, ZendeskStore, epoch_of
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -354,6 +363,55 @@ class ZendeskApi:
             render=list_ticket,
         )
 
+    # -- search -----------------------------------------------------------------------------
+    async def search(self, request: Request) -> Response:
+        """``search.json`` for ``type:ticket`` queries: offset pages (``per_page`` at most 100)
+        within the first ``search_max_results`` results, ``count`` the full total, tickets as
+        the index saw them ``search_index_delay_s`` ago, rendered as they are now."""
+        params = request.query_params
+        offset = parse_offset_request(
+            params, "api/v2/search/index", self.config.max_page_size, 2**62
+        )
+        if offset.page * offset.per_page > self.config.search_max_results:
+            raise InvalidSearchError(SEARCH_LIMIT_TEXT)
+        search = parse_ticket_search(params.get("query", ""), self.config.search_max_words)
+        now = self.clock()
+        found = search_tickets(
+            self.store,
+            search,
+            indexed_until=now - self.config.search_index_delay_s,
+            now=now,
+        )
+        sort_by = params.get("sort_by")
+        field = sort_by if sort_by in SORT_FIELDS else search.order_by
+        order = params.get("sort_order") or search.sort or "desc"
+        found.sort(key=sort_key(field), reverse=order != "asc")
+        page, has_next, has_previous = offset_page(found, offset)
+        base = self._base(request)
+        items = request.query_params.multi_items()
+        results: list[Record] = []
+        for fields in page:
+            ticket = self.store.get_ticket(fields["id"])
+            if ticket is not None:
+                results.append({**ticket, "result_type": "ticket"})
+        return json_response(
+            {
+                "results": results,
+                "facets": None,
+                "next_page": page_url(
+                    base, items, OFFSET_LINK_DROP, [("page", str(offset.page + 1))]
+                )
+                if has_next
+                else None,
+                "previous_page": page_url(
+                    base, items, OFFSET_LINK_DROP, [("page", str(offset.page - 1))]
+                )
+                if has_previous
+                else None,
+                "count": len(found),
+            }
+        )
+
     # -- incremental export ---------------------------------------------------------------
     async def incremental_users(self, request: Request) -> Response:
         """Cursor-based incremental user export: the users changed at or after ``start_time``
@@ -458,6 +516,7 @@ class ZendeskApi:
         """Every endpoint, under its ``.json`` path first and its bare path second."""
         spec: list[tuple[str, Endpoint, str]] = [
             ("/api/v2/incremental/users/cursor", self.incremental_users, "GET"),
+            ("/api/v2/search", self.search, "GET"),
             ("/api/v2/users/show_many", self.show_many_users, "GET"),
             ("/api/v2/users/search", self.search_users, "GET"),
             ("/api/v2/users", self.create_user, "POST"),
@@ -503,7 +562,8 @@ def create_app(
 ) -> SandboxControl:
     """The Zendesk silo as an ASGI app: API routes, basic-token auth and the sandbox control.
 
-    ``clock`` (Unix seconds) is "now" for the incremental export's last-minute rule."""
+    ``clock`` (Unix seconds) is "now" for the incremental export's last-minute rule and for the
+    search index (which sees the store's ticket writes ``search_index_delay_s`` late)."""
     if config is None:
         config = ZendeskSiloConfig(
             subdomain=store.subdomain, order_number_field_id=store.order_number_field_id

@@ -13,6 +13,12 @@ class ZendeskSiloConfig:
     own: 100 values per ``show_many``, ``page[size]`` at most 100, offset pagination refused past
     10,000 records, the ``Retry-After`` seconds sent with a 429 or 503, and the incremental
     export's ``per_page`` (at most 1000) and the last minute it leaves out.
+
+    The Search API (``/api/v2/search.json``) returns at most ``search_max_results`` (1,000)
+    results per query and takes at most ``search_max_words`` (64) words in a query. A ticket
+    written to the account becomes searchable ``search_index_delay_s`` seconds later (Zendesk:
+    "it typically takes about a minute"); the sandbox indexes at once (0) so that its data is
+    searchable as soon as it is served, and tests raise it to show the lag.
     """
 
     subdomain: str = "c360-sandbox"
@@ -25,3 +31,6 @@ class ZendeskSiloConfig:
     retry_after_seconds: int = 60
     max_export_per_page: int = 1000
     export_min_age_seconds: int = 60
+    search_index_delay_s: float = 0.0
+    search_max_results: int = 1000
+    search_max_words: int = 64

@@ -9,6 +9,8 @@ Zendesk answers errors in several envelopes, and an adapter must cope with each 
 * ``{"error": {"title", "message"}}`` for a malformed query attribute;
 * ``{"error": "InvalidValue", "description": ...}`` (422) for an incremental export's bad
   ``start_time`` or ``cursor``;
+* ``{"error": "invalid", "description": "Invalid search: ..."}`` (422) for a search the Search API
+  refuses, e.g. a page past its 1,000-result limit;
 * a bare ``{"error": "Couldn't authenticate you"}`` for a 401;
 * ``text/plain`` bodies for API-level failures (malformed JSON, 429, 500, 503).
 """
@@ -30,6 +32,7 @@ RATE_LIMITED_TEXT = (
 SERVER_ERROR_TEXT = "Internal Server Error"
 UNAVAILABLE_TEXT = "Service Unavailable"
 BAD_REQUEST_TEXT = "Bad Request"
+SEARCH_LIMIT_TEXT = "Requested response size was greater than Search Response Limits"
 OFFSET_DEPTH_TITLE = (
     "Pagination requests using Offset Pagination are limited to page 100 or up to 10000 records"
     " (page * per_page)"
@@ -179,6 +182,21 @@ class InvalidValueError(ZendeskError):
 
     def body(self) -> dict[str, Any]:
         return {"error": "InvalidValue", "description": self.description}
+
+
+class InvalidSearchError(ZendeskError):
+    """A search the Search API refuses (422 ``invalid``). Zendesk's own description for a page
+    past the 1,000-result limit is :data:`SEARCH_LIMIT_TEXT`; the emulator uses the same envelope
+    for the queries it cannot answer (see :mod:`silos.zendesk.search`)."""
+
+    status_code = 422
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def body(self) -> dict[str, Any]:
+        return {"error": "invalid", "description": f"Invalid search: {self.reason}"}
 
 
 def record_not_found() -> dict[str, str]:

@@ -4,14 +4,20 @@ Everything is indexed (users by id, e-mail, external id, phone digits and words;
 requester; comments and audits by ticket, sorted by ``(created_at, id)``), so no request scans a
 table. Ids are deterministic: users, identities, audits, events and comments draw from counters
 whose bases come from ``seed``; tickets are numbered 1, 2, 3... as in a real account.
+
+Every ticket write (create, and each update that changes something) is also recorded for the
+search index as ``(written at, the searchable fields then)``, ``written at`` read from ``clock``
+(Unix seconds): the Search API sees a ticket as it was at the last write old enough to be
+indexed (see :mod:`silos.zendesk.search`).
 """
 
 from __future__ import annotations
 
 import random
 import re
+import time
 from bisect import bisect_right, insort
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -43,6 +49,9 @@ ACCOUNT_CREATED = datetime(2020, 1, 6, 14, 0, tzinfo=UTC)
 MAX_ID = 2**63 - 1
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+SEARCHABLE_TICKET_FIELDS = (
+    "id", "requester_id", "status", "priority", "type", "tags", "created_at", "updated_at"
+)
 
 
 def zendesk_time(at: datetime | None) -> str:
@@ -134,8 +143,10 @@ class ZendeskStore:
         subdomain: str = "c360-sandbox",
         agent_email: str = "agent@c360-sandbox.example",
         agent_name: str = "Sandbox Agent",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         rng = random.Random(seed)
+        self.clock = clock
         self.subdomain = subdomain
         self.order_number_field_id = order_number_field_id
         self._base_url = f"https://{subdomain}.zendesk.com/api/v2"
@@ -166,6 +177,8 @@ class ZendeskStore:
         self._audits: dict[int, list[Record]] = {}
         self._latest_audit: dict[int, Record] = {}
         self._first_comment_public: dict[int, bool] = {}
+        self._search_times: dict[int, list[float]] = {}
+        self._search_fields: dict[int, list[Record]] = {}
         self._api_via: Record = {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}}
         self._metadata: Record = {"system": {}, "custom": {}}
 
@@ -483,6 +496,7 @@ class ZendeskStore:
         self._audits[ticket_id] = [audit]
         self._latest_audit[ticket_id] = audit
         self._first_comment_public[ticket_id] = public
+        self._record_search_version(record)
         return record
 
     def update_ticket(self, ticket_id: int, body: Record, *, at: datetime | None = None) -> Record:
@@ -552,7 +566,34 @@ class ZendeskStore:
         audit = self._audit(audit_id, ticket_id, author_id, events, via, stamp)
         insort(self._audits[ticket_id], audit, key=_time_key)
         self._latest_audit[ticket_id] = audit
+        self._record_search_version(record)
         return record
+
+    def _record_search_version(self, record: Record) -> None:
+        fields = {
+            name: list(record[name]) if name == "tags" else record[name]
+            for name in SEARCHABLE_TICKET_FIELDS
+        }
+        times = self._search_times.setdefault(record["id"], [])
+        versions = self._search_fields.setdefault(record["id"], [])
+        written = self.clock()
+        if times and written < times[-1]:
+            written = times[-1]
+        times.append(written)
+        versions.append(fields)
+
+    def searchable_ticket(self, ticket_id: int, indexed_until: float) -> Record | None:
+        """The searchable fields of the ticket as of its last write at or before
+        ``indexed_until`` (Unix seconds), or None if it was not written by then."""
+        times = self._search_times.get(ticket_id)
+        if not times:
+            return None
+        position = bisect_right(times, indexed_until)
+        return None if position == 0 else self._search_fields[ticket_id][position - 1]
+
+    def ticket_ids(self) -> Iterable[int]:
+        """Every ticket id, ascending (a live view)."""
+        return self._tickets.keys()
 
     def _known_user(self, value: Any, field: str) -> int:
         user_id = _int_id(value)

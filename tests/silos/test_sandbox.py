@@ -81,8 +81,8 @@ def free_port_block(size: int = 4) -> int:
             base = probe.getsockname()[1]
         if base + size >= 65535:
             continue
+        sockets: list[socket.socket] = []
         try:
-            sockets = []
             for offset in range(size):
                 s = socket.socket()
                 s.bind(("127.0.0.1", base + offset))

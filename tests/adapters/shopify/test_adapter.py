@@ -30,6 +30,7 @@ pytestmark = pytest.mark.anyio
 BASE = "http://shop.test"
 TOKEN = ShopifySiloConfig().access_token
 EP = "GET /admin/api/{version}/"
+GRAPHQL = "POST /admin/api/{version}/graphql.json"
 
 
 @pytest.fixture(scope="module")
@@ -242,10 +243,51 @@ async def test_orders_by_customer_ids(
             assert sum((line.total.amount for line in order.lines), Decimal(0)) == Decimal(
                 record["subtotal_price"])
     assert sum(map(len, found)) == len(shop.orders)
-    # One request per customer with a usable id (REST has no multi-customer filter), plus the
-    # location names that recognise pickups; concurrent, but never above max_concurrency.
-    assert await requests(client) == {"orders.json": len(ids) + 1, "locations.json": 1}
+    # One GraphQL search per 100 customers (424242 is a usable id too), following its pages of
+    # 250 order ids; then the orders by id, 250 a request; plus the location names that
+    # recognise pickups. Concurrent, but never above max_concurrency.
+    searched = [*ids, "424242"]
+    pages = sum(
+        max(1, math.ceil(sum(len(shop.order_ids_for_customer(int(c))) for c in chunk) / 250))
+        for chunk in (searched[n:n + 100] for n in range(0, len(searched), 100)))
+    assert await requests(client) == {
+        GRAPHQL: pages, "orders.json": math.ceil(len(shop.orders) / 250), "locations.json": 1}
+    assert pages > math.ceil(len(searched) / 100)  # some search had a second page
     assert 1 < gauge.peak <= 4
+
+
+async def test_fifty_customers_cost_one_search(client: httpx.AsyncClient, data: Sandbox) -> None:
+    shop = data.shopify
+    buyers = [c for c in shop.customer_ids if shop.order_ids_for_customer(c)]
+    keys = [str(c) for c in buyers[:50]]
+    orders = sum(len(shop.order_ids_for_customer(int(k))) for k in keys)
+    assert len(keys) == 50 and 50 < orders <= 250
+    found = await adapter(client, data).orders_by_customer_ids(keys)
+    assert [sorted(o.id for o in got) for got in found] == [
+        sorted(str(i) for i in shop.order_ids_for_customer(int(k))) for k in keys]
+    assert await requests(client) == {GRAPHQL: 1, "orders.json": 1, "locations.json": 1}
+    # The 50 busiest customers have more than one page of orders: the search and the REST
+    # batches both grow with the orders, never with the customers.
+    await client.post("/_sandbox/reset")
+    busiest = sorted(shop.customer_ids, key=lambda c: -len(shop.order_ids_for_customer(c)))[:50]
+    orders = sum(len(shop.order_ids_for_customer(c)) for c in busiest)
+    assert orders > 250
+    await adapter(client, data).orders_by_customer_ids([str(c) for c in busiest])
+    assert await requests(client) == {GRAPHQL: math.ceil(orders / 250),
+                                      "orders.json": math.ceil(orders / 250),
+                                      "locations.json": 1}
+
+
+async def test_small_pages_are_followed(client: httpx.AsyncClient, data: Sandbox) -> None:
+    shop = data.shopify
+    keys = [str(c) for c in shop.customer_ids[:60]]
+    orders = sum(len(shop.order_ids_for_customer(int(k))) for k in keys)
+    found = await adapter(client, data, page_size=40).orders_by_customer_ids(keys)
+    assert sum(map(len, found)) == orders > 80
+    counts = await requests(client)
+    # Search pages of 40 order ids; REST batches of up to 250 ids, read 40 a page.
+    assert counts[GRAPHQL] == math.ceil(orders / 40)
+    assert counts["orders.json"] == math.ceil(orders / 40)
 
 
 async def test_orders_by_ids_split_at_250(client: httpx.AsyncClient, data: Sandbox) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 import random
 from collections.abc import Callable
 from decimal import Decimal
@@ -15,9 +17,11 @@ from adapters.errors import (
     UpstreamAuthError,
     UpstreamBadResponse,
     UpstreamError,
+    UpstreamRateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from adapters.http import CALL_DEADLINE
 from adapters.models import Money
 from adapters.shopify import ShopifyAdapter, ShopifyConfig
 
@@ -251,18 +255,179 @@ async def test_failed_catalog_crawl_is_not_cached() -> None:
     assert len(recorder.seen) == 2
 
 
-async def test_one_failing_customer_fails_the_batch_typed() -> None:
+# ---------------------------------------------------------------- orders by customer (GraphQL)
+
+GRAPHQL_PATH = "/admin/api/2026-07/graphql.json"
+ORDERS_PATH = "/admin/api/2026-07/orders.json"
+
+
+def refs(*pairs: tuple[int, int | None], cursor: str | None = None) -> dict[str, Any]:
+    nodes = [{"legacyResourceId": str(order),
+              "customer": None if customer is None else {"legacyResourceId": str(customer)}}
+             for order, customer in pairs]
+    return {"data": {"orders": {"nodes": nodes, "pageInfo": {
+                "hasNextPage": cursor is not None, "endCursor": cursor}}},
+            "extensions": {"cost": {"requestedQueryCost": 502, "actualQueryCost": 6,
+                                    "throttleStatus": {"maximumAvailable": 2000.0,
+                                                       "currentlyAvailable": 1994,
+                                                       "restoreRate": 100.0}}}}
+
+
+def graphql_error(code: str | None, message: str = "Throttled", available: int = 302,
+                  rate: float = 100.0) -> httpx.Response:
+    error: dict[str, Any] = {"message": message}
+    if code is not None:
+        error["extensions"] = {"code": code}
+    return httpx.Response(200, json={
+        "errors": [error],
+        "extensions": {"cost": {"requestedQueryCost": 502, "actualQueryCost": None,
+                                "throttleStatus": {"maximumAvailable": 2000.0,
+                                                   "currentlyAvailable": available,
+                                                   "restoreRate": rate}}}})
+
+
+def order_shop(graphql: list[httpx.Response], sleeps: Sleeps,
+               **overrides: Any) -> tuple[ShopifyAdapter, Recorder]:
+    """A shop whose GraphQL endpoint gives ``graphql`` in turn; REST answers no orders."""
+    answers = iter(graphql)
+
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == GRAPHQL_PATH:
+            return next(answers)
         if request.url.path.endswith("locations.json"):
             return httpx.Response(200, json={"locations": []})
-        if request.url.params["customer_id"] == "13":
-            return httpx.Response(403, json={"errors": "Forbidden"})
         return httpx.Response(200, json={"orders": []})
+
+    return shop(handler, sleeps, **overrides)
+
+
+def sent(recorder: Recorder, path: str) -> list[httpx.Request]:
+    return [request for request in recorder.seen if request.url.path == path]
+
+
+async def test_the_order_search_is_one_post_with_the_token() -> None:
+    sleeps = Sleeps()
+    adapter, recorder = order_shop([httpx.Response(200, json=refs((11, 207119551), (12, 5)))],
+                                   sleeps)
+    assert await adapter.orders_by_customer_ids(["207119551", "x", "207119551"]) == [[], [], []]
+    (post,) = sent(recorder, GRAPHQL_PATH)
+    assert post.method == "POST"
+    assert post.headers["X-Shopify-Access-Token"] == SECRET
+    assert post.headers["Content-Type"] == "application/json"
+    body = json.loads(post.content)
+    assert body["variables"] == {"first": 250, "query": "customer_id:207119551", "after": None}
+    assert "orders(first: $first, after: $after, query: $query" in body["query"]
+    # Only the asked customer's order is fetched (12 belongs to another: the search was ignored).
+    (rest,) = sent(recorder, ORDERS_PATH)
+    assert rest.url.params["ids"] == "11" and rest.url.params["status"] == "any"
+
+
+async def test_pages_are_followed_and_a_repeating_cursor_refused() -> None:
+    sleeps = Sleeps()
+    adapter, recorder = order_shop([
+        httpx.Response(200, json=refs((11, 1), cursor="c1")),
+        httpx.Response(200, json=refs((12, 1), cursor="c2")),
+        httpx.Response(200, json=refs((13, 1))),
+    ], sleeps)
+    await adapter.orders_by_customer_ids(["1"])
+    posts = sent(recorder, GRAPHQL_PATH)
+    assert [json.loads(p.content)["variables"]["after"] for p in posts] == [None, "c1", "c2"]
+    assert sent(recorder, ORDERS_PATH)[0].url.params["ids"] == "11,12,13"
+    looping, _ = order_shop([httpx.Response(200, json=refs((11, 1), cursor="c1"))] * 3, sleeps)
+    with pytest.raises(UpstreamBadResponse) as caught:
+        await looping.orders_by_customer_ids(["1"])
+    assert_clean(caught.value)
+
+
+async def test_throttled_waits_until_the_bucket_holds_the_query() -> None:
+    sleeps = Sleeps()
+    adapter, recorder = order_shop(
+        [graphql_error("THROTTLED"), httpx.Response(200, json=refs((11, 1)))], sleeps)
+    await adapter.orders_by_customer_ids(["1"])
+    assert sleeps == [(502 - 302) / 100.0]
+    assert len(sent(recorder, GRAPHQL_PATH)) == 2
+
+
+async def test_throttled_beyond_the_retry_limit_is_rate_limited_at_once() -> None:
+    sleeps = Sleeps()
+    adapter, recorder = order_shop([graphql_error("THROTTLED", available=0, rate=50.0)], sleeps)
+    with pytest.raises(UpstreamRateLimited) as caught:
+        await adapter.orders_by_customer_ids(["1"])
+    assert caught.value.retry_after == pytest.approx(502 / 50.0)
+    assert (caught.value.status, sleeps, len(sent(recorder, GRAPHQL_PATH))) == (200, [], 1)
+    assert "THROTTLED" in str(caught.value) and "HTTP 200" in str(caught.value)
+    assert_clean(caught.value)
+
+
+async def test_the_callers_deadline_cuts_the_wait() -> None:
+    sleeps = Sleeps()
+    adapter, recorder = order_shop([graphql_error("THROTTLED")] * 2, sleeps)
+    token = CALL_DEADLINE.set(asyncio.get_running_loop().time() + 1.0)
+    try:
+        with pytest.raises(UpstreamRateLimited):
+            await adapter.orders_by_customer_ids(["1"])
+    finally:
+        CALL_DEADLINE.reset(token)
+    assert (sleeps, len(sent(recorder, GRAPHQL_PATH))) == ([], 1)
+
+
+@pytest.mark.parametrize(
+    ("code", "error_type", "attempts"),
+    [
+        ("ACCESS_DENIED", UpstreamAuthError, 1),
+        ("INTERNAL_SERVER_ERROR", UpstreamUnavailable, 3),
+        ("SHOP_INACTIVE", UpstreamUnavailable, 3),
+        ("MAX_COST_EXCEEDED", UpstreamBadResponse, 1),
+        (None, UpstreamBadResponse, 1),
+    ],
+)
+async def test_graphql_errors_are_typed(
+    code: str | None, error_type: type[UpstreamError], attempts: int
+) -> None:
+    sleeps = Sleeps()
+    message = f"Field 'orders' failed for {EMAIL} ({PHONE})"
+    adapter, recorder = order_shop([graphql_error(code, message)] * attempts, sleeps)
+    with pytest.raises(error_type) as caught:
+        await adapter.orders_by_customer_ids(["1", "2"])
+    assert type(caught.value) is error_type
+    assert len(sent(recorder, GRAPHQL_PATH)) == attempts and len(sleeps) == attempts - 1
+    assert sent(recorder, ORDERS_PATH) == []
+    assert caught.value.status == 200
+    assert_clean(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("response", "error_type", "attempts"),
+    [
+        (httpx.Response(401, json={"errors": "[API] Invalid API key"}), UpstreamAuthError, 1),
+        (httpx.Response(503, html="<h1>down</h1>"), UpstreamUnavailable, 3),
+        (httpx.Response(200, content=b"<html>oops</html>"), UpstreamBadResponse, 1),
+        (httpx.Response(200, json={"data": {"orders": None}}), UpstreamBadResponse, 1),
+    ],
+    ids=["401", "503", "not-json", "wrong-shape"],
+)
+async def test_http_failures_of_the_search(
+    response: httpx.Response, error_type: type[UpstreamError], attempts: int
+) -> None:
+    sleeps = Sleeps()
+    adapter, recorder = order_shop([response] * attempts, sleeps)
+    with pytest.raises(error_type) as caught:
+        await adapter.orders_by_customer_ids(["1"])
+    assert len(sent(recorder, GRAPHQL_PATH)) == attempts
+    assert_clean(caught.value)
+
+
+async def test_a_failing_rest_batch_fails_the_whole_read() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == GRAPHQL_PATH:
+            return httpx.Response(200, json=refs((11, 1), (12, 2)))
+        if request.url.path.endswith("locations.json"):
+            return httpx.Response(200, json={"locations": []})
+        return httpx.Response(403, json={"errors": "Forbidden"})
 
     sleeps = Sleeps()
     adapter, _ = shop(handler, sleeps)
     with pytest.raises(UpstreamAuthError) as caught:
-        await adapter.orders_by_customer_ids([str(n) for n in range(1, 30)])
-    assert caught.value.status == 403
-    assert sleeps == []
+        await adapter.orders_by_customer_ids(["1", "2"])
+    assert caught.value.status == 403 and sleeps == []
     assert_clean(caught.value)

@@ -60,8 +60,9 @@ def test_crawl_and_order_params() -> None:
                          {"limit": "100", "updated_at_min": "2026-01-02T03:04:05-05:00"})
     naive = calls.customers_crawl("2026-07", datetime(2026, 1, 2), 250)
     assert naive.params["updated_at_min"] == datetime(2026, 1, 2, tzinfo=UTC).isoformat()
-    assert calls.orders_of_customer("2026-07", "42", 250).params == {
-        "customer_id": "42", "status": "any", "limit": "250"}
+    (by_ids,) = calls.orders_by_ids("2026-07", ["42", "43"], 250)
+    assert by_ids == Call("/admin/api/2026-07/orders.json",
+                          {"ids": "42,43", "status": "any", "limit": "250"})
 
 
 def test_follow_stays_on_the_shop() -> None:

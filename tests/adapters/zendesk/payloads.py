@@ -13,6 +13,7 @@ from typing import Any
 from adapters.zendesk.parse import (
     parse_audits,
     parse_comments,
+    parse_search_tickets,
     parse_ticket,
     parse_tickets,
     parse_user,
@@ -28,10 +29,6 @@ def _search_users(body: Any) -> object:
     return [parse_user(result) for result in records(body, "results")]
 
 
-def _search_tickets(body: Any) -> object:
-    return [parse_ticket(result) for result in records(body, "results")]
-
-
 CASES: list[tuple[str, Callable[[Any], object]]] = [
     ("zendesk/user_show.json", lambda body: parse_user(body["user"])),
     ("zendesk/users_show_many.json", parse_users),
@@ -42,7 +39,7 @@ CASES: list[tuple[str, Callable[[Any], object]]] = [
     ("zendesk/tickets_show_many.json", parse_tickets),
     ("zendesk/tickets_cursor_page_first.json", parse_tickets),
     ("zendesk/tickets_cursor_page_next.json", parse_tickets),
-    ("zendesk/search_tickets_result.json", _search_tickets),
+    ("zendesk/search_tickets_result.json", parse_search_tickets),
     ("zendesk/ticket_audits_cursor_page.json", parse_audits),
     ("zendesk/ticket_comments.json", lambda body: parse_comments(body, COMMENTS_TICKET_ID)),
 ]

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from starlette.types import ASGIApp
 
+from adapters.models import Ticket
 from adapters.protocols import CustomerSource, TicketSource
 from adapters.zendesk import ZendeskAdapter, ZendeskConfig
 from adapters.zendesk import requests as calls
@@ -210,21 +212,15 @@ async def test_the_crawl_since_a_time_reads_later_changes_only(zd: Harness) -> N
     assert all(c.updated_at is not None and c.updated_at >= since for c in seen)
 
 
-async def test_tickets_by_requester_ids_walk_every_page_newest_first(
-    zd: Harness, monkeypatch: pytest.MonkeyPatch
+def assert_tickets_as_in_the_silo(
+    zd: Harness, requesters: list[str], result: list[list[Ticket]]
 ) -> None:
-    monkeypatch.setattr(calls, "PAGE_SIZE", 1)
-    requesters = zd.user_ids()[:40]
-    keys = [*requesters, requesters[0], "999999999", "nope"]
-    result = await zd.adapter.tickets_by_requester_ids(keys)
-    assert len(result) == len(keys) and result[-2:] == [[], []]
-    assert [t.id for t in result[0]] == [t.id for t in result[len(requesters)]]
+    """Each requester's tickets are exactly the silo's, newest first, fully parsed."""
     field = str(zd.data.order_number_field_id)
     for uid, tickets in zip(requesters, result, strict=False):
         raw = {str(t["id"]): t for t in zd.tickets_of(uid)}
-        assert {t.id for t in tickets} == set(raw)
-        assert [t.created_at for t in tickets] == sorted(
-            (t.created_at for t in tickets), reverse=True)
+        assert [t.id for t in tickets] == [str(t["id"]) for t in sorted(
+            raw.values(), key=lambda t: (t["created_at"], t["id"]), reverse=True)]
         for ticket in tickets:
             source = raw[ticket.id]
             assert ticket.requester_id == uid
@@ -236,9 +232,195 @@ async def test_tickets_by_requester_ids_walk_every_page_newest_first(
             values = [f["value"] for f in source["custom_fields"] if str(f["id"]) == field]
             assert ticket.order_reference == (values[0] if values else None)
     assert any(t.order_reference for tickets in result for t in tickets)
+
+
+async def test_below_the_threshold_each_requester_is_walked_to_the_end(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(calls, "PAGE_SIZE", 1)
+    zd = Harness(sandbox, search_batch_min=10**6)
+    requesters = zd.user_ids()[:40]
+    keys = [*requesters, requesters[0], "999999999", "nope"]
+    async with zd.client:
+        result = await zd.adapter.tickets_by_requester_ids(keys)
+        stats = await zd.stats()
+    assert len(result) == len(keys) and result[-2:] == [[], []]
+    assert [t.id for t in result[0]] == [t.id for t in result[len(requesters)]]
+    assert_tickets_as_in_the_silo(zd, requesters, result)
     pages = sum(max(1, len(zd.tickets_of(uid))) for uid in requesters)
-    assert await zd.stats() == {
-        "GET /api/v2/users/{user_id}/tickets/requested.json": pages + 1}
+    assert stats == {"GET /api/v2/users/{user_id}/tickets/requested.json": pages + 1}
+
+
+async def test_50_requesters_cost_one_search_not_50_walks(sandbox: Sandbox) -> None:
+    requesters = Harness(sandbox).user_ids()[:50]
+    walked = Harness(sandbox, search_batch_min=10**6)
+    searched = Harness(sandbox)
+    async with walked.client, searched.client:
+        before = await walked.adapter.tickets_by_requester_ids(requesters)
+        after = await searched.adapter.tickets_by_requester_ids(requesters)
+        assert await walked.stats() == {
+            "GET /api/v2/users/{user_id}/tickets/requested.json": 50}
+        assert await searched.stats() == {"GET /api/v2/search.json": 1}
+    assert [[t.id for t in found] for found in after] == [[t.id for t in found]
+                                                          for found in before]
+    assert_tickets_as_in_the_silo(searched, requesters, after)
+
+
+async def test_many_requesters_are_searched_50_a_query_every_page_read(
+    zd: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(calls, "SEARCH_PER_PAGE", 3)
+    requesters = zd.user_ids()[:90]
+    assert len(requesters) == 90
+    keys = [*requesters, requesters[7], "0", "999999999"]
+    result = await zd.adapter.tickets_by_requester_ids(keys)
+    assert len(result) == len(keys) and result[-2:] == [[], []]
+    assert [t.id for t in result[len(requesters)]] == [t.id for t in result[7]]
+    assert_tickets_as_in_the_silo(zd, requesters, result)
+    groups = [requesters[:50], requesters[50:]]
+    counts = [sum(len(zd.tickets_of(uid)) for uid in group) for group in groups]
+    assert all(count > 3 for count in counts)
+    pages = sum(math.ceil(count / 3) for count in counts)
+    assert await zd.stats() == {"GET /api/v2/search.json": pages}
+
+
+@pytest.mark.parametrize(
+    ("batch_min", "distinct", "endpoint", "requests"),
+    [
+        (3, 2, "GET /api/v2/users/{user_id}/tickets/requested.json", 2),
+        (3, 3, "GET /api/v2/search.json", 1),
+        (1, 1, "GET /api/v2/search.json", 1),
+        (10, 9, "GET /api/v2/users/{user_id}/tickets/requested.json", 9),
+    ],
+)
+async def test_the_threshold_counts_distinct_requesters(
+    sandbox: Sandbox, batch_min: int, distinct: int, endpoint: str, requests: int
+) -> None:
+    zd = Harness(sandbox, search_batch_min=batch_min)
+    requesters = zd.user_ids()[:distinct]
+    keys = [*requesters, requesters[0], "not-an-id"]
+    async with zd.client:
+        result = await zd.adapter.tickets_by_requester_ids(keys)
+        assert await zd.stats() == {endpoint: requests}
+    assert result[-1] == [] and result[-2] == result[0]
+    assert [{t.id for t in found} for found in result[:distinct]] == [
+        {str(t["id"]) for t in zd.tickets_of(uid)} for uid in requesters]
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def small_account(clock: Clock, tickets: list[int]) -> tuple[ZendeskStore, list[str]]:
+    """An account whose ``i``-th end user requested ``tickets[i]`` tickets, a day apart."""
+    store = ZendeskStore(seed=3, clock=clock)
+    users: list[str] = []
+    for i, count in enumerate(tickets):
+        user = store.create_user({"user": {"name": f"Caller {i}", "email": f"c{i}@ex.org"}})
+        users.append(str(user["id"]))
+        for day in range(count):
+            store.create_ticket(
+                {"ticket": {"requester_id": user["id"], "subject": f"Issue {day}",
+                            "comment": {"body": "Help"}}},
+                at=datetime(2024, 3, 1 + day, 9, i, tzinfo=UTC))
+    return store, users
+
+
+def adapter_for(app: ASGIApp, **options: Any) -> tuple[httpx.AsyncClient, ZendeskAdapter]:
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=URL)
+    config = ZendeskConfig(URL, SILO.email, SILO.api_token, **options)
+    return client, ZendeskAdapter(config, client)
+
+
+async def stats_of(client: httpx.AsyncClient) -> dict[str, int]:
+    return dict((await client.get("/_sandbox/stats")).json()["endpoints"])
+
+
+async def test_a_ticket_opened_a_second_ago_is_seen_below_the_threshold_only() -> None:
+    clock = Clock(1_750_000_000.0)
+    store, users = small_account(clock, [1, 2, 1])
+    silo = ZendeskSiloConfig(search_index_delay_s=60)
+    client, adapter = adapter_for(create_app(store, silo, clock=clock))
+    async with client:
+        clock.now += 61
+        fresh = store.create_ticket({"ticket": {
+            "requester_id": int(users[0]), "subject": "Calling now", "comment": {"body": "!"}}})
+        clock.now += 1
+        [caller] = await adapter.tickets_by_requester_ids([users[0]])
+        batch = await adapter.tickets_by_requester_ids(users)
+        assert await stats_of(client) == {
+            "GET /api/v2/users/{user_id}/tickets/requested.json": 1,
+            "GET /api/v2/search.json": 1,
+        }
+        assert str(fresh["id"]) in {t.id for t in caller} and len(caller) == 2
+        assert str(fresh["id"]) not in {t.id for t in batch[0]} and len(batch[0]) == 1
+        assert [len(found) for found in batch[1:]] == [2, 1]
+        clock.now += 60
+        later = await adapter.tickets_by_requester_ids(users)
+    assert [t.id for t in later[0]] == [t.id for t in caller]
+    assert caller[0].id == str(fresh["id"])
+
+
+async def test_queries_over_the_1000_result_cap_are_split(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(calls, "SEARCH_MAX_RESULTS", 4)
+    monkeypatch.setattr(calls, "SEARCH_PER_PAGE", 2)
+    clock = Clock(1_750_000_000.0)
+    store, users = small_account(clock, [6, 1, 2, 0, 3, 1])
+    client, adapter = adapter_for(create_app(store, ZendeskSiloConfig(search_max_results=4),
+                                             clock=clock))
+    async with client:
+        result = await adapter.tickets_by_requester_ids(users)
+        stats = await stats_of(client)
+    assert [len(found) for found in result] == [6, 1, 2, 0, 3, 1]
+    for user, found in zip(users, result, strict=True):
+        assert [t.id for t in found] == [str(t["id"]) for t in reversed(
+            store.requested_tickets(int(user)))]
+    # all six (13 > 4): split into three (9 > 4) and three (4: two pages); the first three
+    # into one (6 > 4: read from its own uncapped endpoint) and two (3: two pages)
+    assert stats == {"GET /api/v2/search.json": 1 + 1 + 2 + 1 + 2,
+                     "GET /api/v2/users/{user_id}/tickets/requested.json": 1}
+
+
+class CreatesDuringTheWalk(httpx.AsyncBaseTransport):
+    """Creates a ticket right after answering the first page of a search."""
+
+    def __init__(self, app: ASGIApp, create: Callable[[], object]) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.create = create
+        self.created = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.url.path == "/api/v2/search.json" and not self.created:
+            self.created = True
+            self.create()
+        return response
+
+
+async def test_next_page_is_followed_past_the_pages_the_count_announced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(calls, "SEARCH_PER_PAGE", 2)
+    clock = Clock(1_750_000_000.0)
+    store, users = small_account(clock, [2, 1, 1])
+
+    def open_one() -> object:
+        return store.create_ticket({"ticket": {
+            "requester_id": int(users[2]), "subject": "Another", "comment": {"body": "?"}}})
+
+    transport = CreatesDuringTheWalk(create_app(store, SILO, clock=clock), open_one)
+    async with httpx.AsyncClient(transport=transport, base_url=URL) as client:
+        adapter = ZendeskAdapter(ZendeskConfig(URL, SILO.email, SILO.api_token), client)
+        result = await adapter.tickets_by_requester_ids(users)
+        assert await stats_of(client) == {"GET /api/v2/search.json": 3}
+    assert [len(found) for found in result] == [2, 1, 2]
+    assert result[2][0].subject == "Another"
 
 
 async def test_tickets_by_ids_split_at_100(zd: Harness) -> None:
@@ -279,7 +461,7 @@ async def test_comments_and_audits_are_walked_to_the_end(
 
 
 async def test_requests_run_concurrently_within_the_bound(sandbox: Sandbox) -> None:
-    harness = Harness(sandbox, max_concurrency=3)
+    harness = Harness(sandbox, max_concurrency=3, search_batch_min=10**6)
     async with harness.client:
         await harness.adapter.tickets_by_requester_ids(harness.user_ids()[:30])
     assert harness.transport.most == 3

@@ -48,6 +48,13 @@ def test_defaults_and_environment_overrides() -> None:
     assert config.api_token == "from-env"
     assert (config.retries, config.max_concurrency, config.timeout_s) == (4, 3, 1.5)
     assert config.order_number_field_id is None and dict(config.references) == {}
+    assert config.search_batch_min == 3
+
+
+def test_the_search_threshold_is_configurable() -> None:
+    assert read({**TABLE, "search_batch_min": 1}).search_batch_min == 1
+    from_env = read(TABLE, {"C360_SOURCES_ZENDESK_SEARCH_BATCH_MIN": "10"})
+    assert from_env.search_batch_min == 10
 
 
 @pytest.mark.parametrize(
@@ -61,6 +68,8 @@ def test_defaults_and_environment_overrides() -> None:
         ({"order_number_field_id": "#1"}, "sources.zendesk.order_number_field_id"),
         ({"references": {"external_id": 7}}, "sources.zendesk.references.external_id"),
         ({"api_token": None}, "sources.zendesk.api_token"),
+        ({"search_batch_min": 0}, "sources.zendesk.search_batch_min"),
+        ({"search_batch_min": "few"}, "sources.zendesk.search_batch_min"),
     ],
 )
 def test_bad_values_name_their_key(change: dict[str, Any], key: str) -> None:

@@ -82,6 +82,7 @@ CALLS: dict[str, Callable[[ZendeskAdapter], Awaitable[object]]] = {
     "customers_by_emails": lambda a: a.customers_by_emails([CUSTOMER_EMAIL]),
     "tickets_by_ids": lambda a: a.tickets_by_ids(["7"]),
     "comments_by_ticket_ids": lambda a: a.comments_by_ticket_ids(["7"]),
+    "tickets_by_requester_ids (search)": lambda a: a.tickets_by_requester_ids(["42", "43", "44"]),
 }
 
 
@@ -190,6 +191,10 @@ async def test_refused_credentials_are_not_retried(status: int) -> None:
         ("customers_by_emails", json.dumps({"results": [USER]}).encode()),
         ("tickets_by_ids", json.dumps({"tickets": [{"id": 7}]}).encode()),
         ("tickets_by_ids", json.dumps({"tickets": [{**TICKET, "created_at": "soon"}]}).encode()),
+        ("tickets_by_requester_ids (search)", json.dumps({"results": [TICKET]}).encode()),
+        ("tickets_by_requester_ids (search)", json.dumps(
+            {"results": [{**TICKET, "requester_id": None}], "count": 1}).encode()),
+        ("tickets_by_requester_ids (search)", json.dumps({"results": {}, "count": 0}).encode()),
         ("comments_by_ticket_ids", json.dumps({"comments": [], "meta": {}}).encode()),
         ("comments_by_ticket_ids", json.dumps(
             {"comments": [], "meta": {"has_more": True, "after_cursor": None}}).encode()),
@@ -201,6 +206,33 @@ async def test_garbage_and_wrong_shapes_are_bad_responses(call: str, body: bytes
         with pytest.raises(UpstreamBadResponse) as caught:
             await CALLS[call](fake.adapter)
     assert len(fake.requests) == 1
+    assert_clean(caught.value)
+
+
+async def test_a_search_for_three_requesters_is_one_request() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return json_response({"results": [{**TICKET, "result_type": "ticket"}], "facets": None,
+                              "next_page": None, "previous_page": None, "count": 1})
+
+    fake = Fake(answer)
+    async with fake.client:
+        result = await fake.adapter.tickets_by_requester_ids(["42", "43", "42", "44"])
+    assert [[t.id for t in found] for found in result] == [["7"], [], ["7"], []]
+    [request] = fake.requests
+    assert request.url.path == "/api/v2/search.json"
+    assert request.url.params["query"] == "type:ticket requester:42 requester:43 requester:44"
+    assert (request.url.params["sort_by"], request.url.params["sort_order"]) == (
+        "created_at", "asc")
+
+
+async def test_a_refused_search_is_a_bad_response() -> None:
+    fake = Fake(lambda request: json_response(
+        {"error": "invalid", "description": "Invalid search: Requested response size was "
+         "greater than Search Response Limits"}, 422))
+    async with fake.client:
+        with pytest.raises(UpstreamBadResponse) as caught:
+            await fake.adapter.tickets_by_requester_ids(["42", "43", "44"])
+    assert caught.value.status == 422 and len(fake.requests) == 1
     assert_clean(caught.value)
 
 

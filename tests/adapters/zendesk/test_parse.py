@@ -18,11 +18,14 @@ from adapters.zendesk.parse import (
     order_reference,
     parse_audits,
     parse_comments,
+    parse_search_tickets,
     parse_ticket,
     parse_tickets,
     parse_user,
     parse_users,
     records,
+    search_count,
+    search_has_next,
     split_name,
 )
 from tests.adapters.zendesk.payloads import CASES
@@ -161,10 +164,26 @@ def test_ticket_lists(payload: Payload) -> None:
     assert cursor_next(first) == "eyJvIjoibmljZV9pZCIsInYiOiJhUUVBQUFBQUFBQUEifQ=="
     second = parse_tickets(following)[0]
     assert (second.subject, second.channel, second.priority) == ("wow this is great", "web", None)
-    [found] = [parse_ticket(r) for r in records(payload("zendesk/search_tickets_result.json"),
-                                                 "results")]
-    assert (found.id, found.priority, found.subject) == ("4", "urgent", "nyanyanyanya")
+
+
+
+def test_ticket_search_results(payload: Payload) -> None:
+    body = payload("zendesk/search_tickets_result.json")
+    [found] = parse_search_tickets(body, source="helpdesk")
+    assert (found.source, found.id, found.priority, found.subject) == (
+        "helpdesk", "4", "urgent", "nyanyanyanya")
+    assert (found.requester_id, found.status) == ("377922500012", "new")
     assert found.created_at == at("2019-06-06 10:02:04")
+    assert (search_count(body), search_has_next(body)) == (1, False)
+    user = {**payload("zendesk/search_users_result.json")["results"][0], "result_type": "user"}
+    mixed = {**body, "results": [user, *body["results"]], "count": 2}
+    assert [t.id for t in parse_search_tickets(mixed)] == ["4"]
+
+
+@pytest.mark.parametrize("count", [None, -1, "3", True, 2.5])
+def test_a_search_count_must_be_a_count(count: object) -> None:
+    with pytest.raises(TypeError):
+        search_count({"results": [], "count": count})
 
 
 def test_ticket_audits(payload: Payload) -> None:

@@ -70,3 +70,36 @@ def test_cursor_pages_ask_for_100_and_follow_after() -> None:
     assert calls.ticket_comments("7", "abc").params == {"page[size]": "100", "page[after]": "abc"}
     assert calls.ticket_audits("7").path == "/api/v2/tickets/7/audits.json"
     assert calls.requested_tickets("42").path == "/api/v2/users/42/tickets/requested.json"
+
+
+def test_requesters_are_searched_50_to_a_query_with_the_keyword_repeated() -> None:
+    ids = [str(360_000_000_000 + i) for i in range(120)]
+    groups = calls.requester_chunks(ids)
+    assert [len(g) for g in groups] == [50, 50, 20]
+    assert [i for g in groups for i in g] == ids
+    query = calls.requester_query(groups[0])
+    assert query == "type:ticket " + " ".join(f"requester:{i}" for i in groups[0])
+    assert len(query.split()) == 51 <= calls.SEARCH_MAX_WORDS
+    assert len(query) <= calls.SEARCH_MAX_QUERY_CHARS
+    assert calls.requester_chunks([]) == []
+    with pytest.raises(ValueError):
+        calls.requester_query([])
+
+
+def test_the_query_length_bound_splits_groups_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(calls, "SEARCH_MAX_QUERY_CHARS", 60)
+    ids = [str(10**18 + i) for i in range(5)]
+    groups = calls.requester_chunks(ids)
+    assert [len(g) for g in groups] == [1, 1, 1, 1, 1]
+    assert all(len(calls.requester_query(g)) <= 60 for g in groups[:-1])
+    monkeypatch.setattr(calls, "SEARCH_MAX_QUERY_CHARS", 75)
+    assert [len(g) for g in calls.requester_chunks(ids)] == [2, 2, 1]
+
+
+def test_ticket_searches_read_oldest_first_100_a_page() -> None:
+    first = calls.search_tickets("type:ticket requester:7")
+    assert first.path == "/api/v2/search.json"
+    assert first.params == {"query": "type:ticket requester:7", "sort_by": "created_at",
+                            "sort_order": "asc", "per_page": "100"}
+    assert calls.search_tickets("q", page=4).params["page"] == "4"
+    assert [calls.search_pages(n) for n in (0, 1, 100, 101, 1000)] == [1, 1, 1, 2, 10]

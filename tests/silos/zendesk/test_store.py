@@ -401,3 +401,31 @@ def test_unknown_ids_read_as_empty() -> None:
     assert store.ticket_comments(5) == () and store.ticket_audits(5) == ()
     assert store.latest_audit(5) is None
     assert store.identities(5) == []
+
+
+def test_every_ticket_write_is_kept_for_the_search_index() -> None:
+    times = iter([100.0, 200.0, 150.0, 300.0])
+    store = ZendeskStore(clock=lambda: next(times))
+    user = alice(store)
+    ticket = store.create_ticket(
+        {"ticket": {"requester_id": user["id"], "comment": {"body": "Hi"}, "tags": ["a"]}}, at=T0)
+    store.update_ticket(ticket["id"], {"ticket": {"status": "open"}})
+    store.update_ticket(ticket["id"], {"ticket": {"status": "open"}})  # no change, no write
+    store.update_ticket(ticket["id"], {"ticket": {"status": "solved"}})
+    ticket["tags"].append("changed later")
+    assert store.searchable_ticket(ticket["id"], 99.9) is None
+    created = store.searchable_ticket(ticket["id"], 199)
+    assert created is not None and created["status"] == "new" and created["tags"] == ["a"]
+    assert set(created) == {"id", "requester_id", "status", "priority", "type", "tags",
+                            "created_at", "updated_at"}
+    # a clock that steps back never reorders writes: "solved" (150) counts as written at 200,
+    # with "open", and the later of two writes at one instant is what the index holds
+    solved = store.searchable_ticket(ticket["id"], 200)
+    assert solved is not None and solved["status"] == "solved"
+    store.update_ticket(ticket["id"], {"ticket": {"priority": "high"}})
+    before = store.searchable_ticket(ticket["id"], 299)
+    after = store.searchable_ticket(ticket["id"], 300)
+    assert before is not None and (before["status"], before["priority"]) == ("solved", None)
+    assert after is not None and after["priority"] == "high"
+    assert store.searchable_ticket(999, 1e12) is None
+    assert list(store.ticket_ids()) == [ticket["id"]]

@@ -1,0 +1,275 @@
+"""The HTTP face of c360: GraphQL over HTTP, GraphiQL from local files, health and readiness.
+
+``POST /graphql`` (and ``GET`` for queries) follows the GraphQL-over-HTTP spec: JSON requests,
+``application/graphql-response+json`` when the client accepts it (request errors are 400 then;
+with plain ``application/json`` they are 200, as the spec's legacy rules say), 405 for a
+mutation over GET, 406/415 for media types we cannot serve. The gateway never answers with a
+stack trace or a bare 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any
+
+import httpx
+import orjson
+from graphql import DocumentNode, OperationType, parse
+from graphql.error import GraphQLSyntaxError
+from graphql.language import OperationDefinitionNode
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from adapters.errors import UpstreamError
+from adapters.protocols import CustomerSource
+from gateway.config import Config
+from gateway.graphiql import graphiql_html
+from gateway.runtime import Runtime, open_runtime
+from resolvers.context import Context
+from resolvers.loaders import Loaders
+from schema import C360Schema, build_schema
+
+log = logging.getLogger("c360.gateway")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+READY_TIMEOUT_S = 2.0
+
+
+def _json(body: Any, status: int = 200, media_type: str = JSON,
+          headers: Mapping[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type,
+                    headers=dict(headers or {}))
+
+
+def _request_error(message: str, status: int, media_type: str = JSON,
+                   headers: Mapping[str, str] | None = None) -> Response:
+    return _json({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]},
+                 status, media_type, headers)
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an ``Accept`` header (None: nothing we can serve)."""
+    if not accept:
+        return JSON
+    best: tuple[float, str] | None = None
+    for part in accept.split(","):
+        media, *params = [p.strip() for p in part.split(";")]
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        choice = {GRAPHQL_RESPONSE: GRAPHQL_RESPONSE, JSON: JSON, "application/*": JSON,
+                  "*/*": JSON}.get(media.lower())
+        if choice and q > 0 and (best is None or q > best[0] or (
+                q == best[0] and choice == GRAPHQL_RESPONSE)):
+            best = (q, choice)
+    return best[1] if best else None
+
+
+@lru_cache(maxsize=512)
+def _operation_type(query: str, operation_name: str | None) -> OperationType | None:
+    """The type of the operation a GET would run (None if the document does not parse)."""
+    try:
+        document: DocumentNode = parse(query)
+    except GraphQLSyntaxError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for op in operations:
+        if operation_name is None or (op.name and op.name.value == operation_name):
+            return op.operation
+    return None
+
+
+class RequestId:
+    """ASGI middleware: every request gets an id (a sane incoming ``X-Request-ID`` is kept),
+    echoed in the response and carried by every error."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append(
+                    (b"x-request-id", request_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: C360Schema, batching: bool = True) -> None:
+        self.schema = schema
+        self.batching = batching
+
+    def context(self, request: Request) -> Context:
+        runtime: Runtime = request.app.state.runtime
+        budget = runtime.config.gateway.request_budget_ms / 1000
+        deadline = asyncio.get_running_loop().time() + budget
+        return Context(runtime=runtime, request_id=request.state.request_id, deadline=deadline,
+                       loaders=Loaders(runtime.adapters, runtime.registry, deadline,
+                                       batching=self.batching))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self.handle(request)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        media_type = negotiate(request.headers.get("accept"))
+        if request.method == "GET" and "query" not in request.query_params and (
+                "text/html" in request.headers.get("accept", "")):
+            return HTMLResponse(graphiql_page())
+        if media_type is None:
+            return _request_error(f"cannot answer as {request.headers.get('accept')}; "
+                                  f"accept {GRAPHQL_RESPONSE} or {JSON}", 406)
+        if request.method == "GET":
+            params: dict[str, Any] = dict(request.query_params)
+            if "variables" in params:
+                try:
+                    params["variables"] = orjson.loads(params["variables"])
+                except orjson.JSONDecodeError:
+                    return _request_error("variables is not valid JSON", 400, media_type)
+            if "extensions" in params:
+                params.pop("extensions")
+        elif request.method == "POST":
+            content_type = request.headers.get("content-type", "").split(";")[0].strip()
+            if content_type != JSON:
+                return _request_error(f"send the request as {JSON}", 415, media_type)
+            try:
+                params = orjson.loads(await request.body())
+            except orjson.JSONDecodeError:
+                return _request_error("the body is not valid JSON", 400, media_type)
+        else:
+            return _request_error("use GET or POST", 405, media_type, {"Allow": "GET, POST"})
+        if not isinstance(params, dict):
+            return _request_error("the body must be a JSON object", 400, media_type)
+        query = params.get("query")
+        variables = params.get("variables")
+        operation_name = params.get("operationName")
+        if not isinstance(query, str) or not query.strip():
+            return _request_error("query must be a non-empty string", 400, media_type)
+        if variables is not None and not isinstance(variables, dict):
+            return _request_error("variables must be an object", 400, media_type)
+        if operation_name is not None and not isinstance(operation_name, str):
+            return _request_error("operationName must be a string", 400, media_type)
+        if request.method == "GET" and _operation_type(query, operation_name) not in (
+                OperationType.QUERY, None):
+            return _request_error("only queries may be sent with GET", 405, media_type,
+                                  {"Allow": "POST"})
+        context = self.context(request)
+        result = await self.schema.execute(query, variable_values=variables,
+                                           context_value=context,
+                                           operation_name=operation_name)
+        body: dict[str, Any] = {}
+        if result.errors:
+            body["errors"] = [e.formatted for e in result.errors]
+        if result.data is None and result.errors:
+            status = 400 if media_type == GRAPHQL_RESPONSE else 200
+            return _json(body, status, media_type)
+        body["data"] = result.data
+        return _json(body, 200, media_type)
+
+
+@lru_cache(maxsize=1)
+def graphiql_page() -> str:
+    return graphiql_html("/graphql")
+
+
+async def healthz(request: Request) -> Response:
+    return _json({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Each source answers a cheap read within 2 s; 503 when any does not."""
+    runtime: Runtime = request.app.state.runtime
+
+    async def probe(name: str, adapter: Any) -> tuple[str, str]:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                if isinstance(adapter, CustomerSource):
+                    await adapter.customers_by_ids(["1"])
+            return name, "ok"
+        except UpstreamError as exc:
+            return name, exc.code
+        except TimeoutError:
+            return name, "SOURCE_TIMEOUT"
+
+    async def registry() -> tuple[str, str]:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                await runtime.registry.count_people()
+            return "registry", "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            log.warning("readyz: registry %s", type(exc).__name__)
+            return "registry", "UNAVAILABLE"
+
+    checks = await asyncio.gather(registry(), *(probe(n, a)
+                                                for n, a in runtime.adapters.items()))
+    status = dict(checks)
+    ready = all(v == "ok" for v in status.values())
+    return _json({"status": "ready" if ready else "unavailable", "checks": status},
+                 200 if ready else 503)
+
+
+def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None
+               = None, engines: Mapping[str, AsyncEngine] | None = None,
+               batching: bool = True) -> Starlette:
+    """The gateway app; clients, engines and the registry live for the app's lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_runtime(config, transports=transports, engines=engines) as runtime:
+            app.state.runtime = runtime
+            yield
+
+    endpoint = GraphQLEndpoint(build_schema(), batching=batching)
+    routes: list[BaseRoute] = [
+        Route("/graphql", endpoint, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    try:
+        from starlette.routing import Mount
+        from starlette.staticfiles import StaticFiles
+
+        from gateway.graphiql import STATIC_DIR
+
+        routes.append(Mount("/graphiql/static", StaticFiles(directory=STATIC_DIR)))
+    except ImportError:  # pragma: no cover
+        pass
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={Exception: _internal_error})
+    app.add_middleware(RequestId)
+    return app
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    request_id = getattr(request.state, "request_id", "-")
+    log.error("request %s: unhandled %s", request_id, type(exc).__name__,
+              exc_info=(type(exc), exc, exc.__traceback__))
+    return _json({"errors": [{"message": "Internal server error", "extensions": {
+        "code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}]}, 500)
+

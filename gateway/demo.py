@@ -1,0 +1,61 @@
+"""``c360 demo``: the emulated silos, an identity index and the gateway, in one command."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from gateway.app import create_app
+from gateway.config import parse_config
+from gateway.runtime import open_runtime
+from silos.sandbox import SandboxOptions, Servers, gateway_config, prepare, start_silos
+
+EXAMPLES = """\
+Try in GraphiQL ({url}):
+
+  # a call-center agent: the caller's store purchases, online orders and open tickets
+  {{ customer(phone: "{phone}") {{ displayName {{ value source }}
+      orders(first: 5) {{ edges {{ node {{ channel number placedAt total {{ amount }}
+        store {{ name }} }} }} }}
+      tickets(status: ["new", "open", "pending"]) {{ edges {{ node {{ subject status channel }}
+      }} }} }} }}
+
+  # a store clerk: an online order, its pickup status, the customer's loyalty tier
+  {{ customer(email: "{email}") {{ loyalty {{ tier pointsBalance }}
+      orders(channel: WEB, first: 3) {{ edges {{ node {{ number status
+        fulfillment {{ type status location {{ name }} }} }} }} }} }} }}
+
+  # a mobile app: nearby stores with a SKU in stock
+  {{ storesWithStock(sku: "{sku}", near: {{lat: 40.7128, lng: -74.006}}, radiusKm: 25) {{
+      location {{ name address {{ line1 city }} }} available distanceKm }} }}
+"""
+
+
+def examples(running: object, url: str) -> str:
+    data = running.data  # type: ignore[attr-defined]
+    customer = next(c for c in data.square.customers.values()
+                    if str(c.get("phone_number", "")).startswith("+1"))
+    email = next(c["email"] for c in data.shopify.customers.values() if c.get("email"))
+    sku = next(v["sku"] for p in data.shopify.products.values() for v in p["variants"])
+    return EXAMPLES.format(url=url, phone=customer["phone_number"], email=email, sku=sku)
+
+
+async def run_demo(host: str, port: int, customers: int, seed: int, data_dir: Path) -> None:
+    started = time.perf_counter()
+    running = prepare(SandboxOptions(customers=customers, seed=seed, host=host,
+                                     port=port + 100, data_dir=data_dir))
+    config = parse_config(gateway_config(running), env={})
+    servers = Servers()
+    await start_silos(running, servers)
+    async with open_runtime(config) as runtime:
+        report = await runtime.identity.index()
+    await servers.start(create_app(config), host, port)
+    url = f"http://{host}:{port}/graphql"
+    print(f"c360 demo ready in {time.perf_counter() - started:.1f}s: {report.people:,} people "
+          f"linked from {sum(report.records.values()):,} silo records", flush=True)
+    print(f"  GraphiQL  {url}", flush=True)
+    print(f"  silos     shopify {running.url('shopify')}  square {running.url('square')}  "
+          f"zendesk {running.url('zendesk')}", flush=True)
+    print(examples(running, url), flush=True)
+    print("Ctrl-C stops.", flush=True)
+    await servers.run_until_signal()

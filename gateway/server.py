@@ -1,0 +1,26 @@
+"""Serving the gateway with uvicorn (``c360 serve``); ``app`` is the factory uvicorn workers
+import, reading the config path from ``C360_CONFIG``."""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from gateway.config import load_config
+
+CONFIG_ENV = "C360_CONFIG"
+
+
+def app() -> Starlette:
+    """Application factory for uvicorn (``--factory gateway.server:app``)."""
+    return create_app(load_config(os.environ[CONFIG_ENV]))
+
+
+def serve(config_path: str, host: str, port: int, workers: int) -> None:
+    load_config(config_path)  # fail at start, naming the key, before any worker forks
+    os.environ[CONFIG_ENV] = config_path
+    uvicorn.run("gateway.server:app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False, loop="auto", http="auto")

@@ -1,0 +1,66 @@
+"""Per-request DataLoaders in front of the adapters' batch methods (and the registry).
+
+One loader per (source, method), created lazily on first use, so a request pays only for what
+it touches. Every batch runs under the request's remaining time budget: when it is spent the
+batch fails with :class:`UpstreamTimeout` and the fields of that source are null.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any
+
+from aiodataloader import DataLoader
+
+from adapters.errors import UpstreamTimeout
+from adapters.http import CALL_DEADLINE
+from identity.registry import Registry
+
+BatchFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
+
+
+class Loaders:
+    def __init__(self, adapters: dict[str, Any], registry: Registry, deadline: float,
+                 *, batching: bool = True) -> None:
+        self.adapters = adapters
+        self.registry = registry
+        self.deadline = deadline
+        self.batching = batching
+        self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+
+    def _budgeted(self, source: str, fn: BatchFn) -> Callable[[list[Any]], Any]:
+        async def load(keys: list[Any]) -> list[Any]:
+            remaining = self.deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise UpstreamTimeout(source, "request time budget spent before the call")
+            token = CALL_DEADLINE.set(self.deadline)
+            try:
+                async with asyncio.timeout(remaining):
+                    return list(await fn(keys))
+            except TimeoutError as exc:
+                raise UpstreamTimeout(source, "request time budget exhausted") from exc
+            finally:
+                CALL_DEADLINE.reset(token)
+        return load
+
+    def loader(self, source: str, method: str) -> DataLoader[Any, Any]:
+        """The loader of ``adapters[source].<method>`` (a batch method aligned with keys)."""
+        key = (source, method)
+        found = self._loaders.get(key)
+        if found is None:
+            fn = getattr(self.adapters[source], method)
+            found = DataLoader(self._budgeted(source, fn), batch=self.batching,
+                               loop=asyncio.get_running_loop())
+            self._loaders[key] = found
+        return found
+
+    def registry_loader(self, method: str) -> DataLoader[Any, Any]:
+        """Registry batch reads: ``records_of`` (golden ids) and ``golden_of`` (record keys)."""
+        key = ("registry", method)
+        found = self._loaders.get(key)
+        if found is None:
+            found = DataLoader(self._budgeted("registry", getattr(self.registry, method)),
+                               batch=self.batching, loop=asyncio.get_running_loop())
+            self._loaders[key] = found
+        return found

@@ -1,0 +1,75 @@
+"""Schema extensions: error masking and the upstream error codes callers rely on."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from adapters.errors import (
+    GatewayError,
+    UpstreamAuthError,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+)
+
+log = logging.getLogger("c360.graphql")
+
+_PUBLIC = {
+    UpstreamTimeout: "{source} did not answer in time",
+    UpstreamRateLimited: "{source} is limiting requests; try again shortly",
+    UpstreamBadResponse: "{source} answered with something unusable",
+    UpstreamAuthError: "{source} is unavailable",
+}
+
+
+def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
+    """What the caller may see of an error."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error
+    if isinstance(original, UpstreamError):
+        template = next((t for cls, t in _PUBLIC.items() if isinstance(original, cls)),
+                        "{source} is unavailable")
+        return GraphQLError(template.format(source=original.source), nodes=error.nodes,
+                            path=error.path, original_error=original,
+                            extensions={"code": original.code, "source": original.source})
+    if isinstance(original, GatewayError):
+        return GraphQLError(str(original), nodes=error.nodes, path=error.path,
+                            original_error=original, extensions={"code": original.code})
+    log.error("request %s: unexpected %s at %s", request_id, type(original).__name__,
+              error.path, exc_info=(type(original), original, original.__traceback__))
+    return GraphQLError("Internal server error", nodes=error.nodes, path=error.path,
+                        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id})
+
+
+class GatewayErrors(SchemaExtension):
+    """Adds the partial-result errors resolvers reported, gives upstream failures their
+    stable ``extensions.code`` and ``source``, and masks anything unexpected (logged with the
+    request id the caller also gets)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result: Any = self.execution_context.result
+        context = self.execution_context.context
+        if result is None:
+            return
+        errors = list(result.errors or [])
+        errors += getattr(context, "partial_errors", [])
+        if not errors:
+            return
+        request_id = getattr(context, "request_id", "-")
+        seen: set[tuple[str, tuple[Any, ...]]] = set()
+        public = []
+        for error in errors:
+            shown = public_error(error, request_id)
+            key = (shown.message, tuple(shown.path or ()))
+            if key not in seen:
+                seen.add(key)
+                public.append(shown)
+        result.errors = public

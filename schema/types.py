@@ -1,0 +1,531 @@
+"""The customer-360 GraphQL types. Leaf fields are plain attributes; only fields that reach
+another silo (or the registry) have resolvers, and those go through per-request DataLoaders."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from adapters import models
+from adapters.protocols import CatalogSource, LoyaltySource
+from resolvers import commerce, people, stores
+from resolvers.context import Context
+from resolvers.ids import to_global
+from resolvers.pagination import Page, paginate
+from resolvers.sources import gather_sources
+
+T = TypeVar("T")
+Ctx = Info[Context, Any]
+
+First = Annotated[int | None, strawberry.argument(
+    description="How many items (at most 100).")]
+After = Annotated[str | None, strawberry.argument(
+    description="Continue after this cursor (a previous page's `pageInfo.endCursor`).")]
+
+
+# -- basics -----------------------------------------------------------------------------------
+@strawberry.interface(description="An object with a globally unique id (`Query.node`).")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Globally unique, opaque id.")
+
+
+@strawberry.type(description="An exact amount of money (never a float).")
+class Money:
+    amount: Decimal = strawberry.field(description="The amount, in units of the currency.")
+    currency: str = strawberry.field(description="ISO 4217 currency code.")
+
+    @staticmethod
+    def of(money: models.Money | None) -> Money | None:
+        return None if money is None else Money(amount=money.amount, currency=money.currency)
+
+
+@strawberry.enum(description="Where an order was placed.")
+class Channel(enum.Enum):
+    WEB = "WEB"
+    STORE = "STORE"
+
+
+@strawberry.enum(description="What a location is.")
+class LocationKind(enum.Enum):
+    WAREHOUSE = "WAREHOUSE"
+    STORE = "STORE"
+
+
+@strawberry.enum(description="How an order reaches the customer.")
+class FulfillmentType(enum.Enum):
+    SHIPPING = "SHIPPING"
+    PICKUP = "PICKUP"
+    DIGITAL = "DIGITAL"
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last edge; pass it "
+                                                          "as `after` for the next page.")
+
+
+@strawberry.type(description="One item of a page, with its cursor.")
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Opaque position of this item.")
+    node: T = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of a list that can grow (Relay connection).")
+class Connection(Generic[T]):
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page is in the list.")
+    total_count: int = strawberry.field(description="Number of items in the whole list.")
+
+    @staticmethod
+    def of(page: Page[Any], convert: Any) -> Connection[Any]:
+        edges = [Edge(cursor=c, node=convert(item)) for c, item in page.items]
+        return Connection(edges=edges, total_count=page.total, page_info=PageInfo(
+            has_next_page=page.has_next, has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None))
+
+
+@strawberry.type(description="A postal address, as one system holds it.")
+class Address:
+    line1: str | None = strawberry.field(description="Street and number.")
+    line2: str | None = strawberry.field(description="Apartment, suite, …")
+    city: str | None = strawberry.field(description="City.")
+    region: str | None = strawberry.field(description="State, province or region code.")
+    postal_code: str | None = strawberry.field(description="Postal code.")
+    country_code: str | None = strawberry.field(description="ISO 3166-1 alpha-2 country.")
+
+    @staticmethod
+    def of(a: models.Address | None) -> Address | None:
+        if a is None:
+            return None
+        return Address(line1=a.line1, line2=a.line2, city=a.city, region=a.region,
+                       postal_code=a.postal_code, country_code=a.country_code)
+
+
+@strawberry.type(description="A point on Earth (WGS 84).")
+class GeoPoint:
+    lat: float = strawberry.field(description="Latitude in degrees.")
+    lng: float = strawberry.field(description="Longitude in degrees.")
+
+
+@strawberry.type(description="A value and the record it came from (its provenance).")
+class SourcedString:
+    value: str = strawberry.field(description="The value.")
+    source: str = strawberry.field(description="The system it came from (a source name).")
+    record_id: strawberry.ID = strawberry.field(description="The record's id in that system.")
+    updated_at: datetime | None = strawberry.field(description="When that record last changed.")
+
+    @staticmethod
+    def of(item: people.Sourced[str] | None) -> SourcedString | None:
+        if item is None:
+            return None
+        return SourcedString(value=item.value, source=item.source, record_id=strawberry.ID(
+            item.record_id), updated_at=item.updated_at)
+
+
+@strawberry.type(description="An address and the record it came from.")
+class SourcedAddress:
+    address: Address = strawberry.field(description="The address.")
+    source: str = strawberry.field(description="The system it came from.")
+    record_id: strawberry.ID = strawberry.field(description="The record's id in that system.")
+
+
+# -- locations and catalog --------------------------------------------------------------------
+@strawberry.type(description="A warehouse or store. A store known to several systems (its "
+                             "e-commerce pickup location and its POS) is one location.")
+class Location(Node):
+    name: str = strawberry.field(description="Display name.")
+    kind: LocationKind = strawberry.field(description="Warehouse or store.")
+    code: str | None = strawberry.field(description="The retailer's store code (stores only).")
+    address: Address | None = strawberry.field(description="Street address.")
+    geo: GeoPoint | None = strawberry.field(description="Coordinates, where a system has them.")
+
+    @staticmethod
+    def of(place: stores.Place | None) -> Location | None:
+        if place is None:
+            return None
+        return Location(id=strawberry.ID(place.id), name=place.name,
+                        kind=LocationKind(place.kind.value), code=place.code,
+                        address=Address.of(place.address),
+                        geo=GeoPoint(lat=place.geo.lat, lng=place.geo.lng) if place.geo else None)
+
+
+@strawberry.type(description="A sellable variant in one system's catalog.")
+class Variant:
+    source: str = strawberry.field(description="The catalog it is in.")
+    id: strawberry.ID = strawberry.field(description="Its id in that catalog.")
+    sku: str = strawberry.field(description="Stock keeping unit, shared across systems.")
+    title: str = strawberry.field(description="Variant title (size, colour, …).")
+    product_title: str = strawberry.field(description="Title of its product.")
+    price: Money | None = strawberry.field(description="List price in that system.")
+
+
+@strawberry.type(description="Stock of a SKU at one location.")
+class InventoryLevel:
+    location: Location = strawberry.field(description="Where the stock is.")
+    available: Decimal = strawberry.field(description="Units available to sell.")
+    updated_at: datetime | None = strawberry.field(description="When it was last counted.")
+    source: str = strawberry.field(description="The system that reported it.")
+
+
+@strawberry.type(description="A store that has a SKU in stock, and how far it is.")
+class StoreStock:
+    location: Location = strawberry.field(description="The store.")
+    available: Decimal = strawberry.field(description="Units available there.")
+    distance_km: float = strawberry.field(description="Distance from the given point, in km.")
+
+
+@strawberry.type(description="A product by SKU, joined across the e-commerce and POS catalogs.")
+class Product(Node):
+    sku: str = strawberry.field(description="Stock keeping unit.")
+    title: str = strawberry.field(description="Product title (from the first catalog that has "
+                                              "it).")
+    variants: list[Variant] = strawberry.field(description="The SKU in each catalog.")
+
+    @strawberry.field(description="Stock of this SKU at every location.")
+    async def inventory(self, info: Ctx) -> list[InventoryLevel]:
+        return [InventoryLevel(location=Location.of(place), available=level.available,  # type: ignore[arg-type]
+                               updated_at=level.updated_at, source=level.source)
+                for place, level in await stores.stock(info, self.sku)]
+
+
+async def load_product(info: Ctx, sku: str) -> Product | None:
+    ctx = info.context
+    calls = [(name, ctx.loaders.loader(name, "variants_by_skus").load(sku))
+             for name, adapter in ctx.runtime.adapters.items()
+             if isinstance(adapter, CatalogSource)]
+    variants = [v for _, v in await gather_sources(info, calls) if v is not None]
+    if not variants:
+        return None
+    return Product(id=strawberry.ID(to_global("Product", "sku", sku)), sku=sku,
+                   title=variants[0].product_title, variants=[
+                       Variant(source=v.source, id=strawberry.ID(v.id), sku=v.sku, title=v.title,
+                               product_title=v.product_title, price=Money.of(v.price))
+                       for v in variants])
+
+
+# -- tickets ----------------------------------------------------------------------------------
+@strawberry.type(description="A comment on a ticket.")
+class TicketComment:
+    id: strawberry.ID = strawberry.field(description="Comment id in the helpdesk.")
+    author_id: str | None = strawberry.field(description="Helpdesk user id of the author.")
+    body: str = strawberry.field(description="Text of the comment.")
+    public: bool = strawberry.field(description="Visible to the customer.")
+    created_at: datetime = strawberry.field(description="When it was written.")
+
+
+@strawberry.type(description="A helpdesk ticket (call, email, chat, web form).")
+class Ticket(Node):
+    source: str = strawberry.field(description="The helpdesk it is in.")
+    ticket_id: strawberry.ID = strawberry.field(description="Its id in that helpdesk.")
+    subject: str = strawberry.field(description="Subject line.")
+    status: str = strawberry.field(description="new | open | pending | hold | solved | closed.")
+    priority: str | None = strawberry.field(description="low | normal | high | urgent.")
+    channel: str | None = strawberry.field(description="How it came in: email, web, voice, "
+                                                       "chat, …")
+    created_at: datetime = strawberry.field(description="When it was opened.")
+    updated_at: datetime | None = strawberry.field(description="When it last changed.")
+    order_reference: str | None = strawberry.field(description="The order it is about (an "
+                                                               "order number or id).")
+
+    @strawberry.field(description="The conversation, oldest first.")
+    async def comments(self, info: Ctx) -> list[TicketComment] | None:
+        found = await gather_sources(info, [(self.source, info.context.loaders.loader(
+            self.source, "comments_by_ticket_ids").load(str(self.ticket_id)))])
+        if not found:
+            return None
+        return [TicketComment(id=strawberry.ID(c.id), author_id=c.author_id, body=c.body,
+                              public=c.public, created_at=c.created_at) for c in found[0][1]]
+
+    @staticmethod
+    def of(t: models.Ticket) -> Ticket:
+        return Ticket(id=strawberry.ID(to_global("Ticket", t.source, t.id)), source=t.source,
+                      ticket_id=strawberry.ID(t.id), subject=t.subject, status=t.status,
+                      priority=t.priority, channel=t.channel, created_at=t.created_at,
+                      updated_at=t.updated_at, order_reference=t.order_reference)
+
+
+# -- orders -----------------------------------------------------------------------------------
+@strawberry.type(description="How an order is (or was) handed over.")
+class Fulfillment:
+    type: FulfillmentType = strawberry.field(description="Shipping, store pickup or digital.")
+    status: str = strawberry.field(description="PENDING | READY | COMPLETED | CANCELLED | "
+                                               "FAILED.")
+    updated_at: datetime | None = strawberry.field(description="Last status change.")
+    tracking_number: str | None = strawberry.field(description="Carrier tracking number.")
+    location: Location | None = strawberry.field(description="The pickup store, or where it "
+                                                             "shipped from.")
+
+
+@strawberry.type(description="One line of an order.")
+class OrderLine:
+    sku: str | None = strawberry.field(description="Stock keeping unit.")
+    title: str = strawberry.field(description="What was bought, as the order names it.")
+    quantity: Decimal = strawberry.field(description="Units.")
+    unit_price: Money = strawberry.field(description="Price of one unit.")
+    total: Money = strawberry.field(description="Line total before tax.")
+
+    @strawberry.field(description="The product, joined across catalogs by SKU.")
+    async def product(self, info: Ctx) -> Product | None:
+        return None if self.sku is None else await load_product(info, self.sku)
+
+
+@strawberry.type(description="One returned line.")
+class ReturnLine:
+    sku: str | None = strawberry.field(description="Stock keeping unit.")
+    title: str = strawberry.field(description="What was returned.")
+    quantity: Decimal = strawberry.field(description="Units returned.")
+    amount: Money | None = strawberry.field(description="Value refunded for this line.")
+
+
+@strawberry.type(description="Goods brought back against an order — online, or in a store.")
+class OrderReturn:
+    source: str = strawberry.field(description="The system that recorded the return.")
+    id: strawberry.ID = strawberry.field(description="Its id there (a refund or return "
+                                                     "order).")
+    returned_at: datetime = strawberry.field(description="When.")
+    amount: Money | None = strawberry.field(description="Value refunded.")
+    lines: list[ReturnLine] = strawberry.field(description="What was returned.")
+    location: Location | None = strawberry.field(description="The store it was returned to, "
+                                                             "if any.")
+
+
+@strawberry.type(description="An order from any channel: a web order or a store sale.")
+class Order(Node):
+    source: str = strawberry.field(description="The system that holds the order.")
+    order_id: strawberry.ID = strawberry.field(description="Its id in that system.")
+    channel: Channel = strawberry.field(description="WEB or STORE.")
+    number: str = strawberry.field(description="The number the customer sees (`#1042`).")
+    placed_at: datetime = strawberry.field(description="When it was placed.")
+    status: str = strawberry.field(description="OPEN | COMPLETED | CANCELLED | RETURN.")
+    total: Money = strawberry.field(description="Order total.")
+    lines: list[OrderLine] = strawberry.field(description="What was bought.")
+    model: strawberry.Private[models.Order]
+
+    @strawberry.field(description="How it is handed over; a store pickup names its store.")
+    async def fulfillment(self, info: Ctx) -> Fulfillment | None:
+        chosen = sorted(self.model.fulfillments, key=lambda f: f.type != models.FulfillmentType.
+                        PICKUP)
+        if not chosen:
+            return None
+        f = chosen[0]
+        index = await stores.location_index(info)
+        return Fulfillment(type=FulfillmentType(f.type.value), status=f.status,
+                           updated_at=f.updated_at, tracking_number=f.tracking_number,
+                           location=Location.of(stores.place_for(index, self.source,
+                                                                 f.location_id)))
+
+    @strawberry.field(description="The store that rang up a store sale, or the pickup store "
+                                  "of a web order.")
+    async def store(self, info: Ctx) -> Location | None:
+        index = await stores.location_index(info)
+        location_id = self.model.location_id or next(
+            (f.location_id for f in self.model.fulfillments
+             if f.type is models.FulfillmentType.PICKUP), None)
+        place = stores.place_for(index, self.source, location_id)
+        return Location.of(place) if place and place.kind is models.LocationKind.STORE else None
+
+    @strawberry.field(description="The customer who placed it.")
+    async def customer(self, info: Ctx) -> Customer | None:
+        golden = await commerce.owner_of(info, self.model)
+        return None if golden is None else Customer(id=strawberry.ID(golden))
+
+    @strawberry.field(description="Returns against this order, wherever they were made "
+                                  "(a web order returned in a store included).")
+    async def returns(self, info: Ctx) -> list[OrderReturn]:
+        index = await stores.location_index(info)
+        found = [(self.source, r) for r in self.model.returns]
+        golden = await commerce.owner_of(info, self.model)
+        if golden is not None:
+            for other in await commerce.person_orders(info, golden):
+                ref = other.return_of
+                if ref and ref.source == self.source and ref.id == self.model.id and \
+                        other.source != self.source:
+                    found.append((other.source, models.OrderReturn(
+                        other.source, other.kind, other.id, other.placed_at,
+                        tuple(models.ReturnLine(line.sku, line.title, line.quantity, line.total)
+                              for line in other.lines), None, other.location_id)))
+        return [OrderReturn(source=r.source, id=strawberry.ID(r.id), returned_at=r.returned_at,
+                            amount=Money.of(r.amount), lines=[
+                                ReturnLine(sku=line.sku, title=line.title,
+                                           quantity=line.quantity, amount=Money.of(line.amount))
+                                for line in r.lines],
+                            location=Location.of(stores.place_for(index, source, r.location_id)))
+                for source, r in found]
+
+    @strawberry.field(description="Helpdesk tickets that reference this order.")
+    async def tickets(self, info: Ctx) -> list[Ticket]:
+        golden = await commerce.owner_of(info, self.model)
+        if golden is None:
+            return []
+        refs = {self.model.number, self.model.id}
+        return [Ticket.of(t) for t in await commerce.person_tickets(info, golden)
+                if t.order_reference in refs]
+
+    @staticmethod
+    def of(o: models.Order) -> Order:
+        return Order(id=strawberry.ID(to_global("Order", o.source, o.id)), source=o.source,
+                     order_id=strawberry.ID(o.id), channel=Channel(o.channel.value),
+                     number=o.number, placed_at=o.placed_at, status=o.status,
+                     total=Money(amount=o.total.amount, currency=o.total.currency),
+                     lines=[OrderLine(sku=line.sku, title=line.title, quantity=line.quantity,
+                                      unit_price=Money(amount=line.unit_price.amount,
+                                                       currency=line.unit_price.currency),
+                                      total=Money(amount=line.total.amount,
+                                                  currency=line.total.currency))
+                            for line in o.lines], model=o)
+
+
+# -- loyalty ----------------------------------------------------------------------------------
+@strawberry.type(description="One movement of loyalty points.")
+class LedgerEntry:
+    occurred_at: datetime = strawberry.field(description="When.")
+    points: int = strawberry.field(description="Points earned (positive) or spent (negative).")
+    reason: str = strawberry.field(description="PURCHASE | REDEMPTION | RETURN | ADJUSTMENT | "
+                                               "EXPIRY.")
+    channel: str | None = strawberry.field(description="WEB | STORE | PHONE.")
+    order_reference: str | None = strawberry.field(description="`source:id` of the order it "
+                                                               "is about.")
+
+
+@strawberry.type(description="The customer's loyalty membership.")
+class LoyaltyAccount:
+    source: str = strawberry.field(description="The loyalty system.")
+    card_number: str = strawberry.field(description="Card number.")
+    tier: str = strawberry.field(description="BRONZE | SILVER | GOLD | PLATINUM.")
+    status: str = strawberry.field(description="ACTIVE | SUSPENDED | CLOSED.")
+    points_balance: int = strawberry.field(description="Points available (sum of the ledger).")
+    lifetime_points: int = strawberry.field(description="Points ever earned.")
+    enrolled_at: datetime = strawberry.field(description="When the customer joined.")
+    member_id: strawberry.Private[int]
+
+    @strawberry.field(description="Point movements, newest first.")
+    async def ledger(self, info: Ctx, first: First = 20,
+                     after: After = None) -> Connection[LedgerEntry] | None:
+        found = await gather_sources(info, [(self.source, info.context.loaders.loader(
+            self.source, "ledger_by_member_ids").load(self.member_id))])
+        if not found:
+            return None
+        return Connection.of(paginate(found[0][1], first, after), lambda e: LedgerEntry(
+            occurred_at=e.occurred_at, points=e.points, reason=e.reason, channel=e.channel,
+            order_reference=f"{e.order_ref.source}:{e.order_ref.id}" if e.order_ref else None))
+
+
+# -- the customer -----------------------------------------------------------------------------
+@strawberry.type(description="One silo record of the customer and the rule that linked it.")
+class SourceRecord:
+    kind: str = strawberry.field(description="Vendor kind: shopify, square, zendesk, loyalty.")
+    source: str = strawberry.field(description="Configured source name.")
+    id: strawberry.ID = strawberry.field(description="The record's id in that system.")
+    matched_by: str = strawberry.field(description="manual | reference | email | phone+name | "
+                                                   "self.")
+
+
+def _rules(info: Ctx) -> people.Survivorship:
+    rules: people.Survivorship = info.context.runtime.survivorship
+    return rules
+
+
+@strawberry.type(description="One person, whatever systems know them. Values are read live "
+                             "from those systems and chosen by survivorship rules; each carries "
+                             "its provenance.")
+class Customer(Node):
+    @strawberry.field(description="The customer's name.")
+    async def display_name(self, info: Ctx) -> SourcedString | None:
+        found = await people.profiles(info, str(self.id))
+        return SourcedString.of(people.display_name(found, _rules(info)))
+
+    @strawberry.field(description="The preferred email address.")
+    async def email(self, info: Ctx) -> SourcedString | None:
+        found = people.emails(await people.profiles(info, str(self.id)),
+                              info.context.runtime.normalizer, _rules(info))
+        return SourcedString.of(found[0] if found else None)
+
+    @strawberry.field(description="The preferred phone number (E.164).")
+    async def phone(self, info: Ctx) -> SourcedString | None:
+        found = people.phones(await people.profiles(info, str(self.id)),
+                              info.context.runtime.normalizer, _rules(info))
+        return SourcedString.of(found[0] if found else None)
+
+    @strawberry.field(description="Every distinct email address, preferred first.")
+    async def emails(self, info: Ctx) -> list[SourcedString]:
+        found = people.emails(await people.profiles(info, str(self.id)),
+                              info.context.runtime.normalizer, _rules(info))
+        return [s for s in (SourcedString.of(f) for f in found) if s]
+
+    @strawberry.field(description="Every distinct phone number (E.164), preferred first.")
+    async def phones(self, info: Ctx) -> list[SourcedString]:
+        found = people.phones(await people.profiles(info, str(self.id)),
+                              info.context.runtime.normalizer, _rules(info))
+        return [s for s in (SourcedString.of(f) for f in found) if s]
+
+    @strawberry.field(description="Every distinct address, preferred first.")
+    async def addresses(self, info: Ctx) -> list[SourcedAddress]:
+        found = people.addresses(await people.profiles(info, str(self.id)), _rules(info))
+        return [SourcedAddress(address=Address.of(a.value), source=a.source,  # type: ignore[arg-type]
+                               record_id=strawberry.ID(a.record_id)) for a in found]
+
+    @strawberry.field(description="The silo records that are this customer.")
+    async def source_records(self, info: Ctx) -> list[SourceRecord]:
+        return [SourceRecord(kind=r.kind, source=r.source, id=strawberry.ID(r.id),
+                             matched_by=r.matched_by)
+                for r in await people.linked_records(info, str(self.id))]
+
+    @strawberry.field(description="Orders from every channel, newest first.")
+    async def orders(self, info: Ctx, channel: Annotated[Channel | None, strawberry.argument(
+                         description="Only orders of this channel.")] = None,
+                     first: First = 20, after: After = None) -> Connection[Order]:
+        found = await commerce.person_orders(info, str(self.id))
+        if channel is not None:
+            found = [o for o in found if o.channel.value == channel.value]
+        return Connection.of(paginate(found, first, after), Order.of)
+
+    @strawberry.field(description="Helpdesk tickets, newest first.")
+    async def tickets(self, info: Ctx, status: Annotated[list[str] | None, strawberry.argument(
+                          description="Only tickets in these statuses (new, open, pending, "
+                                      "hold, solved, closed).")] = None,
+                      first: First = 20, after: After = None) -> Connection[Ticket]:
+        found = await commerce.person_tickets(info, str(self.id))
+        if status:
+            wanted = {s.lower() for s in status}
+            found = [t for t in found if t.status.lower() in wanted]
+        return Connection.of(paginate(found, first, after), Ticket.of)
+
+    @strawberry.field(description="Loyalty membership, if the customer has one.")
+    async def loyalty(self, info: Ctx) -> LoyaltyAccount | None:
+        ctx = info.context
+        calls = [(r.source, ctx.loaders.loader(r.source, "accounts_by_cards").load(r.id))
+                 for r in await people.linked_records(info, str(self.id))
+                 if isinstance(ctx.runtime.adapters.get(r.source), LoyaltySource)]
+        accounts = [a for _, a in await gather_sources(info, calls) if a is not None]
+        if not accounts:
+            return None
+        a = max(accounts, key=lambda acc: acc.lifetime_points)
+        return LoyaltyAccount(source=a.source, card_number=a.id, tier=a.tier, status=a.status,
+                              points_balance=a.points_balance, lifetime_points=a.lifetime_points,
+                              enrolled_at=a.enrolled_at, member_id=a.member_id)
+
+    @strawberry.field(description="What the customer has spent across channels: order totals "
+                                  "of orders not cancelled, less the value returned.")
+    async def lifetime_value(self, info: Ctx) -> Money | None:
+        found = await commerce.person_orders(info, str(self.id))
+        currencies = {o.total.currency for o in found}
+        if len(currencies) > 1:
+            return None
+        total = Decimal(0)
+        for order in found:
+            if order.status in ("CANCELLED", "RETURN"):
+                continue
+            total += order.total.amount
+            total -= sum((r.amount.amount for r in order.returns if r.amount), Decimal(0))
+        return Money(amount=total, currency=currencies.pop() if currencies else "USD")
+
+

@@ -1,0 +1,72 @@
+"""The gateway in process, over the emulated silos in process (no sockets)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.config import parse_config
+from gateway.loop import run
+from gateway.runtime import open_runtime
+from silos.sandbox import RunningSandbox, SandboxOptions, gateway_config, prepare
+
+
+@pytest.fixture(scope="session")
+def graph_sandbox(tmp_path_factory: pytest.TempPathFactory) -> RunningSandbox:
+    """300 people, indexed once for the whole session."""
+    running = prepare(SandboxOptions(customers=300, seed=42,
+                                     data_dir=tmp_path_factory.mktemp("graph")))
+
+    async def index() -> None:
+        config = parse_config(gateway_config(running), env={})
+        async with open_runtime(config, transports=running.transports()) as runtime:
+            report = await runtime.identity.index()
+            assert not report.failed
+
+    run(index())
+    return running
+
+
+GatewayFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def silos(graph_sandbox: RunningSandbox) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """Clients to each silo's control API; faults and counters are reset after the test."""
+    clients = {kind: httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                       base_url="http://silo")
+               for kind, app in graph_sandbox.apps.items()}
+    for client in clients.values():
+        await client.post("/_sandbox/reset")
+    yield clients
+    for client in clients.values():
+        await client.post("/_sandbox/reset")
+        await client.aclose()
+
+
+@pytest.fixture
+async def gateway(graph_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncClient],
+                  ) -> AsyncIterator[Callable[..., Any]]:
+    """``async with gateway(**config overrides) as client`` — a gateway app and its client."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def make(batching: bool = True, budget_ms: int | None = None,
+                   transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+                   ) -> AsyncIterator[httpx.AsyncClient]:
+        data = copy.deepcopy(gateway_config(graph_sandbox))
+        if budget_ms is not None:
+            data["gateway"]["request_budget_ms"] = budget_ms
+        app = create_app(parse_config(data, env={}),
+                         transports={**graph_sandbox.transports(), **(transports or {})},
+                         batching=batching)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
+            yield client
+
+    yield make

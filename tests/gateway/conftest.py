@@ -58,10 +58,13 @@ async def gateway(graph_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncCli
     @asynccontextmanager
     async def make(batching: bool = True, budget_ms: int | None = None,
                    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+                   survivorship: dict[str, Any] | None = None,
                    ) -> AsyncIterator[httpx.AsyncClient]:
         data = copy.deepcopy(gateway_config(graph_sandbox))
         if budget_ms is not None:
             data["gateway"]["request_budget_ms"] = budget_ms
+        if survivorship is not None:
+            data["survivorship"] = survivorship
         app = create_app(parse_config(data, env={}),
                          transports={**graph_sandbox.transports(), **(transports or {})},
                          batching=batching)

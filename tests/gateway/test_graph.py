@@ -197,3 +197,84 @@ async def test_a_household_phone_is_ambiguous_and_lists_each_person(
     assert body["data"]["customer"] is None
     assert body["errors"][0]["extensions"]["code"] == "AMBIGUOUS_IDENTIFIER"
     assert len(nodes(body["data"]["customers"])) == len(people)
+
+
+RETURNED = """query($id: ID!) { order(id: $id) { orderId number channel
+  customer { id } returns { source amount { amount } location { name kind } }
+  tickets { ticketId orderReference } } }"""
+
+
+async def test_a_web_order_returned_in_a_store_shows_the_return_and_its_store(
+        graph_sandbox: RunningSandbox, gateway: Callable[..., Any]) -> None:
+    from resolvers.ids import to_global
+
+    data = graph_sandbox.data
+    square_returns = {o["reference_id"]: o for o in data.square.orders.values()
+                      if o.get("returns") and o.get("reference_id")}
+    web = next(o for o in data.shopify.orders.values()
+               if str(o["id"]) in square_returns and o.get("customer"))
+    ret = square_returns[str(web["id"])]
+    store = data.square.locations[ret["location_id"]]["name"]
+    async with gateway() as client:
+        body = await graphql(client, RETURNED, id=to_global("Order", "shopify", str(web["id"])))
+    assert "errors" not in body
+    order = body["data"]["order"]
+    assert (order["orderId"], order["number"], order["channel"]) == (
+        str(web["id"]), web["name"], "WEB")
+    refund = [r for r in order["returns"] if r["source"] == "shopify"]
+    assert refund and refund[0]["location"] == {"name": store, "kind": "STORE"}
+    assert Decimal(refund[0]["amount"]["amount"]) == sum(
+        Decimal(t["amount"]) for r in web["refunds"] for t in r["transactions"])
+    if "customer_id" in ret:
+        in_store = [r for r in order["returns"] if r["source"] == "square"]
+        assert in_store and in_store[0]["location"]["name"] == store
+    tickets = [t for t in order["tickets"]]
+    assert all(t["orderReference"] == web["name"] for t in tickets)
+
+
+async def test_survivorship_priority_is_configurable_and_values_carry_provenance(
+        graph_sandbox: RunningSandbox, gateway: Callable[..., Any]) -> None:
+    data = graph_sandbox.data
+    person = next(p for p in people_with(graph_sandbox, "shopify", "zendesk")
+                  if data.shopify.customers[int(p["shopify"])]["email"]
+                  and (data.zendesk.get_user(int(p["zendesk"])) or {}).get("email"))
+    query = """query($id: ID!) { customer(sourceRef: {kind: "zendesk", id: $id}) {
+      email { value source recordId } emails { source } } }"""
+    async with gateway() as client:
+        default = (await graphql(client, query, id=person["zendesk"]))["data"]["customer"]
+    assert default["email"]["source"] == "shopify"
+    assert default["email"]["recordId"] == person["shopify"]
+    assert default["email"]["value"] == data.shopify.customers[int(person["shopify"])]["email"]
+    async with gateway(survivorship={"fields": {"email": ["zendesk", "shopify"]}}) as client:
+        preferred = (await graphql(client, query, id=person["zendesk"]))["data"]["customer"]
+    assert preferred["email"]["source"] == "zendesk"
+    assert preferred["email"]["value"] == data.zendesk.get_user(
+        int(person["zendesk"]))["email"].strip()
+
+
+async def test_products_inventory_and_nodes(graph_sandbox: RunningSandbox,
+                                            gateway: Callable[..., Any]) -> None:
+    data = graph_sandbox.data
+    variant = next(v for p in data.shopify.products.values() for v in p["variants"])
+    query = """query($sku: String!) { product(sku: $sku) { id sku title
+      variants { source price { amount currency } } }
+      inventory(sku: $sku) { location { id name kind } available source } }"""
+    async with gateway() as client:
+        body = await graphql(client, query, sku=variant["sku"])
+        product = body["data"]["product"]
+        assert {v["source"] for v in product["variants"]} == {"shopify", "square"}
+        assert all(Decimal(v["price"]["amount"]) == Decimal(variant["price"])
+                   for v in product["variants"])
+        levels = body["data"]["inventory"]
+        warehouses = [lv for lv in levels if lv["location"]["kind"] == "WAREHOUSE"]
+        assert {Decimal(lv["available"]) for lv in warehouses} == {
+            Decimal(data.shopify.inventory_level(variant["inventory_item_id"], wh)["available"])
+            for wh in data.warehouse_location_ids}
+        stores = [lv for lv in levels if lv["location"]["kind"] == "STORE"]
+        assert len(stores) == len(data.stores)
+        node = await graphql(client, """query($a: ID!, $b: ID!) {
+          a: node(id: $a) { id ... on Product { sku } }
+          b: node(id: $b) { id ... on Location { name } } }""",
+                             a=product["id"], b=stores[0]["location"]["id"])
+    assert node["data"]["a"] == {"id": product["id"], "sku": variant["sku"]}
+    assert node["data"]["b"]["name"] == stores[0]["location"]["name"]

@@ -12,11 +12,15 @@ from gateway.app import create_app
 from gateway.config import load_config
 
 CONFIG_ENV = "C360_CONFIG"
+BATCHING_ENV = "C360_BATCHING"
+"""``0`` turns the DataLoaders' batching off (every key its own upstream call): for
+benchmarks that show what batching buys, never for production."""
 
 
 def app() -> Starlette:
     """Application factory for uvicorn (``--factory gateway.server:app``)."""
-    return create_app(load_config(os.environ[CONFIG_ENV]))
+    return create_app(load_config(os.environ[CONFIG_ENV]),
+                      batching=os.environ.get(BATCHING_ENV, "1") != "0")
 
 
 def serve(config_path: str, host: str, port: int, workers: int) -> None:

@@ -278,6 +278,16 @@ async def test_fifty_customers_cost_one_search(client: httpx.AsyncClient, data: 
                                       "locations.json": 1}
 
 
+async def test_one_customer_is_one_rest_call(client: httpx.AsyncClient, data: Sandbox) -> None:
+    shop = data.shopify
+    buyer = max(shop.customer_ids, key=lambda c: len(shop.order_ids_for_customer(c)))
+    [found] = await adapter(client, data).orders_by_customer_ids([str(buyer)])
+    assert sorted(o.id for o in found) == sorted(
+        str(i) for i in shop.order_ids_for_customer(buyer))
+    assert [o.placed_at for o in found] == sorted((o.placed_at for o in found), reverse=True)
+    assert await requests(client) == {"orders.json": 1, "locations.json": 1}
+
+
 async def test_small_pages_are_followed(client: httpx.AsyncClient, data: Sandbox) -> None:
     shop = data.shopify
     keys = [str(c) for c in shop.customer_ids[:60]]

@@ -309,13 +309,16 @@ async def test_the_order_search_is_one_post_with_the_token() -> None:
     sleeps = Sleeps()
     adapter, recorder = order_shop([httpx.Response(200, json=refs((11, 207119551), (12, 5)))],
                                    sleeps)
-    assert await adapter.orders_by_customer_ids(["207119551", "x", "207119551"]) == [[], [], []]
+    # two customers take the GraphQL search (one customer is a single REST call)
+    assert await adapter.orders_by_customer_ids(["207119551", "x", "207119551", "999"]) == [
+        [], [], [], []]
     (post,) = sent(recorder, GRAPHQL_PATH)
     assert post.method == "POST"
     assert post.headers["X-Shopify-Access-Token"] == SECRET
     assert post.headers["Content-Type"] == "application/json"
     body = json.loads(post.content)
-    assert body["variables"] == {"first": 250, "query": "customer_id:207119551", "after": None}
+    assert body["variables"] == {"first": 250, "after": None,
+                                 "query": "customer_id:207119551 OR customer_id:999"}
     assert "orders(first: $first, after: $after, query: $query" in body["query"]
     # Only the asked customer's order is fetched (12 belongs to another: the search was ignored).
     (rest,) = sent(recorder, ORDERS_PATH)
@@ -329,13 +332,13 @@ async def test_pages_are_followed_and_a_repeating_cursor_refused() -> None:
         httpx.Response(200, json=refs((12, 1), cursor="c2")),
         httpx.Response(200, json=refs((13, 1))),
     ], sleeps)
-    await adapter.orders_by_customer_ids(["1"])
+    await adapter.orders_by_customer_ids(["1", "2"])
     posts = sent(recorder, GRAPHQL_PATH)
     assert [json.loads(p.content)["variables"]["after"] for p in posts] == [None, "c1", "c2"]
     assert sent(recorder, ORDERS_PATH)[0].url.params["ids"] == "11,12,13"
     looping, _ = order_shop([httpx.Response(200, json=refs((11, 1), cursor="c1"))] * 3, sleeps)
     with pytest.raises(UpstreamBadResponse) as caught:
-        await looping.orders_by_customer_ids(["1"])
+        await looping.orders_by_customer_ids(["1", "2"])
     assert_clean(caught.value)
 
 
@@ -343,7 +346,7 @@ async def test_throttled_waits_until_the_bucket_holds_the_query() -> None:
     sleeps = Sleeps()
     adapter, recorder = order_shop(
         [graphql_error("THROTTLED"), httpx.Response(200, json=refs((11, 1)))], sleeps)
-    await adapter.orders_by_customer_ids(["1"])
+    await adapter.orders_by_customer_ids(["1", "2"])
     assert sleeps == [(502 - 302) / 100.0]
     assert len(sent(recorder, GRAPHQL_PATH)) == 2
 
@@ -352,7 +355,7 @@ async def test_throttled_beyond_the_retry_limit_is_rate_limited_at_once() -> Non
     sleeps = Sleeps()
     adapter, recorder = order_shop([graphql_error("THROTTLED", available=0, rate=50.0)], sleeps)
     with pytest.raises(UpstreamRateLimited) as caught:
-        await adapter.orders_by_customer_ids(["1"])
+        await adapter.orders_by_customer_ids(["1", "2"])
     assert caught.value.retry_after == pytest.approx(502 / 50.0)
     assert (caught.value.status, sleeps, len(sent(recorder, GRAPHQL_PATH))) == (200, [], 1)
     assert "THROTTLED" in str(caught.value) and "HTTP 200" in str(caught.value)
@@ -365,7 +368,7 @@ async def test_the_callers_deadline_cuts_the_wait() -> None:
     token = CALL_DEADLINE.set(asyncio.get_running_loop().time() + 1.0)
     try:
         with pytest.raises(UpstreamRateLimited):
-            await adapter.orders_by_customer_ids(["1"])
+            await adapter.orders_by_customer_ids(["1", "2"])
     finally:
         CALL_DEADLINE.reset(token)
     assert (sleeps, len(sent(recorder, GRAPHQL_PATH))) == ([], 1)
@@ -412,7 +415,7 @@ async def test_http_failures_of_the_search(
     sleeps = Sleeps()
     adapter, recorder = order_shop([response] * attempts, sleeps)
     with pytest.raises(error_type) as caught:
-        await adapter.orders_by_customer_ids(["1"])
+        await adapter.orders_by_customer_ids(["1", "2"])
     assert len(sent(recorder, GRAPHQL_PATH)) == attempts
     assert_clean(caught.value)
 

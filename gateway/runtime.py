@@ -38,10 +38,20 @@ class Runtime:
     normalizer: Normalizer
     survivorship: Survivorship
     memo: dict[str, Any] = field(default_factory=dict)
+    capabilities: dict[type, frozenset[str]] = field(default_factory=dict)
     """Small process-wide caches (e.g. the location index), each with its own expiry."""
 
     def customer_sources(self) -> list[CustomerSource]:
         return [a for a in self.adapters.values() if isinstance(a, CustomerSource)]
+
+    def capable(self, protocol: type) -> frozenset[str]:
+        """Names of the sources implementing a capability protocol (checked once: an
+        ``isinstance`` against a runtime-checkable protocol costs microseconds per call)."""
+        found = self.capabilities.get(protocol)
+        if found is None:
+            found = frozenset(n for n, a in self.adapters.items() if isinstance(a, protocol))
+            self.capabilities[protocol] = found
+        return found
 
 
 def _engine(url: str) -> AsyncEngine:

@@ -18,7 +18,7 @@ async def person_orders(info: Info[Context, Any], golden_id: str) -> list[Order]
     ctx = info.context
     calls = []
     for record in await linked_records(info, golden_id):
-        if isinstance(ctx.runtime.adapters.get(record.source), OrderSource):
+        if record.source in ctx.runtime.capable(OrderSource):
             calls.append((record.source, ctx.loaders.loader(
                 record.source, "orders_by_customer_ids").load(record.id)))
     seen: set[tuple[str, str]] = set()
@@ -37,7 +37,7 @@ async def person_tickets(info: Info[Context, Any], golden_id: str) -> list[Ticke
     ctx = info.context
     calls = []
     for record in await linked_records(info, golden_id):
-        if isinstance(ctx.runtime.adapters.get(record.source), TicketSource):
+        if record.source in ctx.runtime.capable(TicketSource):
             calls.append((record.source, ctx.loaders.loader(
                 record.source, "tickets_by_requester_ids").load(record.id)))
     tickets = [t for _, found in await gather_sources(info, calls) for t in found]

@@ -60,8 +60,7 @@ async def profiles(info: Info[Context, Any], golden_id: str) -> list[Customer]:
     ctx = info.context
     calls = []
     for record in await linked_records(info, golden_id):
-        adapter = ctx.runtime.adapters.get(record.source)
-        if isinstance(adapter, CustomerSource):
+        if record.source in ctx.runtime.capable(CustomerSource):
             calls.append((record.source, ctx.loaders.loader(
                 record.source, "customers_by_ids").load(record.id)))
     found = await gather_sources(info, calls)

@@ -69,7 +69,8 @@ async def location_index(info: Info[Context, Any]) -> LocationIndex:
     if cached is not None and cached[0] > time.monotonic():
         index: LocationIndex = cached[1]
         return index
-    adapters = [(n, a) for n, a in runtime.adapters.items() if isinstance(a, LocationSource)]
+    adapters: list[tuple[str, LocationSource]] = [
+        (n, runtime.adapters[n]) for n in sorted(runtime.capable(LocationSource))]  # type: ignore[misc]
     found = await gather_sources(info, [(n, a.locations()) for n, a in adapters])
     index = build_index(runtime.config.stores, dict(found), len(found) == len(adapters))
     if index.complete:
@@ -87,8 +88,7 @@ async def stock(info: Info[Context, Any], sku: str) -> list[tuple[Place, Invento
     """Stock of one SKU at every location of every inventory source."""
     ctx = info.context
     calls = [(name, ctx.loaders.loader(name, "inventory_by_skus").load(sku))
-             for name, adapter in ctx.runtime.adapters.items()
-             if isinstance(adapter, InventorySource)]
+             for name in sorted(ctx.runtime.capable(InventorySource))]
     found = await gather_sources(info, calls)
     index = await location_index(info)
     result = []

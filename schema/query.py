@@ -103,7 +103,7 @@ async def resolve_order(info: Ctx, id: strawberry.ID) -> Order | None:
     if parsed is None or parsed[0] != "Order":
         raise _bad_input("not an order id")
     _, source, order_id = parsed
-    if not isinstance(info.context.runtime.adapters.get(source), OrderSource):
+    if source not in info.context.runtime.capable(OrderSource):
         return None
     found = await gather_sources(info, [(source, info.context.loaders.loader(
         source, "orders_by_ids").load(order_id))])

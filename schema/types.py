@@ -200,8 +200,7 @@ class Product(Node):
 async def load_product(info: Ctx, sku: str) -> Product | None:
     ctx = info.context
     calls = [(name, ctx.loaders.loader(name, "variants_by_skus").load(sku))
-             for name, adapter in ctx.runtime.adapters.items()
-             if isinstance(adapter, CatalogSource)]
+             for name in sorted(ctx.runtime.capable(CatalogSource))]
     variants = [v for _, v in await gather_sources(info, calls) if v is not None]
     if not variants:
         return None
@@ -504,7 +503,7 @@ class Customer(Node):
         ctx = info.context
         calls = [(r.source, ctx.loaders.loader(r.source, "accounts_by_cards").load(r.id))
                  for r in await people.linked_records(info, str(self.id))
-                 if isinstance(ctx.runtime.adapters.get(r.source), LoyaltySource)]
+                 if r.source in ctx.runtime.capable(LoyaltySource)]
         accounts = [a for _, a in await gather_sources(info, calls) if a is not None]
         if not accounts:
             return None

@@ -365,6 +365,35 @@ class Registry:
         self.cache.put((key_type, value), found)
         return found
 
+    async def lookup_many(self, keys: Sequence[tuple[str, str]]) -> list[list[str]]:
+        """:meth:`lookup` for many (key type, value) pairs in one query, aligned."""
+        found: dict[tuple[str, str], list[str]] = {}
+        missing = []
+        for key in dict.fromkeys(keys):
+            cached = self.cache.get(key)
+            if cached is None:
+                missing.append(key)
+            else:
+                found[key] = cached
+        if missing:
+            fetched: dict[tuple[str, str], set[str]] = {k: set() for k in missing}
+            query = (sa.select(identity_key.c.key_type, identity_key.c.value,
+                               identity_record.c.golden_id)
+                     .select_from(identity_key.join(identity_record, sa.and_(
+                         identity_key.c.source == identity_record.c.source,
+                         identity_key.c.record_id == identity_record.c.record_id)))
+                     .where(identity_record.c.golden_id.is_not(None)))
+            async with self.engine.connect() as conn:
+                for chunk in _chunks(missing, 200):
+                    rows = await conn.execute(query.where(sa.tuple_(
+                        identity_key.c.key_type, identity_key.c.value).in_(chunk)))
+                    for key_type, value, golden in rows:
+                        fetched[(key_type, value)].add(golden)
+            for key, golds in fetched.items():
+                found[key] = sorted(golds)
+                self.cache.put(key, found[key])
+        return [list(found[k]) for k in keys]
+
     async def resolve(self, golden_ids: Sequence[str]) -> list[str | None]:
         """Current id of each given id (itself, the id it was merged into, or None)."""
         result: dict[str, str] = {}

@@ -18,6 +18,7 @@ from identity.registry import Registry
 log = logging.getLogger("c360.identity")
 
 _Search = Callable[[CustomerSource], Awaitable[list[list[Customer]]]]
+Lookup = Callable[[str, str], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,21 +79,27 @@ class IdentityService:
         await self.registry.upsert(identities)
         await self.registry.recluster(scope={i.key for i in identities})
 
-    async def find_by_email(self, raw: str) -> list[str]:
+    async def find_by_email(self, raw: str, lookup: Lookup | None = None) -> list[str]:
+        """People with this email: the registry (through ``lookup``, e.g. a request's batching
+        loader), else a live search of every silo whose finds are linked for next time."""
         email = self.normalizer.email(raw)
         if email is None:
             return []
-        found = await self.registry.lookup("email", email)
+        lookup = lookup or self.registry.lookup
+        found = await lookup("email", email)
         if found:
             return found
         await self._live(lambda s: s.customers_by_emails([raw]))
         return await self.registry.lookup("email", email)
 
-    async def find_by_phone(self, raw: str, region: str | None = None) -> list[str]:
+    async def find_by_phone(self, raw: str, region: str | None = None,
+                            lookup: Lookup | None = None) -> list[str]:
+        """:meth:`find_by_email` for a phone number in any format."""
         phone = self.normalizer.phone(raw, region)
         if phone is None:
             return []
-        found = await self.registry.lookup("phone", phone)
+        lookup = lookup or self.registry.lookup
+        found = await lookup("phone", phone)
         if found:
             return found
         await self._live(lambda s: s.customers_by_phones([phone]))

@@ -58,7 +58,8 @@ async def _customer_from_records(info: Ctx, kind: str, record_id: str) -> str | 
     sources = [name for name, a in runtime.adapters.items() if a.kind == kind]
     if not sources:
         raise _bad_input(f"no source of kind {kind!r} is configured")
-    known = await runtime.registry.golden_of([(s, record_id) for s in sources])
+    known: list[str | None] = await info.context.loaders.registry_loader(
+        "golden_of").load_many([(s, record_id) for s in sources])
     found = next((g for g in known if g), None)
     if found is not None:
         return found
@@ -86,12 +87,18 @@ async def resolve_customer(info: Ctx, id: strawberry.ID | None = None, email: st
     if len(given) != 1:
         raise _bad_input("give exactly one of id, email, phone, sourceRef")
     runtime = info.context.runtime
+    lookups = info.context.loaders.registry_loader("lookup_many")
+
+    async def lookup(key_type: str, value: str) -> list[str]:
+        found: list[str] = await lookups.load((key_type, value))
+        return found
+
     if id is not None:
-        golden = (await runtime.registry.resolve([str(id)]))[0]
+        golden = await info.context.loaders.registry_loader("resolve").load(str(id))
     elif email is not None:
-        golden = _one(await runtime.identity.find_by_email(email))
+        golden = _one(await runtime.identity.find_by_email(email, lookup=lookup))
     elif phone is not None:
-        golden = _one(await runtime.identity.find_by_phone(phone))
+        golden = _one(await runtime.identity.find_by_phone(phone, lookup=lookup))
     else:
         assert source_ref is not None
         golden = await _customer_from_records(info, source_ref.kind, str(source_ref.id))

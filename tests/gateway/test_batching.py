@@ -53,3 +53,21 @@ async def test_fifty_customers_cost_a_few_requests_per_source(
     for kind in batched:
         assert sum(unbatched[kind].values()) >= 3 * sum(batched[kind].values()), (
             kind, batched[kind], unbatched[kind])
+
+
+async def test_aliased_root_fields_are_batched_together(
+        graph_sandbox: Any, gateway: Callable[..., Any],
+        silos: dict[str, httpx.AsyncClient]) -> None:
+    ids = [str(i) for i in list(graph_sandbox.data.shopify.customers)[:50]]
+    query = "{ " + " ".join(
+        f'c{n}: customer(sourceRef: {{kind: "shopify", id: "{i}"}}) {{ '
+        f'displayName {{ value }} orders(first: 10) {{ totalCount }} tickets {{ totalCount }} }}'
+        for n, i in enumerate(ids)) + " }"
+    async with gateway() as client:
+        response = await client.post("/graphql", json={"query": query})
+    body = response.json()
+    assert "errors" not in body
+    assert all(body["data"][f"c{n}"] for n in range(50))
+    for kind, endpoints in (await counts(silos)).items():
+        assert all(count <= 5 for count in endpoints.values()), (kind, endpoints)
+        assert sum(endpoints.values()) <= 8, (kind, endpoints)

@@ -1,0 +1,1 @@
+"""The Hive Gateway / GraphQL Mesh contestant of ``python -m bench`` (see ``hive.py``)."""

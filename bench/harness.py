@@ -1,0 +1,677 @@
+"""Orchestrating one benchmark run: sandbox, latency profiles, contestants, load, measurements.
+
+Everything runs on 127.0.0.1 as separate processes: ``c360 sandbox`` (the three REST silos; the
+loyalty SQLite file), ``c360 index``, one contestant at a time (``c360 serve --workers 1|2``,
+the same with ``C360_BATCHING=0``, Hive Gateway ``--fork 1|2`` from :mod:`bench.peer.hive`),
+and one :mod:`bench.load` process per cell (the direct contestant runs inside it). For each
+contestant × scenario × profile × concurrency the harness records the load process's latency and
+throughput, the server process tree's CPU time (utime + stime from ``/proc/<pid>/stat``,
+workers included) and its peak RSS (``VmHWM`` summed over the tree); per contestant × scenario,
+the upstream requests per query per source (``/_sandbox/stats`` around K counted queries).
+
+**The floor** is the latency of the silo calls on the critical path, what a gateway with zero
+overhead would still pay. Each scenario needs a fixed number of sequential levels of silo calls
+(:data:`FLOOR_LEVELS`: which silo calls one level makes concurrently, from c360's own plan with
+its identity registry and its catalog/location caches warm). The harness samples each silo's
+response time as a client sees it (a cheap read: Shopify ``customers.json?ids=<1>``, Square
+``customers/bulk-retrieve`` of 1, Zendesk ``users/show_many`` of 1, one loyalty SQL lookup) under
+each latency profile, then draws, per level, one sample per call on that level and keeps the
+slowest, sums the levels, and repeats 20,000 times: the floor's p50/p95/p99. With one silo at 1 s
+the samples are the 0 ms ones plus the added second (the emulator adds exactly latency ± jitter).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+SILOS = ("shopify", "square", "zendesk")
+SILO_OFFSET = {"shopify": 1, "square": 2, "zendesk": 3}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+PROFILES: dict[str, dict[str, tuple[float, float]]] = {
+    "0ms": {s: (0.0, 0.0) for s in SILOS},
+    "20ms": {s: (20.0, 5.0) for s in SILOS},
+    "zendesk-1s": {"shopify": (0.0, 0.0), "square": (0.0, 0.0), "zendesk": (1000.0, 0.0)},
+}
+"""Per silo (added latency ms, ± jitter ms) through ``POST /_sandbox/faults``. The loyalty
+database is a SQLite file: it has no fault API and never gets added latency."""
+
+FLOOR_LEVELS: dict[str, list[list[str]]] = {
+    # profile, orders, tickets, loyalty of the registry's records; then the products by SKU
+    # (Square catalog search; Shopify's SKU index is cached)
+    "S1": [["shopify", "shopify", "square", "square", "zendesk", "zendesk", "loyalty"],
+           ["square"]],
+    # 50 profiles, order refs (Shopify Admin GraphQL), Square orders per 10 customers, tickets
+    # (Zendesk search), loyalty; then Shopify orders by ids
+    "S2": [["shopify", "shopify", "square", "square", "square", "square", "square", "square",
+            "zendesk", "zendesk", "loyalty"], ["shopify"]],
+    # Shopify inventory levels and the Square variation of the SKU; then Square stock counts
+    # (locations cached)
+    "S3": [["shopify", "square"], ["square"]],
+}
+# the shared-subset queries read the same records (profiles of every source, orders of both
+# channels filtered to WEB, tickets) through the same levels
+FLOOR_LEVELS["S1-shared"] = FLOOR_LEVELS["S1"]
+FLOOR_LEVELS["S2-shared"] = FLOOR_LEVELS["S2"]
+
+S1_QUERY = """query S1($email: String!) {
+  customer(email: $email) {
+    id displayName { value source } email { value } phone { value }
+    orders(first: 10) { edges { node {
+      id channel number placedAt status total { amount currency }
+      lines { sku title quantity total { amount currency } product { sku title } } } } }
+    tickets(status: ["new", "open", "pending"]) { edges { node {
+      id subject status channel createdAt } } }
+    loyalty { cardNumber tier pointsBalance } } }"""
+
+S2_QUERY = """query S2 {
+  customers(first: 50) { edges { node {
+    id displayName { value }
+    orders(first: 10) { edges { node {
+      id channel number placedAt status total { amount currency } } } }
+    tickets { edges { node { id subject status } } }
+    loyalty { tier } } } } }"""
+
+S3_QUERY = """query S3($sku: String!, $lat: Float!, $lng: Float!) {
+  storesWithStock(sku: $sku, near: {lat: $lat, lng: $lng}, radiusKm: 25) {
+    location { id name address { line1 city } } available distanceKm } }"""
+
+
+@dataclass(frozen=True)
+class Durations:
+    warmup_s: float
+    latency_s: float
+    capacity_s: float
+    load_s: float
+    slow_min_requests: int
+    count_requests: int
+    floor_samples: int
+    floor_samples_slow: int
+    capacity_max_s: float
+
+
+DEFAULT = Durations(warmup_s=1.0, latency_s=6.0, capacity_s=3.0, load_s=6.0,
+                    slow_min_requests=8, count_requests=20, floor_samples=200,
+                    floor_samples_slow=60, capacity_max_s=40.0)
+QUICK = Durations(warmup_s=0.5, latency_s=2.0, capacity_s=1.5, load_s=2.0,
+                  slow_min_requests=3, count_requests=5, floor_samples=80,
+                  floor_samples_slow=30, capacity_max_s=20.0)
+
+
+@dataclass
+class Contestant:
+    key: str
+    name: str
+    kind: str  # c360 | direct | peer
+    workers: int = 1
+    env: dict[str, str] = field(default_factory=dict)
+    cells: list[tuple[str, str, int]] = field(default_factory=list)  # scenario, profile, c
+
+
+def plan(quick: bool, peer: bool) -> list[Contestant]:
+    """The contestants and their cells. The default run is every cell (Hive Gateway and the
+    shared-subset queries only where the peer is available); ``--quick`` is a smoke run of the
+    20 ms profile, S1/S2 at c=1 with Zendesk at 1 s, and the shared subset at c=50."""
+    def cells(scenarios: tuple[str, ...], profiles: tuple[str, ...] = tuple(PROFILES),
+              conc: tuple[int, ...] = (1, 50)) -> list[tuple[str, str, int]]:
+        return [(s, p, c) for p in profiles for s in scenarios for c in conc]
+
+    shared = ("S1-shared", "S2-shared") if peer else ()
+    fast = ("0ms", "20ms")
+    if not quick:
+        # S3 never calls Zendesk (its 1 s profile is the 0 ms one); a second worker changes
+        # nothing for one client at a time; without batching and without a gateway, 50
+        # concurrent S2s do not finish within the client's 10 s (measured once, at 20 ms)
+        return [
+            Contestant("c360-1w", "c360 (1 worker)", "c360", 1,
+                       cells=cells(("S1", "S2") + shared) + cells(("S3",), fast)),
+            Contestant("c360-2w", "c360 (2 workers)", "c360", 2,
+                       cells=cells(("S1", "S2") + shared, conc=(50,))
+                       + cells(("S3",), fast, (50,))),
+            Contestant("c360-nobatch", "c360 no batching (1 worker)", "c360", 1,
+                       {"C360_BATCHING": "0"},
+                       cells=cells(("S1", "S2"), conc=(1,)) + cells(("S1", "S2"), ("20ms",),
+                                                                     (50,))),
+            Contestant("direct", "direct (no gateway)", "direct",
+                       cells=cells(("S1", "S2"), conc=(1,)) + cells(("S1",), conc=(50,))
+                       + [("S2", "20ms", 50)]),
+            Contestant("hive-1", "Hive Gateway (1 fork)", "peer", 1, cells=cells(shared)),
+            Contestant("hive-2", "Hive Gateway (2 forks)", "peer", 2,
+                       cells=cells(shared, conc=(50,))),
+        ]
+    return [
+        Contestant("c360-1w", "c360 (1 worker)", "c360", 1,
+                   cells=cells(("S1", "S2", "S3") + shared, ("20ms",))
+                   + cells(("S1", "S2"), ("zendesk-1s",), (1,))),
+        Contestant("c360-2w", "c360 (2 workers)", "c360", 2,
+                   cells=cells(shared or ("S1",), ("20ms",), (50,))),
+        Contestant("c360-nobatch", "c360 no batching (1 worker)", "c360", 1,
+                   {"C360_BATCHING": "0"}, cells=cells(("S1", "S2"), ("20ms",), (1,))),
+        Contestant("direct", "direct (no gateway)", "direct",
+                   cells=cells(("S1", "S2"), ("20ms",), (1,)) + [("S1", "20ms", 50),
+                                                                  ("S1", "zendesk-1s", 1)]),
+        Contestant("hive-1", "Hive Gateway (1 fork)", "peer", 1, cells=cells(shared, ("20ms",))),
+        Contestant("hive-2", "Hive Gateway (2 forks)", "peer", 2,
+                   cells=cells(shared, ("20ms",), (50,))),
+    ]
+
+
+# -- processes ----------------------------------------------------------------------------------
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def start_process(args: list[str], log_path: Path, env: dict[str, str] | None = None,
+                  cwd: Path = REPO) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as out:
+        return subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """SIGTERM to the process group we started (the server and its workers), then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            continue
+    try:  # workers left behind by a supervisor that exited first
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, what: str,
+               proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: the process exited with {proc.returncode}")
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, OSError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{what}: not ready after {timeout_s:.0f} s")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields:
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += children.get(p, [])
+    return found
+
+
+def tree_cpu_s(pid: int) -> float:
+    """utime + stime (+ reaped children's) of the process tree, in seconds."""
+    total = 0
+    for p in tree(pid):
+        fields = _stat(p)
+        if fields:  # after the state: utime is field 14 of stat, i.e. index 11 here
+            total += sum(int(v) for v in fields[11:15])
+    return total / CLK_TCK
+
+
+def tree_hwm_kb(pid: int) -> int:
+    """Peak resident set (VmHWM) summed over the tree's processes, in kB."""
+    total = 0
+    for p in tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+# -- the run ------------------------------------------------------------------------------------
+class Run:
+    def __init__(self, out_dir: Path, work_dir: Path, quick: bool, customers: int,
+                 base_port: int, only: set[str] | None, peer: bool) -> None:
+        self.out_dir = out_dir
+        self.work = work_dir
+        self.quick = quick
+        self.d = QUICK if quick else DEFAULT
+        self.customers = customers
+        self.base_port = base_port
+        self.gateway_port = base_port + 10
+        self.only = only
+        self.want_peer = peer
+        self.http = httpx.Client(timeout=10.0, trust_env=False)
+        self.sandbox: subprocess.Popen[bytes] | None = None
+        self.config_path = work_dir / "sandbox" / "c360.toml"
+        self.skipped: list[str] = []
+        self.rows: list[dict[str, Any]] = []
+        self.upstream: dict[str, dict[str, Any]] = {}
+        self.variables: dict[str, list[dict[str, Any]]] = {}
+        self.peer_vars: dict[str, list[dict[str, Any]]] = {}
+        self.hive: Any = None
+        self.peer_env: dict[str, str] | None = None
+
+    def silo_url(self, silo: str) -> str:
+        return f"http://127.0.0.1:{self.base_port + SILO_OFFSET[silo]}"
+
+    # setup ------------------------------------------------------------------------------------
+    def start_sandbox(self) -> None:
+        data = self.work / "sandbox"
+        data.mkdir(parents=True, exist_ok=True)
+        log(f"sandbox: {self.customers:,} customers on ports {self.base_port + 1}-"
+            f"{self.base_port + 3}")
+        self.sandbox = start_process(
+            [PY, "-m", "gateway.cli", "sandbox", "--customers", str(self.customers),
+             "--port", str(self.base_port), "--data-dir", str(data)], self.work / "sandbox.log")
+        wait_until(lambda: all(self.http.get(self.silo_url(s) + "/_sandbox/stats")
+                               .status_code == 200 for s in SILOS) and
+                   self.config_path.is_file(), 300, "sandbox", self.sandbox)
+        started = time.monotonic()
+        done = subprocess.run([PY, "-m", "gateway.cli", "index", "--config",
+                               str(self.config_path)], cwd=REPO, capture_output=True,
+                              text=True, timeout=900)
+        if done.returncode != 0:
+            raise RuntimeError(f"c360 index failed:\n{done.stdout}\n{done.stderr}")
+        log(f"index: {done.stdout.strip().splitlines()[-1]} ({time.monotonic() - started:.1f}s)")
+
+    def choose_variables(self) -> None:
+        """S1 emails of people known to Shopify and at least two other silos (their Shopify
+        address); S2 shared: sets of 50 Shopify ids; S3: catalog SKUs × store coordinates."""
+        truth = json.loads((self.work / "sandbox" / "ground_truth.json").read_text())
+        with self.config_path.open("rb") as fh:
+            self.config = tomllib.load(fh)
+        shop = self.config["sources"]["shopify"]
+        base = f"{self.silo_url('shopify')}/admin/api/{shop['api_version']}"
+        headers = {"X-Shopify-Access-Token": shop["access_token"]}
+        rich = []
+        all_shopify = []
+        for person in truth:
+            kinds = {r["kind"] for r in person["records"]}
+            ids = [r["id"] for r in person["records"] if r["kind"] == "shopify"]
+            if len(ids) == 1:
+                all_shopify.append(ids[0])
+                if len(kinds) >= 3:
+                    rich.append(ids[0])
+        rng = random.Random(42)
+        rng.shuffle(rich)
+        picked = rich[:120]
+        emails = []
+        for chunk in (picked[i:i + 100] for i in range(0, len(picked), 100)):
+            r = self.http.get(base + "/customers.json", headers=headers,
+                              params={"ids": ",".join(chunk), "limit": "250"})
+            r.raise_for_status()
+            emails += [c["email"].strip() for c in r.json()["customers"] if c.get("email")]
+        emails.sort()
+        rng.shuffle(emails)
+        self.variables["S1"] = [{"email": e} for e in emails[:100]]
+        self.variables["S2"] = [{}]
+        r = self.http.get(base + "/products.json", headers=headers, params={"limit": "50"})
+        skus = [v["sku"] for p in r.json()["products"] for v in p["variants"] if v.get("sku")]
+        square = self.config["sources"]["square"]
+        r = self.http.get(self.silo_url("square") + "/v2/locations", headers={
+            "Authorization": f"Bearer {square['access_token']}"})
+        points = [(loc["coordinates"]["latitude"] + 0.05, loc["coordinates"]["longitude"] - 0.05)
+                  for loc in r.json().get("locations", []) if loc.get("coordinates")]
+        rng.shuffle(skus)
+        self.variables["S3"] = [{"sku": sku, "lat": lat, "lng": lng}
+                                for sku in skus[:20] for lat, lng in points[:5]]
+        rng.shuffle(self.variables["S3"])
+        s2_sets = [sorted(all_shopify[i * 50:(i + 1) * 50]) for i in range(4)
+                   if len(all_shopify) >= (i + 1) * 50]
+        self.shared_ids = s2_sets
+        log(f"variables: {len(self.variables['S1'])} S1 emails, {len(self.variables['S3'])} "
+            f"S3 (sku, point) pairs, {len(s2_sets)} sets of 50 Shopify ids")
+
+    def set_profile(self, profile: str) -> None:
+        for silo, (latency, jitter) in PROFILES[profile].items():
+            r = self.http.post(self.silo_url(silo) + "/_sandbox/faults", json={
+                "latency_ms": latency, "jitter_ms": jitter, "error_rate": 0.0,
+                "rate_limited": False, "down": False})
+            r.raise_for_status()
+
+    # the floor --------------------------------------------------------------------------------
+    def sample_silos(self, n: int) -> dict[str, list[float]]:
+        cfg = self.config["sources"]
+        shop, square, zen = cfg["shopify"], cfg["square"], cfg["zendesk"]
+        truth = json.loads((self.work / "sandbox" / "ground_truth.json").read_text())
+        ids = {k: next(r["id"] for p in truth for r in p["records"] if r["kind"] == k)
+               for k in ("shopify", "square", "zendesk", "loyalty")}
+        calls: dict[str, Callable[[], httpx.Response]] = {
+            "shopify": lambda: self.http.get(
+                f"{self.silo_url('shopify')}/admin/api/{shop['api_version']}/customers.json",
+                params={"ids": ids["shopify"]},
+                headers={"X-Shopify-Access-Token": shop["access_token"]}),
+            "square": lambda: self.http.post(
+                self.silo_url("square") + "/v2/customers/bulk-retrieve",
+                json={"customer_ids": [ids["square"]]},
+                headers={"Authorization": f"Bearer {square['access_token']}"}),
+            "zendesk": lambda: self.http.get(
+                self.silo_url("zendesk") + "/api/v2/users/show_many.json",
+                params={"ids": ids["zendesk"], "include": "identities"},
+                auth=(f"{zen['email']}/token", zen["api_token"])),
+        }
+        samples: dict[str, list[float]] = {}
+        for silo, call in calls.items():
+            call().raise_for_status()
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                call()
+                times.append((time.perf_counter() - t0) * 1000)
+            samples[silo] = times
+        db = cfg["loyalty"]["url"].split(":///", 1)[1]
+        with sqlite3.connect(db) as conn:
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                conn.execute("SELECT m.*, coalesce(sum(p.points), 0) FROM loyalty_member m "
+                             "LEFT JOIN points_ledger p ON p.member_id = m.member_id "
+                             "WHERE m.card_number IN (?) GROUP BY m.member_id",
+                             (ids["loyalty"],)).fetchall()
+                times.append((time.perf_counter() - t0) * 1000)
+            samples["loyalty"] = times
+        return samples
+
+    def measure_floor(self) -> dict[str, Any]:
+        log("floor: sampling silo response times")
+        samples: dict[str, dict[str, list[float]]] = {}
+        for profile in PROFILES:
+            if profile == "zendesk-1s":
+                base = samples["0ms"]
+                samples[profile] = {s: [v + PROFILES[profile].get(s, (0, 0))[0] for v in vs]
+                                    for s, vs in base.items()}
+                continue
+            self.set_profile(profile)
+            n = self.d.floor_samples if profile == "0ms" else self.d.floor_samples_slow
+            samples[profile] = self.sample_silos(n)
+        self.set_profile("0ms")
+        rng = random.Random(7)
+        floor: dict[str, dict[str, Any]] = {}
+        for profile, by_silo in samples.items():
+            floor[profile] = {}
+            for scenario, levels in FLOOR_LEVELS.items():
+                draws = sorted(sum(max(rng.choice(by_silo[s]) for s in level)
+                                   for level in levels) for _ in range(20_000))
+                floor[profile][scenario] = {
+                    "p50_ms": round(draws[len(draws) // 2], 3),
+                    "p95_ms": round(draws[int(len(draws) * 0.95)], 3),
+                    "p99_ms": round(draws[int(len(draws) * 0.99)], 3),
+                    "levels": [len(level) for level in levels]}
+        summary = {p: {s: round(sorted(v)[len(v) // 2], 3) for s, v in by.items()}
+                   for p, by in samples.items()}
+        log(f"floor: silo response p50 (ms) {summary}")
+        return {"by_profile": floor, "silo_p50_ms": summary, "levels": FLOOR_LEVELS}
+
+    # contestants ------------------------------------------------------------------------------
+    def load_peer(self) -> bool:
+        if not self.want_peer:
+            self.skipped.append("Hive Gateway: skipped (--no-peer)")
+            return False
+        try:
+            from bench.peer import hive
+        except ImportError as exc:
+            self.skipped.append(f"Hive Gateway: bench.peer.hive is missing ({exc})")
+            return False
+        try:
+            result = hive.install()
+        except Exception as exc:  # noqa: BLE001 - any install failure skips the peer
+            self.skipped.append(f"Hive Gateway: install failed ({exc})")
+            return False
+        if not result:
+            self.skipped.append(f"Hive Gateway: {getattr(result, 'reason', 'install failed')}")
+            return False
+        self.hive = hive
+        return True
+
+    def compose_peer(self) -> bool:
+        try:
+            self.peer_env = self.hive.compose_for(self.config)
+        except Exception as exc:  # noqa: BLE001 - any compose failure skips the peer
+            self.skipped.append(f"Hive Gateway: compose failed ({exc})")
+            return False
+        hive = self.hive
+        emails = [v["email"] for v in self.variables["S1"]]
+        self.peer_vars = {
+            "S1-shared": [hive.s1_peer_variables(e) for e in emails],
+            "S2-shared": [hive.s2_peer_variables(ids) for ids in self.shared_ids]}
+        self.variables["S1-shared"] = [hive.s1_c360_variables(e) for e in emails]
+        self.variables["S2-shared"] = [hive.s2_c360_variables(ids) for ids in self.shared_ids]
+        return True
+
+    def query_of(self, contestant: Contestant, scenario: str) -> str:
+        if contestant.kind == "peer":
+            return {"S1-shared": self.hive.S1_PEER, "S2-shared": self.hive.S2_PEER}[scenario]
+        if scenario == "S1-shared":
+            return str(self.hive.S1_C360)
+        if scenario == "S2-shared":
+            return str(self.hive.S2_C360)
+        return {"S1": S1_QUERY, "S2": S2_QUERY, "S3": S3_QUERY}[scenario]
+
+    def target(self, contestant: Contestant, scenario: str) -> dict[str, Any]:
+        if contestant.kind == "direct":
+            return {"kind": "direct", "scenario": scenario, "config": str(self.config_path),
+                    "variables": self.variables[scenario]}
+        variables = (self.peer_vars if contestant.kind == "peer" else self.variables)[scenario]
+        return {"kind": "graphql", "url": f"http://127.0.0.1:{self.gateway_port}/graphql",
+                "query": self.query_of(contestant, scenario), "variables": variables}
+
+    def start_contestant(self, contestant: Contestant) -> subprocess.Popen[bytes] | None:
+        if contestant.kind == "direct":
+            return None
+        log_path = self.work / f"{contestant.key}.log"
+        if contestant.kind == "peer":
+            assert self.peer_env is not None
+            proc: subprocess.Popen[bytes] = self.hive.start(
+                self.gateway_port, contestant.workers, self.peer_env, log_path=log_path)
+            return proc
+        proc = start_process([PY, "-m", "gateway.cli", "serve", "--config",
+                              str(self.config_path), "--port", str(self.gateway_port),
+                              "--workers", str(contestant.workers)], log_path, contestant.env)
+        url = f"http://127.0.0.1:{self.gateway_port}"
+        wait_until(lambda: self.http.get(url + "/healthz").status_code == 200, 60,
+                   contestant.name, proc)
+        if contestant.workers > 1:  # the supervisor and every worker are up
+            wait_until(lambda: len(tree(proc.pid)) >= contestant.workers + 1 and
+                       log_path.read_text(errors="replace").count(
+                           "Application startup complete") >= contestant.workers,
+                       60, contestant.name, proc)
+        return proc
+
+    def run_load(self, spec: dict[str, Any], bound_s: float) -> dict[str, Any]:
+        done = subprocess.run([PY, "-m", "bench.load"], cwd=REPO, input=json.dumps(spec),
+                              capture_output=True, text=True, timeout=bound_s)
+        if done.returncode != 0:
+            raise RuntimeError(f"bench.load failed: {done.stderr.strip()[-2000:]}")
+        result: dict[str, Any] = json.loads(done.stdout)
+        return result
+
+    def phases(self, profile: str, concurrency: int) -> list[dict[str, Any]]:
+        d = self.d
+        if concurrency == 1:
+            return [{"name": "measure", "mode": "closed", "concurrency": 1,
+                     "warmup_s": d.warmup_s, "duration_s": d.latency_s, "max_requests": 5000,
+                     "min_requests": d.slow_min_requests, "max_duration_s": 30.0}]
+        return [{"name": "capacity", "mode": "closed", "concurrency": concurrency,
+                 "warmup_s": d.warmup_s, "warmup_requests": 1,
+                 "duration_s": d.capacity_s, "max_duration_s": d.capacity_max_s,
+                 "min_requests": concurrency, "max_requests": 20000},
+                {"name": "measure", "mode": "open", "concurrency": concurrency,
+                 "rate_factor": 0.75, "warmup_s": d.warmup_s, "duration_s": d.load_s,
+                 "min_arrivals": 10, "max_duration_s": d.warmup_s + 2 * d.load_s,
+                 "max_requests": 20000, "seed": 1}]
+
+    def run_cell(self, contestant: Contestant, proc: subprocess.Popen[bytes] | None,
+                 scenario: str, profile: str, concurrency: int) -> dict[str, Any]:
+        spec = {"target": self.target(contestant, scenario),
+                "phases": self.phases(profile, concurrency), "timeout_s": 10.0}
+        cpu0 = tree_cpu_s(proc.pid) if proc else 0.0
+        result = self.run_load(spec, 900)
+        cpu1 = tree_cpu_s(proc.pid) if proc else 0.0
+        measured = result["phases"]["measure"]
+        completed = sum(p.get("completed_total", 0) for p in result["phases"].values())
+        row: dict[str, Any] = {
+            "contestant": contestant.name, "key": contestant.key, "scenario": scenario,
+            "profile": profile, "concurrency": concurrency,
+            **{k: measured.get(k) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms",
+                                            "requests", "ok", "partial", "failed",
+                                            "error_kinds")},
+            "completed_total": completed,
+        }
+        if concurrency == 1:
+            row["rps"] = measured["rps"]
+            row["ok_rps"] = round(measured["rps"] * measured["ok"] / max(measured["requests"], 1),
+                                  2)
+        else:
+            capacity = result["phases"]["capacity"]
+            row["rps"] = capacity["rps"]
+            row["ok_rps"] = capacity["ok_rps"]
+            row["capacity"] = {k: capacity.get(k) for k in (
+                "requests", "ok", "partial", "failed", "error_kinds", "p50_ms", "p99_ms")}
+            row["offered_rps"] = measured.get("rate_offered")
+            row["achieved_rps_at_offered"] = measured["rps"]
+        if proc is not None:
+            row["cpu_s_per_1k"] = round((cpu1 - cpu0) / max(completed, 1) * 1000, 2)
+            row["peak_rss_mb"] = round(tree_hwm_kb(proc.pid) / 1024, 1)
+            row["cpu_measured"] = "server process tree"
+        else:
+            row["cpu_s_per_1k"] = round(result["client_cpu_s"] / max(completed, 1) * 1000, 2)
+            row["peak_rss_mb"] = round(result["client_maxrss_kb"] / 1024, 1)
+            row["cpu_measured"] = "client process (includes the load generator)"
+        row["client_cpu_s"] = result["client_cpu_s"]
+        return row
+
+    def count_upstream(self, contestant: Contestant, scenario: str) -> dict[str, Any]:
+        self.set_profile("0ms")
+        spec = {"target": self.target(contestant, scenario), "timeout_s": 10.0,
+                "phases": [{"name": "count", "mode": "count", "warmup_requests": 3,
+                            "requests": self.d.count_requests,
+                            "silos": {s: self.silo_url(s) for s in SILOS}}]}
+        count: dict[str, Any] = self.run_load(spec, 900)["phases"]["count"]
+        upstream = count["upstream"]
+        if contestant.kind == "direct":  # one SQL query per S1/S2, by construction
+            upstream["loyalty"] = {"per_query": 1.0, "endpoints": {"SQL": 1.0}}
+        return count
+
+    def run_contestant(self, contestant: Contestant) -> None:
+        log(f"{contestant.name}: starting")
+        try:
+            proc = self.start_contestant(contestant)
+        except Exception as exc:  # noqa: BLE001 - a contestant that cannot start is skipped
+            self.skipped.append(f"{contestant.name}: could not start ({exc})")
+            log(f"{contestant.name}: could not start: {exc}")
+            return
+        try:
+            for profile in PROFILES:
+                cells = [c for c in contestant.cells if c[1] == profile]
+                if not cells:
+                    continue
+                self.set_profile(profile)
+                for scenario, _, concurrency in cells:
+                    t0 = time.monotonic()
+                    try:
+                        row = self.run_cell(contestant, proc, scenario, profile, concurrency)
+                    except (RuntimeError, subprocess.TimeoutExpired, KeyError) as exc:
+                        self.skipped.append(f"{contestant.name} {scenario} {profile} "
+                                            f"c={concurrency}: {exc}")
+                        log(f"  {scenario} {profile} c={concurrency}: FAILED {exc}")
+                        continue
+                    self.rows.append(row)
+                    log(f"  {scenario:9s} {profile:10s} c={concurrency:<2d} p50 "
+                        f"{_fmt(row['p50_ms'])} p99 {_fmt(row['p99_ms'])} ms, "
+                        f"{row['rps']:.1f} req/s, ok/partial/failed {row['ok']}/"
+                        f"{row['partial']}/{row['failed']} ({time.monotonic() - t0:.1f}s)")
+            for scenario in sorted({c[0] for c in contestant.cells}):
+                try:
+                    counted = self.count_upstream(contestant, scenario)
+                except (RuntimeError, subprocess.TimeoutExpired, KeyError) as exc:
+                    self.skipped.append(f"{contestant.name} {scenario} upstream count: {exc}")
+                    continue
+                self.upstream.setdefault(contestant.key, {})[scenario] = counted
+                per = {s: v["per_query"] for s, v in counted["upstream"].items()}
+                log(f"  {scenario} upstream requests per query: {per}")
+        finally:
+            if proc is not None:
+                if contestant.kind == "peer":
+                    self.hive.stop(proc)
+                else:
+                    stop_process(proc)
+            self.set_profile("0ms")
+
+    def execute(self) -> dict[str, Any]:
+        started = time.monotonic()
+        started_at = time.strftime("%Y-%m-%d %H:%M:%S")
+        try:
+            self.start_sandbox()
+            self.choose_variables()
+            floor = self.measure_floor()
+            peer = self.load_peer() and self.compose_peer()
+            contestants = plan(self.quick, peer)
+            if not peer:
+                contestants = [c for c in contestants if c.kind != "peer"]
+            if self.only:
+                contestants = [c for c in contestants if c.key in self.only]
+            for contestant in contestants:
+                self.run_contestant(contestant)
+        finally:
+            if self.sandbox is not None:
+                stop_process(self.sandbox)
+            self.http.close()
+        for reason in self.skipped:
+            log(f"skipped: {reason}")
+        return {
+            "meta": {"quick": self.quick, "customers": self.customers,
+                     "cores": os.cpu_count(), "python": sys.version.split()[0],
+                     "started": started_at,
+                     "run_seconds": round(time.monotonic() - started, 1),
+                     "durations": self.d.__dict__, "profiles": {
+                         p: {s: {"latency_ms": v[0], "jitter_ms": v[1]} for s, v in by.items()}
+                         for p, by in PROFILES.items()},
+                     "queries": {"S1": S1_QUERY, "S2": S2_QUERY, "S3": S3_QUERY}},
+            "floor": floor,
+            "rows": self.rows,
+            "upstream": self.upstream,
+            "skipped": self.skipped,
+        }
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

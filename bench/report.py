@@ -1,0 +1,313 @@
+"""The benchmark's report: ``results.md`` (the table and the targets checklist),
+``results.json`` (everything measured) and ``latency.png`` (matplotlib), in ``bench/results``.
+
+``python -m bench.report [results.json]`` re-renders the markdown and the plot from a saved run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+BASELINE = "c360-1w"
+ORDER = ["floor", "c360-1w", "c360-2w", "c360-nobatch", "direct", "hive-1", "hive-2"]
+COLORS = {"floor": "#7f7f7f", "c360-1w": "#1f77b4", "c360-2w": "#6baed6",
+          "c360-nobatch": "#9467bd", "direct": "#d62728", "hive-1": "#ff7f0e",
+          "hive-2": "#fdae6b"}
+BUDGET_MS = 2000.0
+BUDGET_SLACK_MS = 50.0
+"""The client sees the budget plus the HTTP hop and the response's serialization."""
+FLOOR_OVERHEAD_MS = 3.0
+SILO_SHORT = (("shopify", "sh"), ("square", "sq"), ("zendesk", "zd"), ("loyalty", "loy"))
+VENDOR_SPLITS = {"POST /v2/orders/search": 5}
+"""Endpoints whose vendor limit splits one batch: Square SearchOrders takes 10 customer ids, so
+a page of 50 customers may need 5 calls at one level."""
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row["scenario"], row["profile"], row["concurrency"],
+            ORDER.index(row["key"]) if row["key"] in ORDER else 99)
+
+
+def _upstream(results: dict[str, Any], key: str, scenario: str) -> str:
+    counted = results.get("upstream", {}).get(key, {}).get(scenario)
+    if not counted:
+        return "–"
+    up = counted["upstream"]
+    parts = [f"{short} {_f(up[s]['per_query'], 1)}" if s in up else f"{short} –"
+             for s, short in SILO_SHORT]
+    return " · ".join(parts)
+
+
+def with_ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The measured rows plus one floor row per (scenario, profile) at c=1, each with its
+    ratio to c360 (1 worker) in the same cell on p50 and req/s."""
+    rows = [dict(r) for r in results["rows"]]
+    floor = results.get("floor", {}).get("by_profile", {})
+    cells = {(r["scenario"], r["profile"]) for r in rows if r["concurrency"] == 1}
+    for scenario, profile in sorted(cells):
+        f = floor.get(profile, {}).get(scenario)
+        if f:
+            rows.append({"contestant": "floor (silo latency on the critical path)",
+                         "key": "floor", "scenario": scenario, "profile": profile,
+                         "concurrency": 1, "p50_ms": f["p50_ms"], "p95_ms": f["p95_ms"],
+                         "p99_ms": f["p99_ms"], "rps": None, "levels": f["levels"]})
+    base = {(r["scenario"], r["profile"], r["concurrency"]): r for r in rows
+            if r["key"] == BASELINE}
+    for r in rows:
+        b = base.get((r["scenario"], r["profile"], r["concurrency"]))
+        r["p50_vs_c360"] = (round(r["p50_ms"] / b["p50_ms"], 2)
+                            if b and r.get("p50_ms") and b.get("p50_ms") else None)
+        r["rps_vs_c360"] = (round(r["rps"] / b["rps"], 2)
+                            if b and r.get("rps") and b.get("rps") else None)
+    rows.sort(key=_key)
+    return rows
+
+
+def table(results: dict[str, Any]) -> str:
+    head = ("| contestant | scen. | profile | c | p50 ms | p95 ms | p99 ms | req/s | "
+            "ok/partial/failed | upstream req/query | CPU-s/1k q | peak RSS MB | "
+            "p50 ×c360 | req/s ×c360 |")
+    lines = [head, "|" + "---|" * 14]
+    for r in with_ratios(results):
+        counts = ("–" if r["key"] == "floor" else
+                  f"{r.get('ok', 0)}/{r.get('partial', 0)}/{r.get('failed', 0)}")
+        capacity = r.get("capacity") or {}
+        if capacity.get("partial") or capacity.get("failed"):
+            counts += (f" (c=50 closed loop: {capacity.get('ok', 0)}/"
+                       f"{capacity.get('partial', 0)}/{capacity.get('failed', 0)})")
+        rps = _f(r.get("rps"))
+        if r.get("ok_rps") is not None and r.get("rps") and r["ok_rps"] < 0.995 * r["rps"]:
+            rps += f" ({_f(r['ok_rps'])})"
+        upstream = "–" if r["key"] == "floor" else _upstream(results, r["key"], r["scenario"])
+        rss = r.get("peak_rss_mb")
+        conc = str(r["concurrency"])
+        if r.get("offered_rps") is not None:
+            conc += f" @{_f(r['offered_rps'])}/s"
+        lines.append(
+            f"| {r['contestant']} | {r['scenario']} | {r['profile']} | {conc} | "
+            f"{_f(r.get('p50_ms'))} | {_f(r.get('p95_ms'))} | {_f(r.get('p99_ms'))} | "
+            f"{rps} | {counts} | {upstream} | {_f(r.get('cpu_s_per_1k'), 2)} | "
+            f"{_f(rss, 0)} | {_f(r.get('p50_vs_c360'), 2)} | {_f(r.get('rps_vs_c360'), 2)} |")
+    return "\n".join(lines)
+
+
+def _row(rows: list[dict[str, Any]], key: str, scenario: str, profile: str,
+         concurrency: int) -> dict[str, Any] | None:
+    return next((r for r in rows if r["key"] == key and r["scenario"] == scenario and
+                 r["profile"] == profile and r["concurrency"] == concurrency), None)
+
+
+def checklist(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(target, PASS | FAIL | n/a, what was measured)."""
+    rows = with_ratios(results)
+    up = results.get("upstream", {})
+    checks: list[tuple[str, str, str]] = []
+
+    # 1. S2: at most one upstream request per source per level
+    s2 = up.get(BASELINE, {}).get("S2")
+    if s2:
+        over = {ep: n for src in s2["upstream"].values() for ep, n in src["endpoints"].items()
+                if n > VENDOR_SPLITS.get(ep, 1) + 1e-9}
+        beside = "; ".join(f"{k}: {_upstream(results, k, 'S2')}"
+                           for k in ("c360-1w", "c360-nobatch", "direct") if k in up)
+        split = {ep: n for src in s2["upstream"].values() for ep, n in src["endpoints"].items()
+                 if 1 < n <= VENDOR_SPLITS.get(ep, 1)}
+        detail = (f"per query — {beside}"
+                  + (f"; split by the vendor's limit: {split}" if split else "")
+                  + (f"; over: {over}" if over else ""))
+        checks.append(("S2 upstream ≤ 1 per source per level", "FAIL" if over else "PASS",
+                       detail))
+    else:
+        checks.append(("S2 upstream ≤ 1 per source per level", "n/a", "not counted"))
+
+    # 2. overhead over the floor at c=1 with 20 ms silos
+    parts, ok, seen = [], True, False
+    for scenario in ("S1", "S2", "S3"):
+        c = _row(rows, BASELINE, scenario, "20ms", 1)
+        f = _row(rows, "floor", scenario, "20ms", 1)
+        if c and f and c.get("p50_ms") is not None:
+            seen = True
+            over = c["p50_ms"] - f["p50_ms"]
+            ok &= over <= FLOOR_OVERHEAD_MS
+            parts.append(f"{scenario} {c['p50_ms']:.1f} − floor {f['p50_ms']:.1f} = "
+                         f"{over:+.1f} ms")
+    checks.append((f"overhead over the floor, c=1, 20 ms silos ≤ {FLOOR_OVERHEAD_MS:.0f} ms p50",
+                   ("PASS" if ok else "FAIL") if seen else "n/a", "; ".join(parts) or
+                   "no 20 ms c=1 cells"))
+
+    # 3. throughput ≥ 1.5× Hive on the shared subset, p99 no worse
+    parts, ok, seen = [], True, False
+    for workers in (1, 2):
+        for scenario in ("S1-shared", "S2-shared"):
+            for profile in ("20ms", "0ms"):
+                c = _row(rows, f"c360-{workers}w", scenario, profile, 50)
+                h = _row(rows, f"hive-{workers}", scenario, profile, 50)
+                if not (c and h and h.get("ok_rps")):
+                    continue
+                seen = True
+                ratio = (c.get("ok_rps") or 0.0) / h["ok_rps"]
+                p99_ok = (c.get("p99_ms") or math.inf) <= (h.get("p99_ms") or math.inf)
+                ok &= ratio >= 1.5 and p99_ok
+                parts.append(f"{workers}w {scenario} {profile}: {ratio:.2f}× complete req/s, p99 "
+                             f"{_f(c.get('p99_ms'))} vs {_f(h.get('p99_ms'))} ms")
+    checks.append(("throughput ≥ 1.5× Hive (shared subset), p99 no worse",
+                   ("PASS" if ok else "FAIL") if seen else "n/a",
+                   "; ".join(parts) or "Hive Gateway not measured"))
+
+    # 4. S1 ≤ 0.5× direct
+    parts, ok, seen = [], True, False
+    for profile in ("0ms", "20ms", "zendesk-1s"):
+        c = _row(rows, BASELINE, "S1", profile, 1)
+        d = _row(rows, "direct", "S1", profile, 1)
+        if c and d and c.get("p50_ms") and d.get("p50_ms"):
+            seen = True
+            ratio = c["p50_ms"] / d["p50_ms"]
+            if profile != "0ms":  # without silo latency there is no round trip to save
+                ok &= ratio <= 0.5
+            parts.append(f"{profile}: {c['p50_ms']:.1f} / {d['p50_ms']:.1f} ms = {ratio:.2f}"
+                         + (" (not judged: no silo latency)" if profile == "0ms" else ""))
+    checks.append(("S1 p50 ≤ 0.5× direct (c=1)", ("PASS" if ok else "FAIL") if seen else "n/a",
+                   "; ".join(parts) or "not measured"))
+
+    # 5. one silo at 1 s: every answer within the budget, with partial data. Judged on c360
+    # (1 and 2 workers): at c=1 the slowest answer (plus the HTTP hop), and at c=50 that no
+    # request of the open-loop run failed (c=50 latencies also hold the client-side wait for
+    # a slot, which the gateway's budget does not cover)
+    slow = [r for r in rows if r["profile"] == "zendesk-1s" and r["key"] in ("c360-1w",
+                                                                             "c360-2w")]
+    if slow:
+        bad = [r for r in slow if r.get("failed") or (
+            r["concurrency"] == 1 and (r.get("max_ms") or 0) > BUDGET_MS + BUDGET_SLACK_MS)]
+        parts = [f"{r['key']} {r['scenario']} c={r['concurrency']}: max {_f(r.get('max_ms'))} "
+                 f"ms, {r.get('ok')}/{r.get('partial')}/{r.get('failed')}" for r in slow]
+        checks.append(("Zendesk at 1 s: every c360 answer within the 2 s budget (c=1: slowest "
+                       "answer; c=50: no failure)", "FAIL" if bad else "PASS",
+                       "; ".join(parts)))
+    else:
+        checks.append(("Zendesk at 1 s: every c360 answer within the 2 s budget", "n/a",
+                       "not measured"))
+    return checks
+
+
+def render_checklist(results: dict[str, Any]) -> str:
+    return "\n".join(f"- [{'x' if status == 'PASS' else ' '}] **{status}** {target} — {detail}"
+                     for target, status, detail in checklist(results))
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results.get("meta", {})
+    floor = results.get("floor", {})
+    notes = [
+        f"# c360 benchmark{' (quick run)' if meta.get('quick') else ''}",
+        "",
+        f"{meta.get('started', '')}, {meta.get('cores')} cores, Python {meta.get('python')}, "
+        f"{meta.get('customers', 0):,} sandbox customers, run time "
+        f"{meta.get('run_seconds', 0):.0f} s. `python -m bench` regenerates it.",
+        "",
+        "- **c = 1**: one client in a closed loop (latency). **c = 50**: `req/s` is the "
+        "throughput of 50 clients in a closed loop (by Little's law: 50 / mean time per "
+        "request, times the share answered); the latencies and ok/partial/failed are those of "
+        "Poisson arrivals at 75 % of its complete answers/s with at most 50 in flight, "
+        "measured from each request's due time (`50 @r/s`: that offered rate r). "
+        "`req/s (n)`: n complete answers/s when some were partial. "
+        "A partial answer has `data` and `errors`; failed: no data, HTTP error or no answer "
+        "within the client's 10 s.",
+        "- **upstream req/query**: vendor requests per query per source (sh Shopify, sq Square, "
+        "zd Zendesk, loy loyalty SQL — not observable for the gateways), counted by the "
+        "silos over K queries after a warm-up, with 0 ms silos.",
+        "- **CPU-s/1k q** and **peak RSS**: the server process tree (workers included); for "
+        "direct, the client process, which also runs the load generator.",
+        "- **floor**: the silo latencies on the critical path — for each scenario the "
+        "sequential levels of silo calls (calls on one level run together), each level costing "
+        "the slowest of its calls, drawn from the silos' measured response times under that "
+        "profile; levels (calls per level): "
+        + ", ".join(f"{s} {[len(level) for level in lv]}"
+                    for s, lv in floor.get("levels", {}).items()) + ".",
+        "",
+        table(results),
+        "",
+        "## Targets",
+        "",
+        render_checklist(results),
+    ]
+    if results.get("skipped"):
+        notes += ["", "## Skipped", ""] + [f"- {s}" for s in results["skipped"]]
+    return "\n".join(notes) + "\n"
+
+
+def plot(results: dict[str, Any], path: Path) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed: no plot (pip install matplotlib)"
+    rows = with_ratios(results)
+    keys = [k for k in ORDER if any(r["key"] == k for r in rows)]
+    names = {r["key"]: r["contestant"] for r in rows}
+    fig, axes = plt.subplots(2, 1, figsize=(13, 9.5))
+    for ax, concurrency, metric, title in (
+            (axes[0], 1, "p50_ms", "latency at c=1: p50 (bar) and p99 (tick), ms, log scale"),
+            (axes[1], 50, "rps", "throughput at c=50, req/s")):
+        cells = sorted({(r["scenario"], r["profile"]) for r in rows
+                        if r["concurrency"] == concurrency and r.get(metric)})
+        width = 0.8 / max(len(keys), 1)
+        for i, key in enumerate(keys):
+            xs, ys, p99 = [], [], []
+            for j, cell in enumerate(cells):
+                r = _row(rows, key, cell[0], cell[1], concurrency)
+                if r and r.get(metric):
+                    xs.append(j + i * width)
+                    ys.append(r[metric])
+                    p99.append(r.get("p99_ms"))
+            if not xs:
+                continue
+            ax.bar(xs, ys, width, label=names[key], color=COLORS.get(key))
+            if concurrency == 1:
+                ax.scatter(xs, p99, marker="_", color="black", s=60, zorder=3)
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(cells))])
+        ax.set_xticklabels([f"{s}\n{p}" for s, p in cells], fontsize=8)
+        ax.set_title(title)
+        if concurrency == 1:
+            ax.set_yscale("log")
+        ax.grid(axis="y", alpha=0.3)
+    handles = {h.get_label(): h for ax in axes for h in ax.get_legend_handles_labels()[0]}
+    labels = [names[k] for k in keys if names[k] in handles]
+    fig.legend([handles[n] for n in labels], labels, loc="upper center", ncol=4, fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def write(results: dict[str, Any], out_dir: Path = RESULTS_DIR) -> str:
+    """Write the three files; return the markdown (printed by the caller)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n",
+                                          encoding="utf-8")
+    text = markdown(results)
+    (out_dir / "results.md").write_text(text, encoding="utf-8")
+    problem = plot(results, out_dir / "latency.png")
+    if problem:
+        text += f"\n({problem})\n"
+    return text
+
+
+def main() -> None:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS_DIR / "results.json"
+    results = json.loads(path.read_text(encoding="utf-8"))
+    print(write(results, path.parent))
+
+
+if __name__ == "__main__":
+    main()

@@ -9,21 +9,14 @@ from strawberry.types import Info
 from adapters.models import Order, Ticket
 from adapters.protocols import OrderSource, TicketSource
 from resolvers.context import Context
-from resolvers.people import linked_records
-from resolvers.sources import gather_sources
+from resolvers.people import per_record
 
 
 async def person_orders(info: Info[Context, Any], golden_id: str) -> list[Order]:
     """Every order of the person in every order source, newest first."""
-    ctx = info.context
-    calls = []
-    for record in await linked_records(info, golden_id):
-        if record.source in ctx.runtime.capable(OrderSource):
-            calls.append((record.source, ctx.loaders.loader(
-                record.source, "orders_by_customer_ids").load(record.id)))
     seen: set[tuple[str, str]] = set()
     orders: list[Order] = []
-    for _, found in await gather_sources(info, calls):
+    for _, found in await per_record(info, golden_id, OrderSource, "orders_by_customer_ids"):
         for order in found:
             if (order.source, order.id) not in seen:
                 seen.add((order.source, order.id))
@@ -34,13 +27,8 @@ async def person_orders(info: Info[Context, Any], golden_id: str) -> list[Order]
 
 async def person_tickets(info: Info[Context, Any], golden_id: str) -> list[Ticket]:
     """Every ticket the person requested in every helpdesk source, newest first."""
-    ctx = info.context
-    calls = []
-    for record in await linked_records(info, golden_id):
-        if record.source in ctx.runtime.capable(TicketSource):
-            calls.append((record.source, ctx.loaders.loader(
-                record.source, "tickets_by_requester_ids").load(record.id)))
-    tickets = [t for _, found in await gather_sources(info, calls) for t in found]
+    found_tickets = await per_record(info, golden_id, TicketSource, "tickets_by_requester_ids")
+    tickets = [t for _, found in found_tickets for t in found]
     tickets.sort(key=lambda t: t.created_at, reverse=True)
     return tickets
 

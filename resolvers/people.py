@@ -55,15 +55,21 @@ async def linked_records(info: Info[Context, Any], golden_id: str) -> list[Linke
     return records
 
 
+async def per_record(info: Info[Context, Any], golden_id: str, capability: type,
+                     method: str) -> list[tuple[str, Any]]:
+    """``method`` of each of the person's records whose source has ``capability``, through
+    the request's loaders; (source, answer) for the sources that answered (failures are
+    reported on the field)."""
+    ctx = info.context
+    capable = ctx.runtime.capable(capability)
+    calls = [(r.source, ctx.loaders.loader(r.source, method).load(r.id))
+             for r in await linked_records(info, golden_id) if r.source in capable]
+    return await gather_sources(info, calls)
+
+
 async def profiles(info: Info[Context, Any], golden_id: str) -> list[Customer]:
     """The person's customer records, read live from each silo (failures reported)."""
-    ctx = info.context
-    calls = []
-    for record in await linked_records(info, golden_id):
-        if record.source in ctx.runtime.capable(CustomerSource):
-            calls.append((record.source, ctx.loaders.loader(
-                record.source, "customers_by_ids").load(record.id)))
-    found = await gather_sources(info, calls)
+    found = await per_record(info, golden_id, CustomerSource, "customers_by_ids")
     return [customer for _, customer in found if customer is not None]
 
 

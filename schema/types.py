@@ -500,11 +500,8 @@ class Customer(Node):
 
     @strawberry.field(description="Loyalty membership, if the customer has one.")
     async def loyalty(self, info: Ctx) -> LoyaltyAccount | None:
-        ctx = info.context
-        calls = [(r.source, ctx.loaders.loader(r.source, "accounts_by_cards").load(r.id))
-                 for r in await people.linked_records(info, str(self.id))
-                 if r.source in ctx.runtime.capable(LoyaltySource)]
-        accounts = [a for _, a in await gather_sources(info, calls) if a is not None]
+        found = await people.per_record(info, str(self.id), LoyaltySource, "accounts_by_cards")
+        accounts = [a for _, a in found if a is not None]
         if not accounts:
             return None
         a = max(accounts, key=lambda acc: acc.lifetime_points)

@@ -7,12 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.silos.test_sandbox import free_port_block
+from tests.processes import free_port_block, read_until
 
 
 def test_index_links_the_sandbox_over_http(tmp_path: Path) -> None:
@@ -23,12 +22,7 @@ def test_index_links_the_sandbox_over_http(tmp_path: Path) -> None:
          str(port), "--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
-        assert sandbox.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = sandbox.stdout.readline()
-            if not line or line.startswith("Ctrl-C stops"):
-                break
+        read_until(sandbox, "Ctrl-C stops", timeout=60)
         config = tmp_path / "c360.toml"
         done = subprocess.run(
             [sys.executable, "-m", "gateway.cli", "index", "--config", str(config)],

@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.silos.test_sandbox import free_port_block
+from tests.processes import free_port_block, read_until
 
 
 def test_demo_serves_the_graph_over_http(tmp_path: Path) -> None:
@@ -22,17 +21,7 @@ def test_demo_serves_the_graph_over_http(tmp_path: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        assert proc.stdout is not None
-        lines = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("Ctrl-C stops"):
-                break
-        output = "".join(lines)
+        output = read_until(proc, "Ctrl-C stops", timeout=90)
         assert "c360 demo ready" in output, output
         url = f"http://127.0.0.1:{port}/graphql"
         assert url in output

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from silos.sandbox import SandboxOptions, prepare
-from tests.silos.test_sandbox import free_port_block
+from tests.processes import free_port_block
 
 
 def test_a_bad_config_stops_serve_naming_the_key(tmp_path: Path) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import sqlalchemy as sa
 
 from silos.loyalty import create_loyalty_engine
 from silos.sandbox import SandboxOptions, prepare
+from tests.processes import free_port_block, read_until
 
 pytestmark = pytest.mark.anyio
 
@@ -74,28 +73,6 @@ def test_loyalty_database_on_postgresql(tmp_path: Path, postgres_schema_url: str
     assert config["sources"]["loyalty"]["url"].startswith("postgresql+asyncpg://")
 
 
-def free_port_block(size: int = 4) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + size >= 65535:
-            continue
-        sockets: list[socket.socket] = []
-        try:
-            for offset in range(size):
-                s = socket.socket()
-                s.bind(("127.0.0.1", base + offset))
-                sockets.append(s)
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-        return base
-    raise RuntimeError("no free port block")
-
-
 def test_cli_serves_the_silos_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port_block()
     proc = subprocess.Popen(
@@ -104,17 +81,7 @@ def test_cli_serves_the_silos_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        assert proc.stdout is not None
-        lines = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("Ctrl-C stops"):
-                break
-        output = "".join(lines)
+        output = read_until(proc, "Ctrl-C stops", timeout=60)
         assert "c360 sandbox ready" in output, output
         config = tomllib.loads((tmp_path / "c360.toml").read_text())
         zendesk = config["sources"]["zendesk"]

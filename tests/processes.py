@@ -1,0 +1,44 @@
+"""Running the ``c360`` command line as a user would: free ports and ready lines."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+
+def free_port_block(size: int = 4) -> int:
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + size >= 65535:
+            continue
+        sockets: list[socket.socket] = []
+        try:
+            for offset in range(size):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + offset))
+                sockets.append(s)
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+        return base
+    raise RuntimeError("no free port block")
+
+
+def read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    """What the process printed up to (and including) the line starting with ``marker``."""
+    assert proc.stdout is not None
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith(marker):
+            break
+    return "".join(lines)

@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
 from aiodataloader import DataLoader
+from sqlalchemy.exc import SQLAlchemyError
 
-from adapters.errors import UpstreamTimeout
+from adapters.errors import UpstreamTimeout, UpstreamUnavailable
 from adapters.http import CALL_DEADLINE
 from identity.registry import Registry
 
@@ -40,6 +41,10 @@ class Loaders:
                     return list(await fn(keys))
             except TimeoutError as exc:
                 raise UpstreamTimeout(source, "request time budget exhausted") from exc
+            except SQLAlchemyError as exc:
+                # the registry is the gateway's own database: a failure is a typed,
+                # caller-visible "registry unavailable", never an internal error
+                raise UpstreamUnavailable(source, f"database error {type(exc).__name__}") from exc
             finally:
                 CALL_DEADLINE.reset(token)
         return load

@@ -59,6 +59,7 @@ async def gateway(graph_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncCli
     async def make(batching: bool = True, budget_ms: int | None = None,
                    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
                    survivorship: dict[str, Any] | None = None,
+                   engines: dict[str, Any] | None = None,
                    ) -> AsyncIterator[httpx.AsyncClient]:
         data = copy.deepcopy(gateway_config(graph_sandbox))
         if budget_ms is not None:
@@ -67,7 +68,7 @@ async def gateway(graph_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncCli
             data["survivorship"] = survivorship
         app = create_app(parse_config(data, env={}),
                          transports={**graph_sandbox.transports(), **(transports or {})},
-                         batching=batching)
+                         engines=engines, batching=batching)
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
             yield client

@@ -109,3 +109,20 @@ async def test_readiness_reports_each_source(gateway: Callable[..., Any],
     assert down.status_code == 503
     assert down.json()["checks"]["zendesk"] == "SOURCE_UNAVAILABLE"
     assert down.json()["checks"]["shopify"] == "ok"
+
+
+async def test_a_broken_registry_is_a_typed_unavailable_source(
+        graph_sandbox: RunningSandbox, gateway: Callable[..., Any], tmp_path: Any) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    broken = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'registry.sqlite'}")
+    async with gateway(engines={"identity": broken}) as client:
+        async with broken.begin() as conn:  # the registry loses its tables after start-up
+            await conn.execute(sa.text("DROP TABLE identity_record"))
+        response = await client.post("/graphql", json={
+            "query": '{ customer(email: "someone@example.com") { id } }'})
+    await broken.dispose()
+    assert response.status_code == 200
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "SOURCE_UNAVAILABLE", "source": "registry"}

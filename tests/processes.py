@@ -8,6 +8,7 @@ import time
 
 
 def free_port_block(size: int = 4) -> int:
+    """The first of ``size`` consecutive free loopback ports (the sandbox uses port+1..+3)."""
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -18,8 +19,8 @@ def free_port_block(size: int = 4) -> int:
         try:
             for offset in range(size):
                 s = socket.socket()
+                sockets.append(s)  # closed in `finally` even when the bind fails
                 s.bind(("127.0.0.1", base + offset))
-                sockets.append(s)
         except OSError:
             continue
         finally:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench.peer.hive import stop as stop_group
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -187,21 +188,7 @@ def start_process(args: list[str], log_path: Path, env: dict[str, str] | None = 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
     """SIGTERM to the process group we started (the server and its workers), then SIGKILL."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if proc.poll() is not None:
-            break
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            continue
-    try:  # workers left behind by a supervisor that exited first
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    stop_group(proc, timeout_s)
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str,

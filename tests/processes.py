@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -28,6 +29,19 @@ def free_port_block(size: int = 4) -> int:
                 s.close()
         return base
     raise RuntimeError("no free port block")
+
+
+def interrupt(proc: subprocess.Popen[str], timeout: float = 30) -> int:
+    """Ctrl-C, as a user stops the command; its exit code (killed after ``timeout``)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
-from tests.processes import free_port_block, read_until
+from tests.processes import free_port_block, interrupt, read_until
 
 
 def test_demo_serves_the_graph_over_http(tmp_path: Path) -> None:
@@ -36,13 +35,5 @@ def test_demo_serves_the_graph_over_http(tmp_path: Path) -> None:
         assert all(e["node"]["displayName"]["value"] for e in body["edges"])
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").json()["status"] == "ready"
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        finally:
-            if proc.stdout is not None:
-                proc.stdout.close()
+        code = interrupt(proc, timeout=30)
     assert code == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tomllib
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 
 from silos.loyalty import create_loyalty_engine
 from silos.sandbox import SandboxOptions, prepare
-from tests.processes import free_port_block, read_until
+from tests.processes import free_port_block, interrupt, read_until
 
 pytestmark = pytest.mark.anyio
 
@@ -97,13 +96,5 @@ def test_cli_serves_the_silos_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         stats = httpx.get(f"{zendesk['url']}/_sandbox/stats").json()
         assert stats["total"] == 1
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        finally:
-            if proc.stdout is not None:
-                proc.stdout.close()
+        code = interrupt(proc, timeout=20)
     assert code == 0

@@ -232,3 +232,16 @@ def rich_order(shop: Shop) -> dict[str, Any]:
         at=T0 + timedelta(days=3),
     )
     return order
+
+
+INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand (the silo's leaky buckets read it)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

@@ -13,18 +13,9 @@ import pytest
 from silos.shopify import ShopifySiloConfig, ShopifyStore, create_app
 from tests.shapes import as_json
 
-from .factory import API, HEADERS, T0, Shop, build_shop, customer_body
+from .factory import API, HEADERS, INVALID_TOKEN, T0, FakeClock, Shop, build_shop, customer_body
 
 BASE = "https://c360-sandbox.myshopify.com"
-INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

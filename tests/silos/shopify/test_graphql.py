@@ -12,13 +12,12 @@ import pytest
 
 from silos.shopify import ShopifySiloConfig, ShopifyStore, create_app
 
-from .factory import API, HEADERS, Shop, build_shop
+from .factory import API, HEADERS, INVALID_TOKEN, FakeClock, Shop, build_shop
 
 pytestmark = pytest.mark.anyio
 
 BASE = "https://c360-sandbox.myshopify.com"
 GRAPHQL = f"{API}/graphql.json"
-INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 ORDER_REFS = """query($first: Int!, $query: String, $after: String, $reverse: Boolean) {
   orders(first: $first, after: $after, query: $query, sortKey: CREATED_AT, reverse: $reverse) {
     nodes { id legacyResourceId name createdAt processedAt closed
@@ -26,14 +25,6 @@ ORDER_REFS = """query($first: Int!, $query: String, $after: String, $reverse: Bo
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }"""
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.kinds import Adapter, build_adapter, with_store_locations
 from adapters.loyalty import LoyaltyConfig
 from adapters.protocols import CustomerSource
+from adapters.sql import create_engine
+from adapters.transport import PooledTransport
 from gateway.config import Config
 from identity.cache import MemoryLookupCache
 from identity.matching import Matcher
@@ -54,10 +56,6 @@ class Runtime:
         return found
 
 
-def _engine(url: str) -> AsyncEngine:
-    return create_async_engine(url, pool_pre_ping=True)
-
-
 @asynccontextmanager
 async def open_runtime(
     config: Config,
@@ -80,22 +78,24 @@ async def open_runtime(
             if isinstance(source_config, LoyaltyConfig):
                 engine = engines.get(name)
                 if engine is None:
-                    engine = _engine(source_config.url)
+                    engine = create_engine(source_config.url)
                     stack.push_async_callback(engine.dispose)
                 adapters[name] = build_adapter(name, source_config, engine=engine)
             else:
-                client = httpx.AsyncClient(transport=transports.get(name), limits=HTTP_LIMITS)
+                client = httpx.AsyncClient(transport=transports.get(name) or PooledTransport(
+                    HTTP_LIMITS), limits=HTTP_LIMITS)
                 stack.push_async_callback(client.aclose)
                 adapters[name] = build_adapter(name, source_config, client=client)
         identity_engine = engines.get("identity")
         if identity_engine is None:
-            identity_engine = _engine(config.identity.database_url)
+            identity_engine = create_engine(config.identity.database_url)
             stack.push_async_callback(identity_engine.dispose)
         normalizer = Normalizer(config.identity.email_rules, config.identity.default_region,
                                 config.identity.regions)
+        ttl = config.identity.cache_ttl_s
         registry = Registry(identity_engine, Matcher(config.identity.rules),
-                            MemoryLookupCache(ttl_s=config.identity.cache_ttl_s)
-                            if config.identity.cache_ttl_s > 0 else None)
+                            MemoryLookupCache(ttl_s=ttl) if ttl > 0 else None,
+                            MemoryLookupCache(ttl_s=ttl) if ttl > 0 else None)
         await registry.create()
         runtime = Runtime(config, adapters, registry, IdentityService(
             registry, [a for a in adapters.values() if isinstance(a, CustomerSource)],

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql import read
 from identity.cache import LookupCache, NoCache
 from identity.golden import assign_golden_ids, mint
 from identity.matching import Matcher, Override, RecordIdentity, RecordKey
@@ -76,15 +77,51 @@ _LOOKUP = (
 )
 
 
+_LOOKUP_MANY = (
+    sa.select(identity_key.c.key_type, identity_key.c.value, identity_record.c.golden_id)
+    .select_from(identity_key.join(identity_record, sa.and_(
+        identity_key.c.source == identity_record.c.source,
+        identity_key.c.record_id == identity_record.c.record_id)))
+    .where(identity_record.c.golden_id.is_not(None),
+           sa.tuple_(identity_key.c.key_type, identity_key.c.value).in_(
+               sa.bindparam("keys", expanding=True)))
+)
+_GOLDEN_OF = sa.select(
+    identity_record.c.source, identity_record.c.record_id, identity_record.c.golden_id).where(
+    sa.tuple_(identity_record.c.source, identity_record.c.record_id).in_(
+        sa.bindparam("keys", expanding=True)))
+_RECORDS_OF = (
+    sa.select(identity_record.c.golden_id, identity_record.c.source,
+              identity_record.c.record_id, identity_record.c.kind, identity_record.c.matched_by)
+    .where(identity_record.c.golden_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(identity_record.c.source, identity_record.c.record_id)
+)
+_LIVE = sa.select(identity_record.c.golden_id).distinct().where(
+    identity_record.c.golden_id.in_(sa.bindparam("ids", expanding=True)))
+_ALIASED = sa.select(identity_alias.c.alias, identity_alias.c.golden_id).where(
+    identity_alias.c.alias.in_(sa.bindparam("ids", expanding=True)))
+"""Hot reads, built once: each execution binds its keys (an expanding ``IN``)."""
+
+
 class Registry:
     """Golden id ↔ (source, record id) links, with the identifiers that made them."""
 
     def __init__(self, engine: AsyncEngine, matcher: Matcher | None = None,
-                 cache: LookupCache | None = None) -> None:
+                 cache: LookupCache[list[str]] | None = None,
+                 records_cache: LookupCache[list[LinkedRecord]] | None = None) -> None:
+        """``cache`` keeps identifier lookups, ``records_cache`` each person's records; both
+        are cleared when this registry changes links (other processes' changes show after
+        their TTL)."""
         self.engine = engine
         self.matcher = matcher or Matcher()
-        self.cache: LookupCache = cache if cache is not None else NoCache()
+        self.cache: LookupCache[list[str]] = cache if cache is not None else NoCache()
+        self.records_cache: LookupCache[list[LinkedRecord]] = (
+            records_cache if records_cache is not None else NoCache())
         self._write = asyncio.Lock()
+
+    def _forget(self) -> None:
+        self.cache.clear()
+        self.records_cache.clear()
 
     async def create(self) -> None:
         async with self.engine.begin() as conn:
@@ -121,6 +158,7 @@ class Registry:
                 rows = [row for r in chunk for row in _keys_of(r)]
                 if rows:
                     await conn.execute(identity_key.insert(), rows)
+        self._forget()
 
     async def remove_missing(self, source: str, keep: Iterable[str]) -> int:
         """After a full crawl of ``source``: forget its records that no longer exist."""
@@ -133,6 +171,7 @@ class Registry:
                 for table in (identity_key, identity_record):
                     await conn.execute(table.delete().where(
                         table.c.source == source, table.c.record_id.in_(chunk)))
+        self._forget()
         return len(gone)
 
     async def set_cursor(self, source: str, crawled_at: datetime) -> None:
@@ -180,7 +219,7 @@ class Registry:
     async def recluster(self, scope: set[RecordKey] | None = None) -> ReclusterReport:
         """Re-run the match rules over every record (``scope=None``) or over the connected
         neighbourhood of ``scope``, and store the resulting links and golden ids."""
-        self.cache.clear()
+        self._forget()
         async with self._write, self.engine.begin() as conn:
             keys = None if scope is None else await self._grow(conn, scope)
             records, previous, rules = await self._load(conn, keys)
@@ -205,7 +244,7 @@ class Registry:
                     await conn.execute(stmt, list(chunk))
             if aliases:
                 await self._store_aliases(conn, aliases, set(golden))
-        self.cache.clear()
+        self._forget()
         return ReclusterReport(len(records), len(clustering.clusters), len(changes),
                                len(aliases))
 
@@ -344,14 +383,14 @@ class Registry:
     # -- reading -------------------------------------------------------------------------
     async def golden_of(self, keys: Sequence[RecordKey]) -> list[str | None]:
         """The person of each record (aligned), None where the record is not indexed."""
-        found: dict[RecordKey, str] = {}
-        async with self.engine.connect() as conn:
+        async def work(conn: AsyncConnection) -> dict[RecordKey, str]:
+            found: dict[RecordKey, str] = {}
             for chunk in _chunks(list(keys)):
-                rows = await conn.execute(sa.select(
-                    identity_record.c.source, identity_record.c.record_id,
-                    identity_record.c.golden_id).where(sa.tuple_(
-                        identity_record.c.source, identity_record.c.record_id).in_(chunk)))
+                rows = await conn.execute(_GOLDEN_OF, {"keys": list(chunk)})
                 found.update({(s, r): g for s, r, g in rows if g is not None})
+            return found
+
+        found = await read(self.engine, work)
         return [found.get(k) for k in keys]
 
     async def lookup(self, key_type: str, value: str) -> list[str]:
@@ -359,9 +398,12 @@ class Registry:
         cached = self.cache.get((key_type, value))
         if cached is not None:
             return cached
-        async with self.engine.connect() as conn:
+
+        async def work(conn: AsyncConnection) -> list[str]:
             rows = await conn.execute(_LOOKUP, {"key_type": key_type, "value": value})
-            found = sorted({gid for (gid,) in rows})
+            return sorted({gid for (gid,) in rows})
+
+        found = await read(self.engine, work)
         self.cache.put((key_type, value), found)
         return found
 
@@ -376,53 +418,59 @@ class Registry:
             else:
                 found[key] = cached
         if missing:
-            fetched: dict[tuple[str, str], set[str]] = {k: set() for k in missing}
-            query = (sa.select(identity_key.c.key_type, identity_key.c.value,
-                               identity_record.c.golden_id)
-                     .select_from(identity_key.join(identity_record, sa.and_(
-                         identity_key.c.source == identity_record.c.source,
-                         identity_key.c.record_id == identity_record.c.record_id)))
-                     .where(identity_record.c.golden_id.is_not(None)))
-            async with self.engine.connect() as conn:
+            async def work(conn: AsyncConnection) -> dict[tuple[str, str], set[str]]:
+                fetched: dict[tuple[str, str], set[str]] = {k: set() for k in missing}
                 for chunk in _chunks(missing, 200):
-                    rows = await conn.execute(query.where(sa.tuple_(
-                        identity_key.c.key_type, identity_key.c.value).in_(chunk)))
+                    rows = await conn.execute(_LOOKUP_MANY, {"keys": list(chunk)})
                     for key_type, value, golden in rows:
                         fetched[(key_type, value)].add(golden)
-            for key, golds in fetched.items():
+                return fetched
+
+            for key, golds in (await read(self.engine, work)).items():
                 found[key] = sorted(golds)
                 self.cache.put(key, found[key])
         return [list(found[k]) for k in keys]
 
     async def resolve(self, golden_ids: Sequence[str]) -> list[str | None]:
         """Current id of each given id (itself, the id it was merged into, or None)."""
-        result: dict[str, str] = {}
-        async with self.engine.connect() as conn:
+        async def work(conn: AsyncConnection) -> dict[str, str]:
+            result: dict[str, str] = {}
             for chunk in _chunks(list(set(golden_ids))):
-                live = await conn.execute(sa.select(identity_record.c.golden_id).distinct()
-                                          .where(identity_record.c.golden_id.in_(chunk)))
+                live = await conn.execute(_LIVE, {"ids": list(chunk)})
                 result.update({g: g for g in live.scalars()})
                 missing = [g for g in chunk if g not in result]
                 if missing:
-                    aliased = await conn.execute(sa.select(
-                        identity_alias.c.alias, identity_alias.c.golden_id).where(
-                            identity_alias.c.alias.in_(missing)))
+                    aliased = await conn.execute(_ALIASED, {"ids": missing})
                     result.update({alias: gid for alias, gid in aliased})
+            return result
+
+        result = await read(self.engine, work)
         return [result.get(g) for g in golden_ids]
 
     async def records_of(self, golden_ids: Sequence[str]) -> list[list[LinkedRecord]]:
         """Each person's records (aligned with ``golden_ids``), in (source, id) order."""
-        found: dict[str, list[LinkedRecord]] = defaultdict(list)
-        async with self.engine.connect() as conn:
-            for chunk in _chunks(list(set(golden_ids))):
-                rows = await conn.execute(sa.select(
-                    identity_record.c.golden_id, identity_record.c.source,
-                    identity_record.c.record_id, identity_record.c.kind,
-                    identity_record.c.matched_by).where(identity_record.c.golden_id.in_(chunk))
-                    .order_by(identity_record.c.source, identity_record.c.record_id))
-                for gid, source, rid, kind, rule in rows:
-                    found[gid].append(LinkedRecord(source, rid, kind, rule))
-        return [found.get(g, []) for g in golden_ids]
+        found: dict[str, list[LinkedRecord]] = {}
+        missing = []
+        for gid in dict.fromkeys(golden_ids):
+            cached = self.records_cache.get(("records", gid))
+            if cached is None:
+                missing.append(gid)
+            else:
+                found[gid] = cached
+        if missing:
+            async def work(conn: AsyncConnection) -> dict[str, list[LinkedRecord]]:
+                fetched: dict[str, list[LinkedRecord]] = {g: [] for g in missing}
+                for chunk in _chunks(missing):
+                    for gid, source, rid, kind, rule in await conn.execute(
+                            _RECORDS_OF, {"ids": list(chunk)}):
+                        fetched[gid].append(LinkedRecord(source, rid, kind, rule))
+                return fetched
+
+            for gid, records in (await read(self.engine, work)).items():
+                found[gid] = records
+                if records:
+                    self.records_cache.put(("records", gid), records)
+        return [list(found[g]) for g in golden_ids]
 
     async def assignments(self) -> dict[RecordKey, str]:
         """Every linked record's person (for evaluation and export)."""

@@ -11,6 +11,7 @@ from typing import Any
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 
+from schema.execution import LeanExecutionContext
 from schema.extensions import GatewayErrors
 from schema.query import Query
 from schema.types import Customer, Location, Order, Product, Ticket
@@ -27,6 +28,7 @@ def build_schema() -> C360Schema:
         types=[Customer, Order, Product, Location, Ticket],
         extensions=[GatewayErrors, lambda: ParserCache(maxsize=512),
                     lambda: ValidationCache(maxsize=512)],
+        execution_context_class=LeanExecutionContext,
     )
 
 

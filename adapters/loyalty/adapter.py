@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.base import SourceAdapter
 from adapters.loyalty import queries
@@ -23,6 +24,7 @@ from adapters.loyalty.parse import (
     phone_key,
 )
 from adapters.models import Customer, LedgerEntry, LoyaltyAccount
+from adapters.sql import read
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
@@ -38,6 +40,18 @@ def _chunks(keys: list[K], size: int) -> list[list[K]]:
 
 def _unique(keys: Sequence[K]) -> list[K]:
     return list(dict.fromkeys(keys))
+
+
+async def _fetch(statement: sa.Select[Any], params: dict[str, Any] | None,
+                 conn: AsyncConnection) -> list[Row]:
+    return [row._mapping for row in (await conn.execute(statement, params)).all()]
+
+
+_MEMBERS = {"cards": queries.members_by_cards(), "emails": queries.members_by_emails(),
+            "phones": queries.members_by_phones()}
+_CUSTOMERS = {by: queries.customers(members) for by, members in _MEMBERS.items()}
+_ACCOUNTS = {by: queries.accounts(members) for by, members in _MEMBERS.items()}
+_LEDGER = queries.ledger()
 
 
 class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
@@ -68,13 +82,12 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
         self.engine = engine
 
     # -- plumbing ----------------------------------------------------------------------------
-    async def _rows(self, operation: str, statement: sa.Select[Any]) -> list[Row]:
+    async def _rows(self, operation: str, statement: sa.Select[Any],
+                    params: dict[str, Any] | None = None) -> list[Row]:
         """Run one read statement under the timeout; every failure becomes an UpstreamError."""
         try:
             async with self._slots, asyncio.timeout(self.config.timeout_s):
-                async with self.engine.connect() as conn:
-                    result = await conn.execute(statement)
-                    return [row._mapping for row in result.all()]
+                return await read(self.engine, partial(_fetch, statement, params))
         except Exception as exc:
             raise map_error(self.source, operation, exc) from exc
 
@@ -87,11 +100,11 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
             done.append(result)
         return done
 
-    async def _grouped(self, operation: str, keys: list[K],
-                       statement: Callable[[list[K]], sa.Select[Any]],
+    async def _grouped(self, operation: str, keys: list[K], statement: sa.Select[Any],
                        key_of: Callable[[Row], K]) -> dict[K, list[Row]]:
-        """Rows for ``keys`` (distinct), one statement per chunk, grouped by ``key_of``."""
-        pages = await self._gather([self._rows(operation, statement(chunk))
+        """Rows for ``keys`` (distinct), ``statement`` once per chunk bound to ``:keys``,
+        grouped by ``key_of``."""
+        pages = await self._gather([self._rows(operation, statement, {"keys": chunk})
                                     for chunk in _chunks(keys, CHUNK)])
         grouped: dict[K, list[Row]] = {}
         with self._parsing(operation):
@@ -104,22 +117,18 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
         return str(row["lookup_key"])
 
     async def _members(self, operation: str, asked: Sequence[str],
-                       normalize: Callable[[str], str],
-                       members: Callable[[list[str]], sa.Subquery],
-                       select: Callable[[sa.Subquery], sa.Select[Any]],
+                       normalize: Callable[[str], str], statement: sa.Select[Any],
                        ) -> list[list[Row]]:
         """Rows of the members each asked value finds (after ``normalize``), aligned."""
         normalized = [normalize(value) for value in asked]
         keys = _unique([key for key in normalized if key])
-        grouped = await self._grouped(operation, keys, lambda chunk: select(members(chunk)),
-                                      self._lookup_key)
+        grouped = await self._grouped(operation, keys, statement, self._lookup_key)
         return [grouped.get(key, []) if key else [] for key in normalized]
 
     # -- CustomerSource ----------------------------------------------------------------------
     async def customers_by_ids(self, ids: Sequence[str]) -> list[Customer | None]:
         """Members by card number, as customers; None for an unknown card."""
-        found = await self._members("customers_by_ids", ids, str, queries.members_by_cards,
-                                    queries.customers)
+        found = await self._members("customers_by_ids", ids, str, _CUSTOMERS["cards"])
         with self._parsing("customers_by_ids"):
             return [customer_from_row(rows[0], self.source) if rows else None
                     for rows in found]
@@ -127,14 +136,14 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
     async def customers_by_emails(self, emails: Sequence[str]) -> list[list[Customer]]:
         """Members whose email, trimmed and lower-cased, equals the asked one's."""
         found = await self._members("customers_by_emails", emails, email_key,
-                                    queries.members_by_emails, queries.customers)
+                                    _CUSTOMERS["emails"])
         with self._parsing("customers_by_emails"):
             return [[customer_from_row(row, self.source) for row in rows] for rows in found]
 
     async def customers_by_phones(self, phones: Sequence[str]) -> list[list[Customer]]:
         """Members whose phone has the asked number's last 10 digits."""
         found = await self._members("customers_by_phones", phones, phone_key,
-                                    queries.members_by_phones, queries.customers)
+                                    _CUSTOMERS["phones"])
         with self._parsing("customers_by_phones"):
             return [[customer_from_row(row, self.source) for row in rows] for rows in found]
 
@@ -160,8 +169,7 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
     # -- LoyaltySource -----------------------------------------------------------------------
     async def accounts_by_cards(self, cards: Sequence[str]) -> list[LoyaltyAccount | None]:
         """Accounts by card number, with balance and lifetime points; None for unknown."""
-        found = await self._members("accounts_by_cards", cards, str, queries.members_by_cards,
-                                    queries.accounts)
+        found = await self._members("accounts_by_cards", cards, str, _ACCOUNTS["cards"])
         with self._parsing("accounts_by_cards"):
             return [account_from_row(rows[0], self.source) if rows else None
                     for rows in found]
@@ -169,21 +177,21 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
     async def accounts_by_emails(self, emails: Sequence[str]) -> list[list[LoyaltyAccount]]:
         """Accounts whose email, trimmed and lower-cased, equals the asked one's."""
         found = await self._members("accounts_by_emails", emails, email_key,
-                                    queries.members_by_emails, queries.accounts)
+                                    _ACCOUNTS["emails"])
         with self._parsing("accounts_by_emails"):
             return [[account_from_row(row, self.source) for row in rows] for rows in found]
 
     async def accounts_by_phones(self, phones: Sequence[str]) -> list[list[LoyaltyAccount]]:
         """Accounts whose phone has the asked number's last 10 digits."""
         found = await self._members("accounts_by_phones", phones, phone_key,
-                                    queries.members_by_phones, queries.accounts)
+                                    _ACCOUNTS["phones"])
         with self._parsing("accounts_by_phones"):
             return [[account_from_row(row, self.source) for row in rows] for rows in found]
 
     async def ledger_by_member_ids(self, ids: Sequence[int]) -> list[list[LedgerEntry]]:
         """Each member's ledger entries, newest first; [] for a member without entries."""
         keys = _unique(ids)
-        grouped = await self._grouped("ledger_by_member_ids", keys, queries.ledger,
+        grouped = await self._grouped("ledger_by_member_ids", keys, _LEDGER,
                                       lambda row: int(row["member_id"]))
         with self._parsing("ledger_by_member_ids"):
             entries = {member: [ledger_entry_from_row(row) for row in rows]

@@ -27,6 +27,12 @@ from urllib.parse import quote
 
 import httpx
 
+from adapters.shopify.parse import CUSTOMER_FIELDS as _CUSTOMER_FIELDS
+from adapters.shopify.parse import ORDER_FIELDS as _ORDER_FIELDS
+
+CUSTOMER_FIELDS = ",".join(_CUSTOMER_FIELDS)
+ORDER_FIELDS = ",".join(_ORDER_FIELDS)
+"""``fields=`` of customer and order reads: only what the parsers read comes back."""
 MAX_IDS = 250
 MAX_INVENTORY_IDS = 50
 MAX_SEARCH_CUSTOMERS = 100
@@ -116,7 +122,8 @@ def search_term(field_name: str, value: str) -> str:
 def customers_by_ids(api_version: str, ids: Sequence[str], page_size: int) -> list[Call]:
     """``GET customers.json?ids=…&limit=…``, split at 250 ids."""
     return [
-        Call(api_path(api_version, "customers"), {"ids": ",".join(chunk), "limit": str(page_size)})
+        Call(api_path(api_version, "customers"),
+             {"ids": ",".join(chunk), "limit": str(page_size), "fields": CUSTOMER_FIELDS})
         for chunk in split_ids(ids, MAX_IDS)
     ]
 
@@ -125,13 +132,14 @@ def customer_search(api_version: str, field_name: str, value: str, page_size: in
     """``GET customers/search.json?query=<field>:<value>&limit=…``."""
     return Call(
         api_path(api_version, "customers/search"),
-        {"query": search_term(field_name, value), "limit": str(page_size)},
+        {"query": search_term(field_name, value), "limit": str(page_size),
+         "fields": CUSTOMER_FIELDS},
     )
 
 
 def customers_crawl(api_version: str, since: datetime | None, page_size: int) -> Call:
     """``GET customers.json?limit=…[&updated_at_min=…]`` (then follow ``Link`` rel=next)."""
-    params = {"limit": str(page_size)}
+    params = {"limit": str(page_size), "fields": CUSTOMER_FIELDS}
     if since is not None:
         params["updated_at_min"] = timestamp(since)
     return Call(api_path(api_version, "customers"), params)
@@ -167,7 +175,8 @@ def orders_by_ids(api_version: str, ids: Sequence[str], page_size: int) -> list[
     return [
         Call(
             api_path(api_version, "orders"),
-            {"ids": ",".join(chunk), "status": "any", "limit": str(page_size)},
+            {"ids": ",".join(chunk), "status": "any", "limit": str(page_size),
+             "fields": ORDER_FIELDS},
         )
         for chunk in split_ids(ids, MAX_IDS)
     ]
@@ -177,7 +186,8 @@ def orders_of_customer(api_version: str, customer_id: str, page_size: int) -> Ca
     """``GET orders.json?customer_id=…&status=any&limit=…``: one customer's orders in one
     round trip (the GraphQL search then ``ids`` path costs two)."""
     return Call(api_path(api_version, "orders"),
-                {"customer_id": customer_id, "status": "any", "limit": str(page_size)})
+                {"customer_id": customer_id, "status": "any", "limit": str(page_size),
+                 "fields": ORDER_FIELDS})
 
 
 def products(api_version: str, page_size: int) -> Call:

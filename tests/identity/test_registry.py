@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.matching import RecordIdentity
@@ -121,3 +124,57 @@ async def test_lookups_are_cached_until_this_process_changes_links(
     [ana] = await registry.lookup("email", "ana@gmail.com")
     await registry.split(("shopify", "101"), actor="ops", reason="test")
     assert await registry.lookup("email", "ana@gmail.com") != [ana]
+
+
+async def test_records_are_cached_until_this_process_changes_links(
+        registry_engine: AsyncEngine) -> None:
+    from identity.cache import MemoryLookupCache
+
+    registry = Registry(registry_engine, cache=MemoryLookupCache(),
+                        records_cache=MemoryLookupCache())
+    await registry.create()
+    await registry.upsert(ANA)
+    await registry.recluster()
+    [ana] = await registry.lookup("email", "ana@gmail.com")
+    linked = await registry.records_of([ana])
+    assert len(linked[0]) == len(ANA)
+    linked[0].clear()  # a caller changing its answer does not change the cache
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(registry.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert [len(r) for r in await registry.records_of([ana, ana])] == [len(ANA)] * 2
+        assert statements == []
+        await registry.split(("shopify", "101"), actor="ops", reason="test")
+        statements.clear()
+        after = await registry.records_of([ana])
+        assert len(statements) == 1
+        assert ("shopify", "101") not in {(r.source, r.id) for r in after[0]}
+    finally:
+        sa.event.remove(registry.engine.sync_engine, "before_cursor_execute", count)
+
+
+@pytest.mark.postgres
+async def test_reads_survive_the_server_dropping_pooled_connections(
+        postgres_async_engine_args: tuple[str, dict[str, Any]]) -> None:
+    """No ping per checkout: a read that finds its pooled connection dead runs again."""
+    from adapters.sql import create_engine
+
+    url, connect_args = postgres_async_engine_args
+    engine = create_engine(url, connect_args=connect_args)
+    registry = await indexed(engine, ANA)
+    [ana] = await registry.lookup("email", "ana@gmail.com")
+    async with engine.connect() as conn:
+        pid = (await conn.execute(sa.text("select pg_backend_pid()"))).scalar()
+    admin = create_engine(url)
+    async with admin.connect() as conn:
+        assert (await conn.execute(sa.text("select pg_terminate_backend(:pid)"),
+                                   {"pid": pid})).scalar() is True
+    await admin.dispose()
+    try:
+        assert len((await registry.records_of([ana]))[0]) == len(ANA)
+    finally:
+        await engine.dispose()

@@ -335,3 +335,31 @@ def test_every_case_parses_to_models(
     records = result if isinstance(result, list) else [result]
     assert records
     assert all(getattr(record, "kind", "shopify") == "shopify" for record in records)
+
+
+def _only(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key in fields}
+
+
+def test_the_requested_fields_are_all_the_parsers_read(payload: Payload) -> None:
+    customers = [payload("shopify/customer.json")["customer"],
+                 *payload("shopify/customers_list.json")["customers"],
+                 *payload("shopify/customers_search.json")["customers"]]
+    moved = copy.deepcopy(customers[0])  # a second address besides the default one
+    moved["addresses"].append({**moved["default_address"], "id": 1, "city": "Ottawa",
+                               "default": False})
+    only_default = {k: v for k, v in customers[0].items() if k != "addresses"}
+    customers += [moved, only_default]
+    refs = {"tag:loyalty:": "loyalty", "tag:": "other"}
+    for record in customers:
+        assert parse.parse_customer(_only(record, parse.CUSTOMER_FIELDS), references=refs) == \
+            parse.parse_customer(record, references=refs)
+    store = payload("shopify/location.json")["location"]
+    pickup = copy.deepcopy(payload("shopify/order.json")["order"])
+    pickup["shipping_lines"] = [pickup_shipping_line(store)]
+    names = {store["name"]: str(store["id"])}
+    orders = [payload("shopify/order.json")["order"], pickup,
+              *payload("shopify/orders_list.json")["orders"]]
+    for record in orders:
+        assert parse.parse_order(_only(record, parse.ORDER_FIELDS), pickup_locations=names) == \
+            parse.parse_order(record, pickup_locations=names)

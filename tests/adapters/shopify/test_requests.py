@@ -57,12 +57,26 @@ def test_crawl_and_order_params() -> None:
     since = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5)))
     crawl = calls.customers_crawl("2026-07", since, 100)
     assert crawl == Call("/admin/api/2026-07/customers.json",
-                         {"limit": "100", "updated_at_min": "2026-01-02T03:04:05-05:00"})
+                         {"limit": "100", "updated_at_min": "2026-01-02T03:04:05-05:00",
+                          "fields": calls.CUSTOMER_FIELDS})
     naive = calls.customers_crawl("2026-07", datetime(2026, 1, 2), 250)
     assert naive.params["updated_at_min"] == datetime(2026, 1, 2, tzinfo=UTC).isoformat()
     (by_ids,) = calls.orders_by_ids("2026-07", ["42", "43"], 250)
     assert by_ids == Call("/admin/api/2026-07/orders.json",
-                          {"ids": "42,43", "status": "any", "limit": "250"})
+                          {"ids": "42,43", "status": "any", "limit": "250",
+                           "fields": calls.ORDER_FIELDS})
+
+
+def test_customer_and_order_reads_ask_only_for_the_fields_parsed() -> None:
+    customer_reads = [*calls.customers_by_ids("2026-07", ["1"], 250),
+                      calls.customer_search("2026-07", "email", "a@b.c", 250),
+                      calls.customers_crawl("2026-07", None, 250)]
+    order_reads = [*calls.orders_by_ids("2026-07", ["1"], 250),
+                   calls.orders_of_customer("2026-07", "1", 250)]
+    assert {c.params["fields"] for c in customer_reads} == {calls.CUSTOMER_FIELDS}
+    assert {c.params["fields"] for c in order_reads} == {calls.ORDER_FIELDS}
+    assert "customer" in calls.ORDER_FIELDS.split(",") and "email" in \
+        calls.CUSTOMER_FIELDS.split(",")
 
 
 def test_follow_stays_on_the_shop() -> None:

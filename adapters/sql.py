@@ -1,0 +1,39 @@
+"""Reads over pooled SQLAlchemy connections, without a ping on every checkout.
+
+``pool_pre_ping`` costs a round trip per checkout (on SQLite through aiosqlite, a thread hop:
+about 0.4 ms of CPU per read, measured). Instead, engines are created without it and a read
+that finds its pooled connection dead (the server restarted or dropped it; SQLAlchemy then
+invalidates the pool's older connections) runs once more on a fresh connection. Writes are not
+retried here: a transaction's caller decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import sqlalchemy.exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+T = TypeVar("T")
+
+POOL_RECYCLE_S = 1800
+"""Connections older than this are replaced at checkout (servers and proxies drop idle ones)."""
+
+
+def create_engine(url: str, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
+    """The engine the runtime opens for a SQL source or the identity registry."""
+    return create_async_engine(url, pool_pre_ping=False, pool_recycle=POOL_RECYCLE_S,
+                               connect_args=connect_args or {})
+
+
+async def read(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """``await work(conn)`` on a pooled connection; once more if that connection was dead."""
+    try:
+        async with engine.connect() as conn:
+            return await work(conn)
+    except sa_exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    async with engine.connect() as conn:
+        return await work(conn)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gateway.app import create_app
 from gateway.config import parse_config
+from gateway.loop import tune_gc
 from gateway.runtime import open_runtime
 from silos.sandbox import SandboxOptions, Servers, gateway_config, prepare, start_silos
 
@@ -49,7 +50,9 @@ async def run_demo(host: str, port: int, customers: int, seed: int, data_dir: Pa
     await start_silos(running, servers)
     async with open_runtime(config) as runtime:
         report = await runtime.identity.index()
-    await servers.start(create_app(config), host, port)
+    app = create_app(config)
+    tune_gc()
+    await servers.start(app, host, port)
     url = f"http://{host}:{port}/graphql"
     print(f"c360 demo ready in {time.perf_counter() - started:.1f}s: {report.people:,} people "
           f"linked from {sum(report.records.values()):,} silo records", flush=True)

@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.config import load_config
+from gateway.loop import tune_gc
 
 CONFIG_ENV = "C360_CONFIG"
 BATCHING_ENV = "C360_BATCHING"
@@ -19,8 +20,10 @@ benchmarks that show what batching buys, never for production."""
 
 def app() -> Starlette:
     """Application factory for uvicorn (``--factory gateway.server:app``)."""
-    return create_app(load_config(os.environ[CONFIG_ENV]),
-                      batching=os.environ.get(BATCHING_ENV, "1") != "0")
+    created = create_app(load_config(os.environ[CONFIG_ENV]),
+                         batching=os.environ.get(BATCHING_ENV, "1") != "0")
+    tune_gc()
+    return created
 
 
 def serve(config_path: str, host: str, port: int, workers: int) -> None:

@@ -168,7 +168,7 @@ class Query:
             ids = await runtime.registry.people(after=start, limit=size + 1)
             edges = [Edge(cursor=_golden_cursor(g), node=Customer(id=strawberry.ID(g)))
                      for g in ids[:size]]
-            return Connection(edges=edges, total_count=await runtime.registry.count_people(),
+            return Connection(edges=edges, total=runtime.registry.count_people,
                               page_info=PageInfo(
                                   has_next_page=len(ids) > size,
                                   has_previous_page=start is not None,

@@ -4,6 +4,7 @@ another silo (or the registry) have resolvers, and those go through per-request 
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -82,12 +83,18 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page.")
     page_info: PageInfo = strawberry.field(description="Where this page is in the list.")
-    total_count: int = strawberry.field(description="Number of items in the whole list.")
+    total: strawberry.Private[int | Callable[[], Awaitable[int]]]
+    """The count, or how to count when ``totalCount`` is asked for (counting everyone in the
+    registry is a query of its own)."""
+
+    @strawberry.field(description="Number of items in the whole list.")
+    async def total_count(self) -> int:
+        return self.total if isinstance(self.total, int) else await self.total()
 
     @staticmethod
     def of(page: Page[Any], convert: Any) -> Connection[Any]:
         edges = [Edge(cursor=c, node=convert(item)) for c, item in page.items]
-        return Connection(edges=edges, total_count=page.total, page_info=PageInfo(
+        return Connection(edges=edges, total=page.total, page_info=PageInfo(
             has_next_page=page.has_next, has_previous_page=page.has_previous,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None))
@@ -306,8 +313,16 @@ class Order(Node):
     placed_at: datetime = strawberry.field(description="When it was placed.")
     status: str = strawberry.field(description="OPEN | COMPLETED | CANCELLED | RETURN.")
     total: Money = strawberry.field(description="Order total.")
-    lines: list[OrderLine] = strawberry.field(description="What was bought.")
     model: strawberry.Private[models.Order]
+
+    @strawberry.field(description="What was bought.")
+    def lines(self) -> list[OrderLine]:
+        # built when asked for: a list of orders rarely shows its lines
+        return [OrderLine(sku=line.sku, title=line.title, quantity=line.quantity,
+                          unit_price=Money(amount=line.unit_price.amount,
+                                           currency=line.unit_price.currency),
+                          total=Money(amount=line.total.amount, currency=line.total.currency))
+                for line in self.model.lines]
 
     @strawberry.field(description="How it is handed over; a store pickup names its store.")
     async def fulfillment(self, info: Ctx) -> Fulfillment | None:
@@ -374,13 +389,7 @@ class Order(Node):
         return Order(id=strawberry.ID(to_global("Order", o.source, o.id)), source=o.source,
                      order_id=strawberry.ID(o.id), channel=Channel(o.channel.value),
                      number=o.number, placed_at=o.placed_at, status=o.status,
-                     total=Money(amount=o.total.amount, currency=o.total.currency),
-                     lines=[OrderLine(sku=line.sku, title=line.title, quantity=line.quantity,
-                                      unit_price=Money(amount=line.unit_price.amount,
-                                                       currency=line.unit_price.currency),
-                                      total=Money(amount=line.total.amount,
-                                                  currency=line.total.currency))
-                            for line in o.lines], model=o)
+                     total=Money(amount=o.total.amount, currency=o.total.currency), model=o)
 
 
 # -- loyalty ----------------------------------------------------------------------------------

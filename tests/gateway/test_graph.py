@@ -10,9 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from adapters.sql import create_engine
+from gateway.config import parse_config
 from identity.normalize import Normalizer
-from silos.sandbox import RunningSandbox
+from silos.sandbox import RunningSandbox, gateway_config
 
 pytestmark = pytest.mark.anyio
 
@@ -278,3 +281,25 @@ async def test_products_inventory_and_nodes(graph_sandbox: RunningSandbox,
                              a=product["id"], b=stores[0]["location"]["id"])
     assert node["data"]["a"] == {"id": product["id"], "sku": variant["sku"]}
     assert node["data"]["b"]["name"] == stores[0]["location"]["name"]
+
+
+async def test_a_page_of_customers_counts_everyone_only_when_asked(
+        gateway: Callable[..., Any], graph_sandbox: RunningSandbox) -> None:
+    engine = create_engine(parse_config(gateway_config(graph_sandbox), env={})
+                           .identity.database_url)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.lower())
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with gateway(engines={"identity": engine}) as client:
+            page = await graphql(client, "{ customers(first: 3) { edges { node { id } } } }")
+            assert len(page["data"]["customers"]["edges"]) == 3
+            assert statements and not any("count(" in s for s in statements)
+            counted = await graphql(client, "{ customers(first: 3) { totalCount } }")
+            assert counted["data"]["customers"]["totalCount"] > 3
+            assert any("count(" in s for s in statements)
+    finally:
+        await engine.dispose()

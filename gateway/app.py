@@ -32,7 +32,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.errors import UpstreamError
 from adapters.protocols import CustomerSource
-from gateway.config import Config
+from gateway.admission import Admission, Arrival, arrival, upstream_deadline
+from gateway.config import Config, GatewaySettings
 from gateway.graphiql import graphiql_html
 from gateway.runtime import Runtime, open_runtime
 from resolvers.context import Context
@@ -120,17 +121,66 @@ class RequestId:
 
 
 class GraphQLEndpoint:
-    def __init__(self, schema: C360Schema, batching: bool = True) -> None:
+    def __init__(self, schema: C360Schema, settings: GatewaySettings,
+                 batching: bool = True) -> None:
         self.schema = schema
+        self.settings = settings
         self.batching = batching
+        self.admission = Admission(settings.max_in_flight)
 
-    def context(self, request: Request) -> Context:
+    def context(self, request: Request, deadline: float) -> Context:
         runtime: Runtime = request.app.state.runtime
-        budget = runtime.config.gateway.request_budget_ms / 1000
-        deadline = asyncio.get_running_loop().time() + budget
         return Context(runtime=runtime, request_id=request.state.request_id, deadline=deadline,
                        loaders=Loaders(runtime.adapters, runtime.registry, deadline,
                                        batching=self.batching))
+
+    def _finished(self, running: asyncio.Future[Any]) -> None:
+        self.admission.leave()
+        if not running.cancelled():
+            running.exception()  # retrieved: the caller had its answer already
+
+    async def execute(self, request: Request, query: str, variables: dict[str, Any] | None,
+                      operation_name: str | None, media_type: str) -> Response:
+        """Run the operation under admission control and the request budget (see
+        :mod:`gateway.admission`)."""
+        budget = self.settings.request_budget_ms / 1000
+        arrived = arrival(request.scope)
+        wait_until = min(arrived + self.settings.queue_wait_ms / 1000, arrived + budget)
+        if not await self.admission.enter(wait_until):
+            return _json({"errors": [{"message": "the gateway is at capacity; retry shortly",
+                                      "extensions": {"code": "OVERLOADED"}}]}, 503, media_type,
+                         {"Retry-After": "1"})
+        context = self.context(request, upstream_deadline(arrived, budget))
+        running = asyncio.ensure_future(self.schema.execute(
+            query, variable_values=variables, context_value=context,
+            operation_name=operation_name))
+        running.add_done_callback(self._finished)
+        remaining = arrived + budget - asyncio.get_running_loop().time()
+        try:
+            done, _ = await asyncio.wait({running}, timeout=max(remaining, 0))
+        except asyncio.CancelledError:  # the client went away, or the server is stopping
+            running.cancel()
+            raise
+        if not done:
+            # answer now; the cancelled work may take a moment to let go of its connections,
+            # and keeps its admission slot until it has
+            running.cancel()
+            log.warning("request %s: cut at its %d ms budget", request.state.request_id,
+                        self.settings.request_budget_ms)
+            return _json({"errors": [{
+                "message": f"the request did not complete within its "
+                           f"{self.settings.request_budget_ms} ms budget",
+                "extensions": {"code": "BUDGET_EXCEEDED",
+                               "requestId": request.state.request_id}}]}, 504, media_type)
+        result = running.result()
+        body: dict[str, Any] = {}
+        if result.errors:
+            body["errors"] = [e.formatted for e in result.errors]
+        if result.data is None and result.errors:
+            status = 400 if media_type == GRAPHQL_RESPONSE else 200
+            return _json(body, status, media_type)
+        body["data"] = result.data
+        return _json(body, 200, media_type)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -179,18 +229,7 @@ class GraphQLEndpoint:
                 OperationType.QUERY, None):
             return _request_error("only queries may be sent with GET", 405, media_type,
                                   {"Allow": "POST"})
-        context = self.context(request)
-        result = await self.schema.execute(query, variable_values=variables,
-                                           context_value=context,
-                                           operation_name=operation_name)
-        body: dict[str, Any] = {}
-        if result.errors:
-            body["errors"] = [e.formatted for e in result.errors]
-        if result.data is None and result.errors:
-            status = 400 if media_type == GRAPHQL_RESPONSE else 200
-            return _json(body, status, media_type)
-        body["data"] = result.data
-        return _json(body, 200, media_type)
+        return await self.execute(request, query, variables, operation_name, media_type)
 
 
 @lru_cache(maxsize=1)
@@ -245,7 +284,7 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
             app.state.runtime = runtime
             yield
 
-    endpoint = GraphQLEndpoint(build_schema(), batching=batching)
+    endpoint = GraphQLEndpoint(build_schema(), config.gateway, batching=batching)
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz),
@@ -263,6 +302,8 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={Exception: _internal_error})
     app.add_middleware(RequestId)
+    app.add_middleware(Arrival)
+    app.state.admission = endpoint.admission
     return app
 
 

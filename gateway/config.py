@@ -31,6 +31,11 @@ DEFAULT_IDENTITY_URL = "sqlite+aiosqlite:///c360-identity.sqlite"
 @dataclass(frozen=True)
 class GatewaySettings:
     request_budget_ms: int = 2000
+    """From a request's arrival to its answer."""
+    max_in_flight: int = 128
+    """GraphQL requests one worker executes at once; more wait for a slot."""
+    queue_wait_ms: int = 500
+    """How long a request may wait for a slot before it is refused (503, ``OVERLOADED``)."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,9 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str]) -> Config:
     root = Table(data, "", env)
     gateway_table = root.table("gateway")
     gateway = GatewaySettings(
-        request_budget_ms=gateway_table.integer("request_budget_ms", 2000, minimum=1))
+        request_budget_ms=gateway_table.integer("request_budget_ms", 2000, minimum=1),
+        max_in_flight=gateway_table.integer("max_in_flight", 128, minimum=1),
+        queue_wait_ms=gateway_table.integer("queue_wait_ms", 500, minimum=0))
     gateway_table.finish()
     sources_table = root.table("sources", required=True)
     if not sources_table.data:

@@ -60,10 +60,12 @@ async def gateway(graph_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncCli
                    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
                    survivorship: dict[str, Any] | None = None,
                    engines: dict[str, Any] | None = None,
+                   settings: dict[str, Any] | None = None,
                    ) -> AsyncIterator[httpx.AsyncClient]:
         data = copy.deepcopy(gateway_config(graph_sandbox))
         if budget_ms is not None:
             data["gateway"]["request_budget_ms"] = budget_ms
+        data["gateway"].update(settings or {})
         if survivorship is not None:
             data["survivorship"] = survivorship
         app = create_app(parse_config(data, env={}),

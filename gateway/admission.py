@@ -1,12 +1,18 @@
 """Admission control and the request budget, measured from arrival.
 
 A worker that takes every request it is sent answers all of them late once it is saturated:
-requests queue for the CPU before their budget even starts. So each request's budget starts
-when it arrives (the outermost middleware stamps the time), at most ``max_in_flight`` GraphQL
-requests execute at once, a request waits at most ``queue_wait_ms`` for a slot and is
-otherwise refused at once (HTTP 503, ``Retry-After``, code ``OVERLOADED``: the client, or the
-load balancer in front of several workers, retries elsewhere or later), and an answer that
-would outlive the budget is cut (HTTP 504, code ``BUDGET_EXCEEDED``).
+requests queue for the CPU before their budget even starts. So:
+
+- each request's budget starts when it arrives (the outermost middleware stamps the time);
+- at most ``limit`` GraphQL requests execute at once. The limit floats between a floor and
+  ``gateway.max_in_flight``: it shrinks (× 0.8) while the event loop lags — callbacks waiting
+  longer than ``gateway.max_loop_lag_ms`` to run means the worker has more CPU work than CPU —
+  and grows back by one per probe while it does not. A slow silo does not lower it (waiting on
+  I/O costs no CPU); fifty 50-customer lists at once do;
+- a request waits at most ``gateway.queue_wait_ms`` for a slot and is otherwise refused at once
+  (HTTP 503, ``Retry-After``, code ``OVERLOADED``: the client, or the load balancer in front of
+  several workers, retries elsewhere or later);
+- an answer that would outlive the budget is cut (HTTP 504, code ``BUDGET_EXCEEDED``).
 
 Upstream calls stop a little before the budget ends (:func:`upstream_deadline`), leaving time
 to assemble the partial answer, so the budget is the caller's bound, not the silos'.
@@ -15,6 +21,9 @@ to assemble the partial answer, so the budget is the caller's bound, not the sil
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -23,6 +32,10 @@ RESERVE_FRACTION = 0.1
 RESERVE_MAX_S = 0.25
 """Of the budget, kept for assembling the answer after upstream calls give up: 10 %, at most
 250 ms."""
+PROBE_S = 0.02
+"""How often the event loop's lag is probed (and the limit adjusted)."""
+DECREASE = 0.8
+MIN_LIMIT = 2
 
 
 def upstream_deadline(arrived: float, budget_s: float) -> float:
@@ -53,34 +66,88 @@ class AdmissionStats:
     admitted: int = 0
     refused: int = 0
     peak_in_flight: int = 0
+    lowest_limit: int = 0
 
 
 class Admission:
-    """At most ``limit`` requests at once; a request waits for a slot until a given time."""
+    """A concurrency limit that yields to CPU saturation (see the module doc)."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._slots = asyncio.Semaphore(limit)
+    def __init__(self, max_limit: int, max_lag_s: float = 0.05) -> None:
+        self.max_limit = max_limit
+        self.max_lag_s = max_lag_s
+        self.limit = float(max_limit)
         self.in_flight = 0
-        self.stats = AdmissionStats()
+        self.lag_s = 0.0
+        self.stats = AdmissionStats(lowest_limit=max_limit)
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    def _open(self) -> int:
+        return max(int(self.limit), min(MIN_LIMIT, self.max_limit)) - self.in_flight
 
     async def enter(self, wait_until: float) -> bool:
         """Take a slot, waiting until ``wait_until`` (event-loop time) at the latest; False
         when none freed up in time. A True must be paired with :meth:`leave`."""
-        if self._slots.locked():
+        if self._open() <= 0 or self._waiting:
+            slot = asyncio.get_running_loop().create_future()
+            self._waiting.append(slot)
             try:
                 async with asyncio.timeout_at(wait_until):
-                    await self._slots.acquire()
+                    await slot
             except TimeoutError:
                 self.stats.refused += 1
                 return False
-        else:
-            await self._slots.acquire()
+            finally:
+                if not slot.done() or slot.cancelled():
+                    with contextlib.suppress(ValueError):
+                        self._waiting.remove(slot)
         self.in_flight += 1
         self.stats.admitted += 1
         self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.in_flight)
+        self._wake()
         return True
 
     def leave(self) -> None:
         self.in_flight -= 1
-        self._slots.release()
+        self._wake()
+
+    def _wake(self) -> None:
+        open_slots = self._open()
+        for slot in list(self._waiting):
+            if open_slots <= 0:
+                break
+            self._waiting.remove(slot)
+            if not slot.done():
+                slot.set_result(None)
+                open_slots -= 1
+
+    def observe(self, lag_s: float) -> None:
+        """One probe of the event loop's lag: lower the limit while it lags, raise it back
+        (by one a probe) while it does not."""
+        self.lag_s = lag_s
+        if lag_s > self.max_lag_s:
+            if self.in_flight > MIN_LIMIT:  # else the lag is not the requests' doing
+                self.limit = max(float(MIN_LIMIT), min(self.limit, self.in_flight) * DECREASE)
+                self.stats.lowest_limit = min(self.stats.lowest_limit, int(self.limit))
+        elif self.limit < self.max_limit:
+            self.limit = min(float(self.max_limit), self.limit + 1)
+            self._wake()
+
+    async def watch(self) -> None:
+        """Probe the loop's lag every :data:`PROBE_S` until cancelled (runs for the app's
+        lifespan)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(PROBE_S)
+            self.observe(max(0.0, loop.time() - before - PROBE_S))
+
+
+@contextlib.asynccontextmanager
+async def watching(admission: Admission) -> AsyncIterator[None]:
+    task = asyncio.create_task(admission.watch(), name="c360-admission")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

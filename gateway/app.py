@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.errors import UpstreamError
 from adapters.protocols import CustomerSource
-from gateway.admission import Admission, Arrival, arrival, upstream_deadline
+from gateway.admission import Admission, Arrival, arrival, upstream_deadline, watching
 from gateway.config import Config, GatewaySettings
 from gateway.graphiql import graphiql_html
 from gateway.runtime import Runtime, open_runtime
@@ -126,7 +126,7 @@ class GraphQLEndpoint:
         self.schema = schema
         self.settings = settings
         self.batching = batching
-        self.admission = Admission(settings.max_in_flight)
+        self.admission = Admission(settings.max_in_flight, settings.max_loop_lag_ms / 1000)
 
     def context(self, request: Request, deadline: float) -> Context:
         runtime: Runtime = request.app.state.runtime
@@ -278,13 +278,15 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
                batching: bool = True) -> Starlette:
     """The gateway app; clients, engines and the registry live for the app's lifespan."""
 
+    endpoint = GraphQLEndpoint(build_schema(), config.gateway, batching=batching)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(config, transports=transports, engines=engines) as runtime:
+        async with open_runtime(config, transports=transports, engines=engines) as runtime, \
+                watching(endpoint.admission):
             app.state.runtime = runtime
             yield
 
-    endpoint = GraphQLEndpoint(build_schema(), config.gateway, batching=batching)
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz),

@@ -36,6 +36,8 @@ class GatewaySettings:
     """GraphQL requests one worker executes at once; more wait for a slot."""
     queue_wait_ms: int = 500
     """How long a request may wait for a slot before it is refused (503, ``OVERLOADED``)."""
+    max_loop_lag_ms: int = 50
+    """Event-loop lag above which the worker lowers its concurrency limit (CPU saturated)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,8 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str]) -> Config:
     gateway = GatewaySettings(
         request_budget_ms=gateway_table.integer("request_budget_ms", 2000, minimum=1),
         max_in_flight=gateway_table.integer("max_in_flight", 128, minimum=1),
-        queue_wait_ms=gateway_table.integer("queue_wait_ms", 500, minimum=0))
+        queue_wait_ms=gateway_table.integer("queue_wait_ms", 500, minimum=0),
+        max_loop_lag_ms=gateway_table.integer("max_loop_lag_ms", 50, minimum=1))
     gateway_table.finish()
     sources_table = root.table("sources", required=True)
     if not sources_table.data:

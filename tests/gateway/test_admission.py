@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.admission import Admission, upstream_deadline
+from gateway.admission import MIN_LIMIT, Admission, upstream_deadline
 from silos.sandbox import RunningSandbox
 from tests.gateway.test_resilience import QUERY, subject
 
@@ -126,3 +126,52 @@ async def test_admission_counts_and_frees_its_slots() -> None:
     assert await admission.enter(loop.time())
     assert (admission.stats.admitted, admission.stats.refused,
             admission.stats.peak_in_flight) == (3, 1, 2)
+
+
+async def test_the_limit_yields_to_a_lagging_loop_and_grows_back() -> None:
+    admission = Admission(64, max_lag_s=0.05)
+    loop = asyncio.get_running_loop()
+    assert await admission.enter(loop.time())
+    admission.observe(0.2)  # a lag with one request in flight is not the requests' doing
+    assert admission.limit == 64
+    for _ in range(9):
+        assert await admission.enter(loop.time())
+    admission.observe(0.2)  # the loop lags: below what is in flight now
+    assert admission.limit == pytest.approx(8.0)
+    for _ in range(20):
+        admission.observe(0.2)
+    assert admission.limit == MIN_LIMIT
+    waiting = asyncio.create_task(admission.enter(loop.time() + 5))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # 10 in flight, limit 2
+    for _ in range(10):
+        admission.leave()
+    await asyncio.sleep(0)
+    assert await waiting  # below the limit again: admitted
+    admission.observe(0.0)
+    assert admission.limit == MIN_LIMIT + 1
+    for _ in range(200):
+        admission.observe(0.01)  # a little lag is no saturation
+    assert admission.limit == 64
+    assert admission.stats.lowest_limit == MIN_LIMIT
+
+
+async def test_a_saturated_worker_refuses_what_it_cannot_serve_in_time(
+        graph_sandbox: RunningSandbox, gateway: Callable[..., Any],
+        silos: dict[str, httpx.AsyncClient]) -> None:
+    """Four slow requests are in flight when the loop stalls (CPU work hogging it): the limit
+    drops below them, so a fifth arriving then is refused at once; once the loop is free the
+    limit grows back."""
+    await slow(silos, "shopify", 400)
+    async with gateway(settings={"queue_wait_ms": 0}) as client:
+        loop = asyncio.get_running_loop()
+        first = [asyncio.create_task(post(client, graph_sandbox)) for _ in range(4)]
+        await asyncio.sleep(0.1)
+        loop.call_soon(time.sleep, 0.2)
+        await asyncio.sleep(0.05)  # the watcher's next probe measures the stall
+        refused, _ = await post(client, graph_sandbox)
+        answered = [r.status_code for r, _ in await asyncio.gather(*first)]
+        await asyncio.sleep(0.3)
+        recovered = await asyncio.gather(*(post(client, graph_sandbox) for _ in range(4)))
+    assert refused.status_code == 503 and answered == [200] * 4
+    assert [r.status_code for r, _ in recovered] == [200] * 4

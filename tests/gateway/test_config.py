@@ -27,7 +27,7 @@ def test_the_sandbox_config_loads(sandbox: RunningSandbox) -> None:
     config = load_config(sandbox.config_path, env={})
     assert set(config.sources) == {"shopify", "square", "zendesk", "loyalty"}
     assert (config.gateway.request_budget_ms, config.gateway.max_in_flight,
-            config.gateway.queue_wait_ms) == (2000, 128, 500)
+            config.gateway.queue_wait_ms, config.gateway.max_loop_lag_ms) == (2000, 128, 500, 50)
     assert len(config.stores) == 10
     assert config.stores[0].locations["square"] in sandbox.data.square.locations
     assert config.identity.rules.use_phone_with_name
@@ -68,6 +68,7 @@ DELETE = object()
         ("gateway.request_budget_ms", 0, "gateway.request_budget_ms"),
         ("gateway.max_in_flight", 0, "gateway.max_in_flight"),
         ("gateway.queue_wait_ms", -1, "gateway.queue_wait_ms"),
+        ("gateway.max_loop_lag_ms", 0, "gateway.max_loop_lag_ms"),
         ("identity.rules", ["email", "astrology"], "identity.rules"),
         ("identity.default_region", "USA", "identity.default_region"),
         ("identity.max_people_per_identifier", True, "identity.max_people_per_identifier"),

@@ -17,7 +17,9 @@ stores within 25 km with a SKU in stock. Silo latency profiles (``POST /_sandbox
 ms; 20 ms ± 5 ms; Zendesk at 1 s. Concurrency 1 (latency, closed loop) and 50 (throughput:
 closed loop for req/s, then Poisson arrivals at 75 % of its complete answers/s for the
 latencies). Fixed durations,
-warm-up excluded; every loop is bounded in requests and time. Loopback only.
+warm-up excluded (and each server primed first: every scenario's variables once per worker,
+so catalog indexes are warm as in a server that has been up a while); every loop is bounded in
+requests and time. Loopback only.
 
 Writes ``bench/results/results.md`` (the table and the targets checklist), ``results.json`` and
 ``latency.png``, and prints the table.

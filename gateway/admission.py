@@ -35,7 +35,11 @@ RESERVE_MAX_S = 0.25
 PROBE_S = 0.02
 """How often the event loop's lag is probed (and the limit adjusted)."""
 DECREASE = 0.8
-MIN_LIMIT = 2
+HOLD_S = 0.25
+"""After lowering the limit, how long before it may be lowered again: what is already in
+flight needs time to finish before the lag can show the effect (decrease once per round trip,
+as TCP does)."""
+MIN_LIMIT = 4
 
 
 def upstream_deadline(arrived: float, budget_s: float) -> float:
@@ -78,6 +82,7 @@ class Admission:
         self.limit = float(max_limit)
         self.in_flight = 0
         self.lag_s = 0.0
+        self._held_until = 0.0
         self.stats = AdmissionStats(lowest_limit=max_limit)
         self._waiting: deque[asyncio.Future[None]] = deque()
 
@@ -120,14 +125,16 @@ class Admission:
                 slot.set_result(None)
                 open_slots -= 1
 
-    def observe(self, lag_s: float) -> None:
-        """One probe of the event loop's lag: lower the limit while it lags, raise it back
-        (by one a probe) while it does not."""
+    def observe(self, lag_s: float, now: float) -> None:
+        """One probe of the event loop's lag at ``now``: lower the limit while it lags (at
+        most once per :data:`HOLD_S`), raise it back by one a probe while it does not."""
         self.lag_s = lag_s
         if lag_s > self.max_lag_s:
-            if self.in_flight > MIN_LIMIT:  # else the lag is not the requests' doing
+            # with few requests in flight the lag is not theirs to fix by shedding
+            if self.in_flight > MIN_LIMIT and now >= self._held_until:
                 self.limit = max(float(MIN_LIMIT), min(self.limit, self.in_flight) * DECREASE)
                 self.stats.lowest_limit = min(self.stats.lowest_limit, int(self.limit))
+                self._held_until = now + HOLD_S
         elif self.limit < self.max_limit:
             self.limit = min(float(self.max_limit), self.limit + 1)
             self._wake()
@@ -139,7 +146,8 @@ class Admission:
         while True:
             before = loop.time()
             await asyncio.sleep(PROBE_S)
-            self.observe(max(0.0, loop.time() - before - PROBE_S))
+            now = loop.time()
+            self.observe(max(0.0, now - before - PROBE_S), now)
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.admission import MIN_LIMIT, Admission, upstream_deadline
+from gateway.admission import HOLD_S, MIN_LIMIT, Admission, upstream_deadline
 from silos.sandbox import RunningSandbox
 from tests.gateway.test_resilience import QUERY, subject
 
@@ -132,26 +132,28 @@ async def test_the_limit_yields_to_a_lagging_loop_and_grows_back() -> None:
     admission = Admission(64, max_lag_s=0.05)
     loop = asyncio.get_running_loop()
     assert await admission.enter(loop.time())
-    admission.observe(0.2)  # a lag with one request in flight is not the requests' doing
+    admission.observe(0.2, now=0.0)  # a lag with one request in flight is not theirs
     assert admission.limit == 64
     for _ in range(9):
         assert await admission.enter(loop.time())
-    admission.observe(0.2)  # the loop lags: below what is in flight now
+    admission.observe(0.2, now=1.0)  # the loop lags: below what is in flight now
     assert admission.limit == pytest.approx(8.0)
-    for _ in range(20):
-        admission.observe(0.2)
+    admission.observe(0.2, now=1.0 + HOLD_S / 2)  # once per hold: the cut needs time to show
+    assert admission.limit == pytest.approx(8.0)
+    for step in range(1, 20):
+        admission.observe(0.2, now=1.0 + step * HOLD_S)
     assert admission.limit == MIN_LIMIT
     waiting = asyncio.create_task(admission.enter(loop.time() + 5))
     await asyncio.sleep(0.01)
-    assert not waiting.done()  # 10 in flight, limit 2
+    assert not waiting.done()  # 10 in flight, limit 4
     for _ in range(10):
         admission.leave()
     await asyncio.sleep(0)
     assert await waiting  # below the limit again: admitted
-    admission.observe(0.0)
+    admission.observe(0.0, now=10.0)
     assert admission.limit == MIN_LIMIT + 1
     for _ in range(200):
-        admission.observe(0.01)  # a little lag is no saturation
+        admission.observe(0.01, now=11.0)  # a little lag is no saturation
     assert admission.limit == 64
     assert admission.stats.lowest_limit == MIN_LIMIT
 
@@ -159,13 +161,13 @@ async def test_the_limit_yields_to_a_lagging_loop_and_grows_back() -> None:
 async def test_a_saturated_worker_refuses_what_it_cannot_serve_in_time(
         graph_sandbox: RunningSandbox, gateway: Callable[..., Any],
         silos: dict[str, httpx.AsyncClient]) -> None:
-    """Four slow requests are in flight when the loop stalls (CPU work hogging it): the limit
-    drops below them, so a fifth arriving then is refused at once; once the loop is free the
+    """Six slow requests are in flight when the loop stalls (CPU work hogging it): the limit
+    drops below them, so a seventh arriving then is refused at once; once the loop is free the
     limit grows back."""
     await slow(silos, "shopify", 400)
     async with gateway(settings={"queue_wait_ms": 0}) as client:
         loop = asyncio.get_running_loop()
-        first = [asyncio.create_task(post(client, graph_sandbox)) for _ in range(4)]
+        first = [asyncio.create_task(post(client, graph_sandbox)) for _ in range(6)]
         await asyncio.sleep(0.1)
         loop.call_soon(time.sleep, 0.2)
         await asyncio.sleep(0.05)  # the watcher's next probe measures the stall
@@ -173,5 +175,5 @@ async def test_a_saturated_worker_refuses_what_it_cannot_serve_in_time(
         answered = [r.status_code for r, _ in await asyncio.gather(*first)]
         await asyncio.sleep(0.3)
         recovered = await asyncio.gather(*(post(client, graph_sandbox) for _ in range(4)))
-    assert refused.status_code == 503 and answered == [200] * 4
+    assert refused.status_code == 503 and answered == [200] * 6
     assert [r.status_code for r, _ in recovered] == [200] * 4

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import decimal
 import random
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from types import TracebackType
 from typing import Any
 
 import httpx
@@ -182,15 +182,28 @@ class VendorHTTP:
         return self.json(response)
 
 
-@contextmanager
-def parsing(source: str, what: str) -> Iterator[None]:
+_SHAPE_SURPRISES = (KeyError, TypeError, ValueError, AttributeError, IndexError,
+                    decimal.InvalidOperation)
+
+
+class parsing:
     """``with parsing(source, "orders"):`` turns a payload-shape surprise into
-    :class:`UpstreamBadResponse` (the vendor answered, but not with what its API documents)."""
-    try:
-        yield
-    except UpstreamError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError,
-            decimal.InvalidOperation) as exc:
+    :class:`UpstreamBadResponse` (the vendor answered, but not with what its API documents).
+    A class rather than a generator-based context manager: it wraps every parse."""
+
+    __slots__ = ("source", "what")
+
+    def __init__(self, source: str, what: str) -> None:
+        self.source = source
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc is None or isinstance(exc, UpstreamError) or not isinstance(
+                exc, _SHAPE_SURPRISES):
+            return
         raise UpstreamBadResponse(
-            source, f"unexpected {what} payload: {type(exc).__name__}") from exc
+            self.source, f"unexpected {self.what} payload: {type(exc).__name__}") from exc

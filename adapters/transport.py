@@ -14,27 +14,25 @@ only an :class:`asyncio.TimeoutError` is a timeout.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
 
-@contextmanager
-def _by_cause(request: httpx.Request) -> Iterator[None]:
-    try:
-        yield
-    except httpx.TransportError as exc:
-        cause = exc.__cause__
-        if cause is None or isinstance(cause, TimeoutError) or not isinstance(
-                exc, httpx.TimeoutException):
-            raise
-        kind: type[httpx.TransportError] = (
-            httpx.ConnectError if isinstance(cause, aiohttp.ClientConnectorError)
-            else httpx.ReadError)
-        raise kind(str(exc) or type(cause).__name__, request=request) from cause
+def _by_cause(exc: httpx.TransportError, request: httpx.Request) -> httpx.TransportError:
+    """``exc`` as what its aiohttp cause says it is: a timeout only if it was one."""
+    cause = exc.__cause__
+    if cause is None or isinstance(cause, TimeoutError) or not isinstance(
+            exc, httpx.TimeoutException):
+        return exc
+    kind: type[httpx.TransportError] = (
+        httpx.ConnectError if isinstance(cause, aiohttp.ClientConnectorError)
+        else httpx.ReadError)
+    remapped = kind(str(exc) or type(cause).__name__, request=request)
+    remapped.__cause__ = cause
+    return remapped
 
 
 class _Body(httpx.AsyncByteStream):
@@ -43,13 +41,17 @@ class _Body(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _by_cause(self._request):
+        try:
             async for chunk in self._inner:
                 yield chunk
+        except httpx.TransportError as exc:
+            raise _by_cause(exc, self._request) from exc.__cause__
 
     async def aclose(self) -> None:
-        with _by_cause(self._request):
+        try:
             await self._inner.aclose()
+        except httpx.TransportError as exc:
+            raise _by_cause(exc, self._request) from exc.__cause__
 
 
 class PooledTransport(AiohttpTransport):
@@ -59,8 +61,10 @@ class PooledTransport(AiohttpTransport):
         super().__init__(limits=limits, trust_env=False)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        with _by_cause(request):
+        try:
             response = await super().handle_async_request(request)
+        except httpx.TransportError as exc:
+            raise _by_cause(exc, request) from exc.__cause__
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)
         response.stream = _Body(stream, request)

@@ -54,10 +54,9 @@ PROFILES: dict[str, dict[str, tuple[float, float]]] = {
 database is a SQLite file: it has no fault API and never gets added latency."""
 
 FLOOR_LEVELS: dict[str, list[list[str]]] = {
-    # profile, orders, tickets, loyalty of the registry's records; then the products by SKU
-    # (Square catalog search; Shopify's SKU index is cached)
-    "S1": [["shopify", "shopify", "square", "square", "zendesk", "zendesk", "loyalty"],
-           ["square"]],
+    # profile, orders, tickets, loyalty of the registry's records; the products of the order
+    # lines come from the catalogs' caches (Shopify's SKU index, Square's variations by SKU)
+    "S1": [["shopify", "shopify", "square", "square", "zendesk", "zendesk", "loyalty"]],
     # 50 profiles, order refs (Shopify Admin GraphQL), Square orders per 10 customers, tickets
     # (Zendesk search), loyalty; then Shopify orders by ids
     "S2": [["shopify", "shopify", "square", "square", "square", "square", "square", "square",

@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.cache import MemoryLookupCache
 from adapters.kinds import Adapter, build_adapter, with_store_locations
 from adapters.loyalty import LoyaltyConfig
 from adapters.protocols import CustomerSource
 from adapters.sql import create_engine
 from adapters.transport import PooledTransport
 from gateway.config import Config
-from identity.cache import MemoryLookupCache
 from identity.matching import Matcher
 from identity.normalize import Normalizer
 from identity.registry import Registry

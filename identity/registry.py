@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.cache import LookupCache, NoCache
 from adapters.sql import read
-from identity.cache import LookupCache, NoCache
 from identity.golden import assign_golden_ids, mint
 from identity.matching import Matcher, Override, RecordIdentity, RecordKey
 from identity.normalize import name_tokens

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 
 from adapters.base import HTTPAdapter
+from adapters.cache import LookupCache, MemoryLookupCache, NoCache
 from adapters.errors import UpstreamBadResponse
 from adapters.http import Sleep
 from adapters.models import Customer, InventoryLevel, Location, Order, Variant
@@ -22,6 +24,8 @@ from adapters.square.config import KIND, SquareConfig
 T = TypeVar("T")
 Page = tuple[list[T], str | None]
 _NON_DIGITS = re.compile(r"\D")
+CATALOG_ENTRIES = 50_000
+"""SKUs (found or not) the catalog cache keeps at most."""
 
 
 def _unique(keys: Iterable[str]) -> list[str]:
@@ -35,7 +39,9 @@ class SquareAdapter(HTTPAdapter[SquareConfig]):
     Reads use Square's batch endpoints split at the documented limits, follow cursors to the
     end and run concurrently (at most ``config.max_concurrency`` requests in flight). Searches
     and batch retrievals are read-only POSTs, retried like GETs. Catalog SKUs of line items and
-    the seller's location ids are cached for the adapter's lifetime.
+    the seller's location ids are cached for the adapter's lifetime; the variations of a SKU
+    for ``config.catalog_ttl_s`` (a customer 360 then needs no catalog round trip after its
+    orders once the catalog is warm).
     """
 
     KIND = KIND
@@ -48,6 +54,7 @@ class SquareAdapter(HTTPAdapter[SquareConfig]):
         source: str = KIND,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         headers = {
             "Authorization": f"Bearer {config.access_token}",
@@ -60,6 +67,9 @@ class SquareAdapter(HTTPAdapter[SquareConfig]):
             return_reference_source=config.return_reference_source,
         )
         self._skus: dict[str, str | None] = {}
+        self._catalog: LookupCache[list[Variant]] = (
+            MemoryLookupCache(config.catalog_ttl_s, CATALOG_ENTRIES, clock)
+            if config.catalog_ttl_s > 0 else NoCache())
         self._location_ids: tuple[str, ...] | None = None
         self._locations_lock = asyncio.Lock()
 
@@ -276,7 +286,8 @@ class SquareAdapter(HTTPAdapter[SquareConfig]):
     # -- catalog and inventory ---------------------------------------------------------------
 
     async def _variants(self, skus: Sequence[str]) -> list[Variant]:
-        """Every variation carrying one of ``skus`` (case-insensitively, as Square matches)."""
+        """Every variation carrying one of ``skus`` (case-insensitively, as Square matches),
+        from the catalog cache where it has the SKU (found or not), else searched."""
 
         async def search(chunk: Sequence[str]) -> list[Variant]:
             return await self._walk(
@@ -285,13 +296,26 @@ class SquareAdapter(HTTPAdapter[SquareConfig]):
                 lambda payload: parse.variants_page(payload, self._ctx),
             )
 
-        pages = await self._gather(
-            search(chunk) for chunk in req.chunks(_unique(skus), req.SKUS_PER_SEARCH)
-        )
-        variants = list({v.id: v for page in pages for v in page}.values())
-        for variant in variants:
-            self._skus[variant.id] = variant.sku
-        return variants
+        found: dict[str, Variant] = {}
+        missing: list[str] = []
+        for sku in _unique(skus):
+            cached = self._catalog.get(("sku", sku.lower()))
+            if cached is None:
+                missing.append(sku)
+            else:
+                found.update((v.id, v) for v in cached)
+        if missing:
+            pages = await self._gather(
+                search(chunk) for chunk in req.chunks(missing, req.SKUS_PER_SEARCH))
+            fetched = list({v.id: v for page in pages for v in page}.values())
+            by_key: dict[str, list[Variant]] = {sku.lower(): [] for sku in missing}
+            for variant in fetched:
+                self._skus[variant.id] = variant.sku
+                found[variant.id] = variant
+                by_key.setdefault(variant.sku.lower(), []).append(variant)
+            for key in {sku.lower() for sku in missing}:
+                self._catalog.put(("sku", key), by_key[key])
+        return list(found.values())
 
     @staticmethod
     def _matching(variants: Sequence[Variant], sku: str) -> list[Variant]:

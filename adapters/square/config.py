@@ -35,12 +35,15 @@ class SquareConfig:
     references: Mapping[str, str] = field(default_factory=dict)
     return_reference_source: str | None = None
     max_concurrency: int = 8
+    catalog_ttl_s: float = 300.0
+    """How long a SKU's catalog variations are kept (0: ask Square every time). Stock counts
+    are never cached."""
 
     @classmethod
     def from_table(cls, table: Table) -> Self:
         """Read ``url``, ``access_token``, ``api_version`` (sent as ``Square-Version``),
-        ``timeout_ms``, ``retries``, ``references``, ``return_reference_source`` and
-        ``max_concurrency``; refuse any other key."""
+        ``timeout_ms``, ``retries``, ``references``, ``return_reference_source``,
+        ``max_concurrency`` and ``catalog_ttl_s``; refuse any other key."""
         settings = read_http_settings(table, KIND)
         access_token = table.string("access_token")
         api_version = table.string("api_version", DEFAULT_API_VERSION)
@@ -50,6 +53,7 @@ class SquareConfig:
         return_reference_source = table.string("return_reference_source", None)
         if return_reference_source is not None and not return_reference_source.strip():
             raise ConfigError(table.key("return_reference_source"), "must not be empty")
+        catalog_ttl_s = table.number("catalog_ttl_s", 300.0, minimum=0)
         table.finish()
         return cls(
             **settings,
@@ -57,6 +61,7 @@ class SquareConfig:
             api_version=api_version,
             references=references,
             return_reference_source=return_reference_source,
+            catalog_ttl_s=catalog_ttl_s,
         )
 
 

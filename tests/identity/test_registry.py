@@ -114,7 +114,7 @@ async def test_people_pages(registry_engine: AsyncEngine) -> None:
 
 async def test_lookups_are_cached_until_this_process_changes_links(
         registry_engine: AsyncEngine) -> None:
-    from identity.cache import MemoryLookupCache
+    from adapters.cache import MemoryLookupCache
 
     registry = Registry(registry_engine, cache=MemoryLookupCache())
     await registry.create()
@@ -128,7 +128,7 @@ async def test_lookups_are_cached_until_this_process_changes_links(
 
 async def test_records_are_cached_until_this_process_changes_links(
         registry_engine: AsyncEngine) -> None:
-    from identity.cache import MemoryLookupCache
+    from adapters.cache import MemoryLookupCache
 
     registry = Registry(registry_engine, cache=MemoryLookupCache(),
                         records_cache=MemoryLookupCache())

@@ -308,6 +308,34 @@ async def test_variants_by_skus_split_at_250(sandbox: Sandbox, http: httpx.Async
         assert variant.inventory_item_id == raw["id"] and variant.source == "pos"
 
 
+async def test_a_skus_variations_are_kept_for_the_catalog_ttl(
+        sandbox: Sandbox, http: httpx.AsyncClient) -> None:
+    """The catalog changes rarely: after a first search, a SKU's variations (or its absence)
+    come from the cache until ``catalog_ttl_s`` has passed; stock counts are always live."""
+    now = [0.0]
+    config = SquareConfig(url=URL, access_token=SquareSiloConfig().access_token,
+                          catalog_ttl_s=60)
+    pos = SquareAdapter(config, http, source="pos", clock=lambda: now[0])
+    skus = sorted(v["item_variation_data"]["sku"] for v in variations(sandbox))[:5]
+    first = await pos.variants_by_skus([*skus[:3], "NO-SUCH-SKU"])
+    assert await requests_made(http) == {"POST /v2/catalog/search": 1}
+    again = await pos.variants_by_skus([skus[0].lower(), *skus[:3], "NO-SUCH-SKU"])
+    assert again[1:] == first and again[0] == first[0]
+    assert await requests_made(http) == {}
+    await pos.variants_by_skus(skus)  # only the two not seen yet are searched
+    counts = await requests_made(http)
+    assert counts == {"POST /v2/catalog/search": 1}
+    await pos.inventory_by_skus(skus[:1])
+    assert await requests_made(http) == {"POST /v2/inventory/counts/batch-retrieve": 1}
+    now[0] = 61.0
+    await pos.variants_by_skus(skus[:1])
+    assert await requests_made(http) == {"POST /v2/catalog/search": 1}
+    uncached = adapter(http, catalog_ttl_s=0)
+    await uncached.variants_by_skus(skus[:1])
+    await uncached.variants_by_skus(skus[:1])
+    assert await requests_made(http) == {"POST /v2/catalog/search": 2}
+
+
 def in_stock(sandbox: Sandbox, variation_id: str) -> dict[str, Decimal]:
     body = {"catalog_object_ids": [variation_id], "states": ["IN_STOCK"]}
     counts = sandbox.square.batch_retrieve_inventory_counts(body).get("counts", [])

@@ -1,6 +1,7 @@
-"""The registry's cache seam: in-process by default; a shared cache (Redis) later implements
-the same protocol (its values are plain lists of strings or of :class:`LinkedRecord` tuples,
-so they serialize)."""
+"""The cache seam: in-process by default; a shared cache (Redis) later implements the same
+protocol. The identity registry keeps lookups and each person's records in it, adapters their
+catalog entries; values are plain lists (of strings, or of frozen dataclasses), so they
+serialize."""
 
 from __future__ import annotations
 

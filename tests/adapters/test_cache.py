@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from identity.cache import MemoryLookupCache
+from adapters.cache import MemoryLookupCache
 
 
 def test_ttl_lru_and_clear() -> None:

@@ -61,9 +61,9 @@ FLOOR_LEVELS: dict[str, list[list[str]]] = {
     # (Zendesk search), loyalty; then Shopify orders by ids
     "S2": [["shopify", "shopify", "square", "square", "square", "square", "square", "square",
             "zendesk", "zendesk", "loyalty"], ["shopify"]],
-    # Shopify inventory levels and the Square variation of the SKU; then Square stock counts
-    # (locations cached)
-    "S3": [["shopify", "square"], ["square"]],
+    # Shopify inventory levels and Square stock counts (the SKU's inventory item and
+    # variations, and the locations, come from the catalogs' caches)
+    "S3": [["shopify", "square"]],
 }
 # the shared-subset queries read the same records (profiles of every source, orders of both
 # channels filtered to WEB, tickets) through the same levels

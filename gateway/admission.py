@@ -6,7 +6,8 @@ requests queue for the CPU before their budget even starts. So:
 - each request's budget starts when it arrives (the outermost middleware stamps the time);
 - at most ``limit`` GraphQL requests execute at once. The limit floats between a floor and
   ``gateway.max_in_flight``: it shrinks (× 0.8) while the event loop lags — callbacks waiting
-  longer than ``gateway.max_loop_lag_ms`` to run means the worker has more CPU work than CPU —
+  longer than ``gateway.max_loop_lag_ms`` to run, over a few probes, means the worker has
+  more CPU work than CPU —
   and grows back by one per probe while it does not. A slow silo does not lower it (waiting on
   I/O costs no CPU); fifty 50-customer lists at once do;
 - a request waits at most ``gateway.queue_wait_ms`` for a slot and is otherwise refused at once
@@ -34,6 +35,9 @@ RESERVE_MAX_S = 0.25
 250 ms."""
 PROBE_S = 0.02
 """How often the event loop's lag is probed (and the limit adjusted)."""
+SMOOTHING = 0.25
+"""Weight of the newest probe in the smoothed lag: a burst of arrivals (one long callback
+queue) is not saturation; lag that persists over a few probes is."""
 DECREASE = 0.8
 HOLD_S = 0.25
 """After lowering the limit, how long before it may be lowered again: what is already in
@@ -126,10 +130,11 @@ class Admission:
                 open_slots -= 1
 
     def observe(self, lag_s: float, now: float) -> None:
-        """One probe of the event loop's lag at ``now``: lower the limit while it lags (at
-        most once per :data:`HOLD_S`), raise it back by one a probe while it does not."""
-        self.lag_s = lag_s
-        if lag_s > self.max_lag_s:
+        """One probe of the event loop's lag at ``now``: lower the limit while the smoothed
+        lag exceeds the target (at most once per :data:`HOLD_S`), raise it back by one a probe
+        while it does not."""
+        self.lag_s = SMOOTHING * lag_s + (1 - SMOOTHING) * self.lag_s
+        if self.lag_s > self.max_lag_s:
             # with few requests in flight the lag is not theirs to fix by shedding
             if self.in_flight > MIN_LIMIT and now >= self._held_until:
                 self.limit = max(float(MIN_LIMIT), min(self.limit, self.in_flight) * DECREASE)

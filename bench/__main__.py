@@ -24,10 +24,11 @@ requests and time. Loopback only.
 Writes ``bench/results/results.md`` (the table and the targets checklist), ``results.json`` and
 ``latency.png``, and prints the table.
 
-Run time on the 2-core benchmark machine (2,000 customers): the default run **about 18
-minutes** (1,086 s measured: 78 cells, 6 s measured per latency cell and 3 s + 6 s per
-throughput cell after 1 s warm-ups, longer where a slow profile needs it); ``--quick`` **about
-3 minutes** (26 cells: the 20 ms profile, S1/S2 at c=1 with Zendesk at 1 s, shorter phases).
+Run time on the 2-core benchmark machine (2,000 customers): the default run **about 19
+minutes** (1,116 s measured: 78 cells, 6 s measured per latency cell and 3 s + 6 s per
+throughput cell after 1 s warm-ups, longer where a slow profile needs it, and each server
+primed first); ``--quick`` **about 3 minutes** (26 cells: the 20 ms profile, S1/S2 at c=1 with
+Zendesk at 1 s, shorter phases).
 The plot needs matplotlib (the ``bench`` extra); the peer needs Node.js ≥ 20.
 """
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
+from sqlalchemy.exc import SQLAlchemyError
 from strawberry.extensions import SchemaExtension
 
 from adapters.errors import (
@@ -16,6 +17,7 @@ from adapters.errors import (
     UpstreamError,
     UpstreamRateLimited,
     UpstreamTimeout,
+    UpstreamUnavailable,
 )
 
 log = logging.getLogger("c360.graphql")
@@ -33,6 +35,15 @@ def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return error
+    if isinstance(original, SQLAlchemyError):
+        # adapters map their own databases' errors: a raw one here is the registry's (the
+        # gateway's own database), e.g. linking what a live search found
+        log.warning("request %s: registry %s at %s", request_id, type(original).__name__,
+                    error.path)
+        unavailable = UpstreamUnavailable("registry", f"database error "
+                                                      f"{type(original).__name__}")
+        unavailable.__cause__ = original
+        original = unavailable
     if isinstance(original, UpstreamError):
         template = next((t for cls, t in _PUBLIC.items() if isinstance(original, cls)),
                         "{source} is unavailable")

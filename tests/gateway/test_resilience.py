@@ -126,3 +126,33 @@ async def test_a_broken_registry_is_a_typed_unavailable_source(
     assert response.status_code == 200
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "SOURCE_UNAVAILABLE", "source": "registry"}
+
+
+async def test_a_registry_that_cannot_record_a_live_find_is_a_typed_unavailable_source(
+        graph_sandbox: RunningSandbox, gateway: Callable[..., Any], tmp_path: Any) -> None:
+    """An email the registry does not know is searched live in the silos and the finds are
+    linked for next time; when the registry cannot write, the caller gets the same typed
+    error as for a registry that cannot read — never an internal one."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from identity.schema import metadata
+
+    path = tmp_path / "registry.sqlite"
+    empty = sa.create_engine(f"sqlite:///{path}")
+    metadata.create_all(empty)
+    empty.dispose()
+    read_only = create_async_engine(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true")
+    email = next(c["email"] for c in graph_sandbox.data.shopify.customers.values()
+                 if c.get("email"))
+    async with gateway(engines={"identity": read_only}) as client:
+        response = await client.post("/graphql", json={
+            "query": "query($e: String!) { customer(email: $e) { id } }",
+            "variables": {"e": email}})
+    await read_only.dispose()
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] == {"customer": None}
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "SOURCE_UNAVAILABLE", "source": "registry"}
+    assert error["message"] == "registry is unavailable"

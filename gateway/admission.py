@@ -91,7 +91,7 @@ class Admission:
         self._waiting: deque[asyncio.Future[None]] = deque()
 
     def _open(self) -> int:
-        return max(int(self.limit), min(MIN_LIMIT, self.max_limit)) - self.in_flight
+        return int(self.limit) - self.in_flight
 
     async def enter(self, wait_until: float) -> bool:
         """Take a slot, waiting until ``wait_until`` (event-loop time) at the latest; False
@@ -101,18 +101,17 @@ class Admission:
             self._waiting.append(slot)
             try:
                 async with asyncio.timeout_at(wait_until):
-                    await slot
+                    await slot  # :meth:`_wake` hands the slot over, already counted
             except TimeoutError:
-                self.stats.refused += 1
-                return False
-            finally:
-                if not slot.done() or slot.cancelled():
+                if not slot.done() or slot.cancelled():  # else handed over as time ran out
                     with contextlib.suppress(ValueError):
                         self._waiting.remove(slot)
-        self.in_flight += 1
+                    self.stats.refused += 1
+                    return False
+        else:
+            self.in_flight += 1
         self.stats.admitted += 1
         self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.in_flight)
-        self._wake()
         return True
 
     def leave(self) -> None:
@@ -120,14 +119,12 @@ class Admission:
         self._wake()
 
     def _wake(self) -> None:
-        open_slots = self._open()
-        for slot in list(self._waiting):
-            if open_slots <= 0:
-                break
-            self._waiting.remove(slot)
+        """Hand free slots to the longest waiting requests."""
+        while self._waiting and self._open() > 0:
+            slot = self._waiting.popleft()
             if not slot.done():
+                self.in_flight += 1
                 slot.set_result(None)
-                open_slots -= 1
 
     def observe(self, lag_s: float, now: float) -> None:
         """One probe of the event loop's lag at ``now``: lower the limit while the smoothed
@@ -137,7 +134,8 @@ class Admission:
         if self.lag_s > self.max_lag_s:
             # with few requests in flight the lag is not theirs to fix by shedding
             if self.in_flight > MIN_LIMIT and now >= self._held_until:
-                self.limit = max(float(MIN_LIMIT), min(self.limit, self.in_flight) * DECREASE)
+                floor = float(min(MIN_LIMIT, self.max_limit))
+                self.limit = max(floor, min(self.limit, self.in_flight) * DECREASE)
                 self.stats.lowest_limit = min(self.stats.lowest_limit, int(self.limit))
                 self._held_until = now + HOLD_S
         elif self.limit < self.max_limit:

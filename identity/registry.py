@@ -66,17 +66,6 @@ def _keys_of(record: RecordIdentity) -> list[dict[str, str]]:
     return rows
 
 
-_LOOKUP = (
-    sa.select(identity_record.c.golden_id)
-    .select_from(identity_key.join(identity_record, sa.and_(
-        identity_key.c.source == identity_record.c.source,
-        identity_key.c.record_id == identity_record.c.record_id)))
-    .where(identity_key.c.key_type == sa.bindparam("key_type"),
-           identity_key.c.value == sa.bindparam("value"),
-           identity_record.c.golden_id.is_not(None))
-)
-
-
 _LOOKUP_MANY = (
     sa.select(identity_key.c.key_type, identity_key.c.value, identity_record.c.golden_id)
     .select_from(identity_key.join(identity_record, sa.and_(
@@ -395,17 +384,7 @@ class Registry:
 
     async def lookup(self, key_type: str, value: str) -> list[str]:
         """Golden ids of the people carrying a normalized identifier."""
-        cached = self.cache.get((key_type, value))
-        if cached is not None:
-            return cached
-
-        async def work(conn: AsyncConnection) -> list[str]:
-            rows = await conn.execute(_LOOKUP, {"key_type": key_type, "value": value})
-            return sorted({gid for (gid,) in rows})
-
-        found = await read(self.engine, work)
-        self.cache.put((key_type, value), found)
-        return found
+        return (await self.lookup_many([(key_type, value)]))[0]
 
     async def lookup_many(self, keys: Sequence[tuple[str, str]]) -> list[list[str]]:
         """:meth:`lookup` for many (key type, value) pairs in one query, aligned."""

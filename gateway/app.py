@@ -14,7 +14,7 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +25,8 @@ from graphql.error import GraphQLSyntaxError
 from graphql.language import OperationDefinitionNode
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -33,11 +35,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from adapters.errors import UpstreamError
 from adapters.protocols import CustomerSource
 from gateway.admission import Admission, Arrival, arrival, upstream_deadline, watching
+from gateway.auth.middleware import authentication
 from gateway.config import Config, GatewaySettings
 from gateway.graphiql import graphiql_html
+from gateway.limits.gate import QueryGate, Refused
+from gateway.ratelimit.middleware import rate_limiting
 from gateway.runtime import Runtime, open_runtime
 from resolvers.context import Context
 from resolvers.loaders import Loaders
+from resolvers.principal import Principal
 from schema import C360Schema, build_schema
 
 log = logging.getLogger("c360.gateway")
@@ -121,18 +127,20 @@ class RequestId:
 
 
 class GraphQLEndpoint:
-    def __init__(self, schema: C360Schema, settings: GatewaySettings,
+    def __init__(self, schema: C360Schema, settings: GatewaySettings, gate: QueryGate,
                  batching: bool = True) -> None:
         self.schema = schema
         self.settings = settings
         self.batching = batching
         self.admission = Admission(settings.max_in_flight, settings.max_loop_lag_ms / 1000)
+        self.gate = gate
 
     def context(self, request: Request, deadline: float) -> Context:
         runtime: Runtime = request.app.state.runtime
         return Context(runtime=runtime, request_id=request.state.request_id, deadline=deadline,
                        loaders=Loaders(runtime.adapters, runtime.registry, deadline,
-                                       batching=self.batching))
+                                       batching=self.batching),
+                       principal=principal_of(request))
 
     def _finished(self, running: asyncio.Future[Any]) -> None:
         self.admission.leave()
@@ -203,7 +211,10 @@ class GraphQLEndpoint:
                 except orjson.JSONDecodeError:
                     return _request_error("variables is not valid JSON", 400, media_type)
             if "extensions" in params:
-                params.pop("extensions")
+                try:
+                    params["extensions"] = orjson.loads(params["extensions"])
+                except orjson.JSONDecodeError:
+                    return _request_error("extensions is not valid JSON", 400, media_type)
         elif request.method == "POST":
             content_type = request.headers.get("content-type", "").split(";")[0].strip()
             if content_type != JSON:
@@ -216,11 +227,15 @@ class GraphQLEndpoint:
             return _request_error("use GET or POST", 405, media_type, {"Allow": "GET, POST"})
         if not isinstance(params, dict):
             return _request_error("the body must be a JSON object", 400, media_type)
-        query = params.get("query")
         variables = params.get("variables")
         operation_name = params.get("operationName")
-        if not isinstance(query, str) or not query.strip():
-            return _request_error("query must be a non-empty string", 400, media_type)
+        principal = principal_of(request)
+        checked = await self.gate.admit(params, principal, request.app.state)
+        if isinstance(checked, Refused):
+            return _json({"errors": [{"message": checked.message, "extensions": {
+                "code": checked.code, **checked.extensions}}]}, checked.status, media_type,
+                checked.headers)
+        query = checked.query
         if variables is not None and not isinstance(variables, dict):
             return _request_error("variables must be an object", 400, media_type)
         if operation_name is not None and not isinstance(operation_name, str):
@@ -230,6 +245,23 @@ class GraphQLEndpoint:
             return _request_error("only queries may be sent with GET", 405, media_type,
                                   {"Allow": "POST"})
         return await self.execute(request, query, variables, operation_name, media_type)
+
+
+def principal_of(request: Request) -> Principal | None:
+    """The principal the authentication middleware put on the request."""
+    principal = request.scope.get("state", {}).get("principal")
+    return principal if isinstance(principal, Principal) else None
+
+
+def cors(config: Config) -> list[Middleware]:
+    """CORS for the configured origins only (``gateway.cors_origins``); none by default."""
+    origins = list(config.gateway.cors_origins)
+    if not origins:
+        return []
+    return [Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                       allow_headers=["Authorization", "Content-Type", "X-Request-ID",
+                                      "Idempotency-Key"],
+                       expose_headers=["X-Request-ID", "Retry-After"], max_age=600)]
 
 
 @lru_cache(maxsize=1)
@@ -278,13 +310,21 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
                batching: bool = True) -> Starlette:
     """The gateway app; clients, engines and the registry live for the app's lifespan."""
 
-    endpoint = GraphQLEndpoint(build_schema(), config.gateway, batching=batching)
+    schema = build_schema()
+    endpoint = GraphQLEndpoint(schema, config.gateway, QueryGate(schema._schema, config),
+                               batching=batching)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_runtime(config, transports=transports, engines=engines) as runtime, \
-                watching(endpoint.admission):
+                watching(endpoint.admission), AsyncExitStack() as stack:
             app.state.runtime = runtime
+            app.state.redis = None
+            if config.redis_url is not None:
+                from redis.asyncio import Redis
+
+                app.state.redis = Redis.from_url(config.redis_url)
+                stack.push_async_callback(app.state.redis.aclose)
             yield
 
     routes: list[BaseRoute] = [
@@ -301,10 +341,10 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
         routes.append(Mount("/graphiql/static", StaticFiles(directory=STATIC_DIR)))
     except ImportError:  # pragma: no cover
         pass
-    app = Starlette(routes=routes, lifespan=lifespan,
+    middleware = [Middleware(Arrival), Middleware(RequestId), *cors(config),
+                  *authentication(config), *rate_limiting(config)]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                     exception_handlers={Exception: _internal_error})
-    app.add_middleware(RequestId)
-    app.add_middleware(Arrival)
     app.state.admission = endpoint.admission
     return app
 

@@ -16,6 +16,9 @@ from pathlib import Path
 from adapters.config import Table
 from adapters.errors import ConfigError
 from adapters.kinds import SourceConfig, parse_source
+from gateway.auth.settings import AuthConfig, parse_auth
+from gateway.limits.settings import LimitsConfig, parse_limits
+from gateway.ratelimit.settings import RateLimitConfig, parse_rate_limits
 from identity.matching import RULE_ORDER, MatchRules
 from identity.normalize import (
     DEFAULT_ALIASES,
@@ -38,6 +41,8 @@ class GatewaySettings:
     """How long a request may wait for a slot before it is refused (503, ``OVERLOADED``)."""
     max_loop_lag_ms: int = 50
     """Event-loop lag above which the worker lowers its concurrency limit (CPU saturated)."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins allowed to call the gateway (CORS); none by default."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,11 @@ class Config:
     stores: tuple[StoreConfig, ...]
     identity: IdentityConfig
     survivorship: SurvivorshipConfig
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
+    redis_url: str | None = None
+    """Shared state for several workers (rate limits; later caches and breakers)."""
     path: Path | None = None
 
 
@@ -148,7 +158,8 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str]) -> Config:
         request_budget_ms=gateway_table.integer("request_budget_ms", 2000, minimum=1),
         max_in_flight=gateway_table.integer("max_in_flight", 128, minimum=1),
         queue_wait_ms=gateway_table.integer("queue_wait_ms", 500, minimum=0),
-        max_loop_lag_ms=gateway_table.integer("max_loop_lag_ms", 50, minimum=1))
+        max_loop_lag_ms=gateway_table.integer("max_loop_lag_ms", 50, minimum=1),
+        cors_origins=tuple(_origins(gateway_table)))
     gateway_table.finish()
     sources_table = root.table("sources", required=True)
     if not sources_table.data:
@@ -184,8 +195,26 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str]) -> Config:
         store_table.finish()
     identity = _identity(root.table("identity"))
     survivorship = _survivorship(root.table("survivorship"), list(sources))
+    auth = parse_auth(root.table("auth"))
+    limits = parse_limits(root.table("limits"))
+    rate_limits = parse_rate_limits(root.table("rate_limits"))
+    redis_url = root.string("redis_url", None)
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://",
+                                                           "unix://")):
+        raise ConfigError("redis_url", "must be a redis://, rediss:// or unix:// URL")
     root.finish()
-    return Config(gateway, sources, tuple(stores), identity, survivorship)
+    return Config(gateway, sources, tuple(stores), identity, survivorship, auth=auth,
+                  limits=limits, rate_limits=rate_limits, redis_url=redis_url)
+
+
+def _origins(table: Table) -> list[str]:
+    origins = table.strings("cors_origins", [])
+    for origin in origins:
+        if origin != "*" and not (origin.startswith(("http://", "https://"))
+                                  and "/" not in origin.split("://", 1)[1]):
+            raise ConfigError(table.key("cors_origins"),
+                              f"{origin!r} is not an origin (scheme://host[:port])")
+    return list(origins)
 
 
 def _survivorship(table: Table, sources: list[str]) -> SurvivorshipConfig:

@@ -1,20 +1,22 @@
 """The per-request context every resolver receives.
 
 It carries the process-wide :class:`~gateway.runtime.Runtime`, this request's DataLoaders, its
-id and time budget, the upstream failures met while building partial answers, and — once
-authentication lands — the caller's principal.
+id and time budget, the upstream failures met while building partial answers, the caller's
+principal (with the golden id of the customer it acts for, if any) and the customer profile
+reads the PII access audit records.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from graphql import GraphQLError
 
 from adapters.errors import UpstreamError
 from resolvers.loaders import Loaders
+from resolvers.principal import Principal
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -27,8 +29,13 @@ class Context:
     request_id: str
     deadline: float
     """Event-loop time after which no upstream call starts (the request budget)."""
-    principal: Any = None
-    """Who is asking; set by the authentication middleware (not yet: every caller is trusted)."""
+    principal: Principal | None = None
+    """Who is asking (authentication middleware); ``None`` only in in-process tools."""
+    acting_for: str | None = None
+    """The golden id of the customer a customer principal acts for, resolved through the
+    registry for this request (``None`` for staff and services, or when nobody matches)."""
+    accessed: dict[str, set[str]] = field(default_factory=dict)
+    """Golden id → groups of profile fields read in this request (the PII access audit)."""
     partial_errors: list[GraphQLError] = field(default_factory=list)
 
     def report(self, error: UpstreamError, path: list[str | int]) -> None:

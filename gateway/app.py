@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from adapters.errors import UpstreamError
 from adapters.protocols import CustomerSource
 from gateway.admission import Admission, Arrival, arrival, upstream_deadline, watching
+from gateway.auth.customer import acting_for
 from gateway.auth.middleware import authentication
 from gateway.config import Config, GatewaySettings
 from gateway.graphiql import graphiql_html
@@ -142,6 +143,12 @@ class GraphQLEndpoint:
                                        batching=self.batching),
                        principal=principal_of(request))
 
+    async def _run(self, context: Context, query: str, variables: dict[str, Any] | None,
+                   operation_name: str | None) -> Any:
+        context.acting_for = await acting_for(context.runtime, context.principal)
+        return await self.schema.execute(query, variable_values=variables,
+                                         context_value=context, operation_name=operation_name)
+
     def _finished(self, running: asyncio.Future[Any]) -> None:
         self.admission.leave()
         if not running.cancelled():
@@ -159,9 +166,7 @@ class GraphQLEndpoint:
                                       "extensions": {"code": "OVERLOADED"}}]}, 503, media_type,
                          {"Retry-After": "1"})
         context = self.context(request, upstream_deadline(arrived, budget))
-        running = asyncio.ensure_future(self.schema.execute(
-            query, variable_values=variables, context_value=context,
-            operation_name=operation_name))
+        running = asyncio.ensure_future(self._run(context, query, variables, operation_name))
         running.add_done_callback(self._finished)
         remaining = arrived + budget - asyncio.get_running_loop().time()
         try:

@@ -37,6 +37,9 @@ class Context:
     accessed: dict[str, set[str]] = field(default_factory=dict)
     """Golden id → groups of profile fields read in this request (the PII access audit)."""
     partial_errors: list[GraphQLError] = field(default_factory=list)
+    guard: object = None
+    """This request's authorization state (``schema.authorization.Guard``), set by the
+    execution context."""
 
     def report(self, error: UpstreamError, path: list[str | int]) -> None:
         """Record a source that failed while the field still returned what the others gave."""

@@ -11,7 +11,7 @@ from typing import Any
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 
-from schema.execution import LeanExecutionContext
+from schema.authorization import GuardedExecutionContext, policy_of
 from schema.extensions import GatewayErrors
 from schema.query import Query
 from schema.types import Customer, Location, Order, Product, Ticket
@@ -23,13 +23,17 @@ class C360Schema(strawberry.Schema):
 
 
 def build_schema() -> C360Schema:
-    return C360Schema(
+    """The executable schema, its authorization rules read and installed
+    (``schema.authorization``)."""
+    schema = C360Schema(
         query=Query,
         types=[Customer, Order, Product, Location, Ticket],
         extensions=[GatewayErrors, lambda: ParserCache(maxsize=512),
                     lambda: ValidationCache(maxsize=512)],
-        execution_context_class=LeanExecutionContext,
+        execution_context_class=GuardedExecutionContext,
     )
+    policy_of(schema._schema)
+    return schema
 
 
 def sdl() -> str:

@@ -7,8 +7,9 @@ line of the description, in GraphiQL's docs:
   inner list (Apollo's semantics; ``[[]]`` needs none beyond reaching the parent). On an object
   type it is both what a caller needs to receive such an object and the rule of each of its
   fields that declares none. ``Query`` and ``Customer`` declare one on every field.
-- ``@requiresScopes`` on an argument: needed when the argument is given (``whenAbsent``: when
-  it is not), or when it is above ``over`` (a page size).
+- ``@requiresScopes`` on an argument: needed when the argument is given;
+  ``@requiresScopesIfAbsent``: when it is not; ``@requiresScopesOver(limit)``: when its value
+  is above the limit (a page size).
 - ``@mask(style)`` on a field: a caller that lacks ``unlessScope`` but may read the field sees
   the value masked (``j***@gmail.com``, ``+34 6** *** *78``).
 - ``@owned`` on an object type: a principal acting for one customer receives such objects
@@ -75,8 +76,21 @@ SEARCH_PAGE = 10
     description="The caller needs all the scopes of at least one inner list.")
 class RequiresScopes:
     scopes: list[list[str]]
-    when_absent: bool = False
-    over: int | None = None
+
+
+@strawberry.schema_directive(
+    locations=[Location.ARGUMENT_DEFINITION], name="requiresScopesIfAbsent",
+    description="The caller needs these scopes when it does not give the argument.")
+class RequiresScopesIfAbsent:
+    scopes: list[list[str]]
+
+
+@strawberry.schema_directive(
+    locations=[Location.ARGUMENT_DEFINITION], name="requiresScopesOver",
+    description="The caller needs these scopes to give a value above `limit`.")
+class RequiresScopesOver:
+    scopes: list[list[str]]
+    limit: int
 
 
 @strawberry.enum(description="How a masked value is shown.")

@@ -16,13 +16,19 @@ from resolvers import stores
 from resolvers.ids import from_global
 from resolvers.pagination import paginate
 from resolvers.sources import gather_sources
+from schema.policy import (
+    SEARCH_PAGE,
+    Cost,
+    ListSize,
+    RequiresScopesIfAbsent,
+    RequiresScopesOver,
+    scopes,
+)
 from schema.types import (
-    After,
     Connection,
     Ctx,
     Customer,
     Edge,
-    First,
     InventoryLevel,
     Location,
     Node,
@@ -34,6 +40,7 @@ from schema.types import (
 )
 
 Sku = Annotated[str, strawberry.argument(description="Stock keeping unit.")]
+LIST_ALL = RequiresScopesIfAbsent(scopes=[["customers:list"]])
 
 
 def _bad_input(message: str) -> GraphQLError:
@@ -82,10 +89,11 @@ def _one(golden_ids: list[str]) -> str | None:
 
 async def resolve_customer(info: Ctx, id: strawberry.ID | None = None, email: str | None = None,
                            phone: str | None = None,
-                           source_ref: SourceRefInput | None = None) -> Customer | None:
-    given = [v for v in (id, email, phone, source_ref) if v is not None]
+                           source_ref: SourceRefInput | None = None,
+                           loyalty_card: str | None = None) -> Customer | None:
+    given = [v for v in (id, email, phone, source_ref, loyalty_card) if v is not None]
     if len(given) != 1:
-        raise _bad_input("give exactly one of id, email, phone, sourceRef")
+        raise _bad_input("give exactly one of id, email, phone, loyaltyCard, sourceRef")
     runtime = info.context.runtime
     lookups = info.context.loaders.registry_loader("lookup_many")
 
@@ -99,6 +107,8 @@ async def resolve_customer(info: Ctx, id: strawberry.ID | None = None, email: st
         golden = _one(await runtime.identity.find_by_email(email, lookup=lookup))
     elif phone is not None:
         golden = _one(await runtime.identity.find_by_phone(phone, lookup=lookup))
+    elif loyalty_card is not None:
+        golden = await _customer_from_records(info, "loyalty", loyalty_card.strip())
     else:
         assert source_ref is not None
         golden = await _customer_from_records(info, source_ref.kind, str(source_ref.id))
@@ -136,8 +146,16 @@ def _golden_after(after: str | None) -> str | None:
 @strawberry.type(description="c360: one graph over the retailer's e-commerce, point of sale, "
                              "helpdesk and loyalty systems.")
 class Query:
+    @strawberry.field(description="The customer the caller acts for (a customer token); null "
+                                  "for staff and services.",
+                      directives=[scopes("customers:lookup")])
+    async def me(self, info: Ctx) -> Customer | None:
+        golden = info.context.acting_for
+        return None if golden is None else Customer(id=strawberry.ID(golden))
+
     @strawberry.field(description="One customer, by exactly one of: golden id, email, phone "
-                                  "(any format) or a silo record.")
+                                  "(any format), loyalty card or a silo record.",
+                      directives=[scopes("customers:lookup")])
     async def customer(
         self, info: Ctx,
         id: Annotated[strawberry.ID | None, strawberry.argument(
@@ -148,22 +166,36 @@ class Query:
         phone: Annotated[str | None, strawberry.argument(
             description="A phone number in any format; national numbers are read in the "
                         "configured regions.")] = None,
+        loyalty_card: Annotated[str | None, strawberry.argument(
+            description="A loyalty card number, as printed on the card.")] = None,
         source_ref: Annotated[SourceRefInput | None, strawberry.argument(
-            description="A record in one silo.")] = None,
+            description="A record in one silo.",
+            directives=[scopes("records:read")])] = None,
     ) -> Customer | None:
-        return await resolve_customer(info, id, email, phone, source_ref)
+        return await resolve_customer(info, id, email, phone, source_ref, loyalty_card)
 
-    @strawberry.field(description="Customers in the registry, optionally matching an email, a "
-                                  "phone or a name.")
+    @strawberry.field(description="Customers in the registry matching an email, a phone or a "
+                                  "name; without `search`, everyone (`customers:list`).",
+                      directives=[scopes("customers:search", "customers:list"),
+                                  ListSize(slicing_arguments=["first"], sized_fields=["edges"],
+                                           assumed_size=SEARCH_PAGE)])
     async def customers(
         self, info: Ctx,
         search: Annotated[str | None, strawberry.argument(
-            description="An email, a phone number or words of a name.")] = None,
-        first: First = 20, after: After = None,
-    ) -> Connection[Customer]:
+            description="An email, a phone number or words of a name.",
+            directives=[LIST_ALL])] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description=f"How many items (at most 100; {SEARCH_PAGE} without "
+                        f"`customers:list`).",
+            directives=[RequiresScopesOver(scopes=[["customers:list"]],
+                                           limit=SEARCH_PAGE)])] = SEARCH_PAGE,
+        after: Annotated[str | None, strawberry.argument(
+            description="Continue after this cursor (a previous page's `pageInfo.endCursor`).",
+            directives=[scopes("customers:list")])] = None,
+    ) -> Connection[Customer] | None:
         runtime = info.context.runtime
         if search is None or not search.strip():
-            size = max(0, min(first if first is not None else 20, 100))
+            size = max(0, min(first if first is not None else SEARCH_PAGE, 100))
             start = _golden_after(after)
             ids = await runtime.registry.people(after=start, limit=size + 1)
             edges = [Edge(cursor=_golden_cursor(g), node=Customer(id=strawberry.ID(g)))
@@ -183,22 +215,25 @@ class Query:
         return Connection.of(paginate(golden, first, after),
                              lambda g: Customer(id=strawberry.ID(g)))
 
-    @strawberry.field(description="One order by its global id (`Order.id`).")
+    @strawberry.field(description="One order by its global id (`Order.id`).",
+                      directives=[scopes("orders:read")])
     async def order(self, info: Ctx, id: Annotated[strawberry.ID, strawberry.argument(
             description="The order's global id (`Order.id`).")]) -> Order | None:
         return await resolve_order(info, id)
 
-    @strawberry.field(description="A product by SKU, across catalogs.")
+    @strawberry.field(description="A product by SKU, across catalogs.",
+                      directives=[scopes("catalog:read")])
     async def product(self, info: Ctx, sku: Sku) -> Product | None:
         return await load_product(info, sku)
 
     @strawberry.field(description="Stock of a SKU, at the given locations (`Location.id`) or "
-                                  "everywhere.")
+                                  "everywhere.",
+                      directives=[scopes("stock:read"), Cost(weight="5"),
+                                  ListSize(assumed_size=50)])
     async def inventory(self, info: Ctx, sku: Sku,
                         location_ids: Annotated[list[strawberry.ID] | None, strawberry.argument(
                             description="Only these locations (`Location.id`).")] = None,
-                        ) -> list[
-                            InventoryLevel]:
+                        ) -> list[InventoryLevel] | None:
         wanted = {str(i) for i in location_ids} if location_ids else None
         return [InventoryLevel(location=Location.of(place),  # type: ignore[arg-type]
                                    available=level.available, updated_at=level.updated_at,
@@ -207,7 +242,9 @@ class Query:
                 if wanted is None or place.id in wanted]
 
     @strawberry.field(description="Stores within `radiusKm` of a point that have at least "
-                                  "`minQuantity` of a SKU, nearest first.")
+                                  "`minQuantity` of a SKU, nearest first.",
+                      directives=[scopes("stock:read"), Cost(weight="5"),
+                                  ListSize(assumed_size=20)])
     async def stores_with_stock(
         self, info: Ctx, sku: Sku,
         near: Annotated[GeoInput, strawberry.argument(description="Where the customer is.")],
@@ -215,7 +252,7 @@ class Query:
             description="How far to look, in km.")] = 25.0,
         min_quantity: Annotated[int, strawberry.argument(
             description="Units a store must have.")] = 1,
-    ) -> list[StoreStock]:
+    ) -> list[StoreStock] | None:
         if radius_km <= 0 or min_quantity < 1:
             raise _bad_input("radiusKm must be positive and minQuantity at least 1")
         origin = GeoPoint(near.lat, near.lng)
@@ -235,7 +272,8 @@ class Query:
                                         distance_km=round(distance, 3)))
         return sorted(found, key=lambda s: s.distance_km)
 
-    @strawberry.field(description="Any object by its global id.")
+    @strawberry.field(description="Any object by its global id; what the caller may receive "
+                                  "depends on the object's type.", directives=[scopes()])
     async def node(self, info: Ctx, id: Annotated[strawberry.ID, strawberry.argument(
             description="A global id (`Customer.id`, `Order.id`, `Location.id`, …).")],
                    ) -> Node | None:

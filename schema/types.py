@@ -19,9 +19,22 @@ from resolvers.context import Context
 from resolvers.ids import to_global
 from resolvers.pagination import Page, paginate
 from resolvers.sources import gather_sources
+from schema.policy import (
+    Cost,
+    ListSize,
+    Mask,
+    MaskStyle,
+    Owned,
+    PiiAccess,
+    PublicOnly,
+    StoreScoped,
+    scopes,
+)
 
 T = TypeVar("T")
 Ctx = Info[Context, Any]
+CONTACT = scopes("contact:read", "contact:masked")
+PAGED = ListSize(slicing_arguments=["first"], sized_fields=["edges"], assumed_size=20)
 
 First = Annotated[int | None, strawberry.argument(
     description="How many items (at most 100).")]
@@ -30,12 +43,13 @@ After = Annotated[str | None, strawberry.argument(
 
 
 # -- basics -----------------------------------------------------------------------------------
-@strawberry.interface(description="An object with a globally unique id (`Query.node`).")
+@strawberry.interface(description="An object with a globally unique id (`Query.node`).",
+                      directives=[scopes()])
 class Node:
     id: strawberry.ID = strawberry.field(description="Globally unique, opaque id.")
 
 
-@strawberry.type(description="An exact amount of money (never a float).")
+@strawberry.type(description="An exact amount of money (never a float).", directives=[scopes()])
 class Money:
     amount: Decimal = strawberry.field(description="The amount, in units of the currency.")
     currency: str = strawberry.field(description="ISO 4217 currency code.")
@@ -64,7 +78,7 @@ class FulfillmentType(enum.Enum):
     DIGITAL = "DIGITAL"
 
 
-@strawberry.type(description="Relay page information.")
+@strawberry.type(description="Relay page information.", directives=[scopes()])
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More items follow this page.")
     has_previous_page: bool = strawberry.field(description="Items precede this page.")
@@ -73,13 +87,14 @@ class PageInfo:
                                                           "as `after` for the next page.")
 
 
-@strawberry.type(description="One item of a page, with its cursor.")
+@strawberry.type(description="One item of a page, with its cursor.", directives=[scopes()])
 class Edge(Generic[T]):
     cursor: str = strawberry.field(description="Opaque position of this item.")
     node: T = strawberry.field(description="The item.")
 
 
-@strawberry.type(description="A page of a list that can grow (Relay connection).")
+@strawberry.type(description="A page of a list that can grow (Relay connection).",
+                 directives=[scopes()])
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page.")
     page_info: PageInfo = strawberry.field(description="Where this page is in the list.")
@@ -87,7 +102,8 @@ class Connection(Generic[T]):
     """The count, or how to count when ``totalCount`` is asked for (counting everyone in the
     registry is a query of its own)."""
 
-    @strawberry.field(description="Number of items in the whole list.")
+    @strawberry.field(description="Number of items in the whole list.",
+                      directives=[Cost(weight="5")])
     async def total_count(self) -> int:
         return self.total if isinstance(self.total, int) else await self.total()
 
@@ -100,7 +116,7 @@ class Connection(Generic[T]):
             end_cursor=edges[-1].cursor if edges else None))
 
 
-@strawberry.type(description="A postal address, as one system holds it.")
+@strawberry.type(description="A postal address, as one system holds it.", directives=[scopes()])
 class Address:
     line1: str | None = strawberry.field(description="Street and number.")
     line2: str | None = strawberry.field(description="Apartment, suite, …")
@@ -117,13 +133,14 @@ class Address:
                        postal_code=a.postal_code, country_code=a.country_code)
 
 
-@strawberry.type(description="A point on Earth (WGS 84).")
+@strawberry.type(description="A point on Earth (WGS 84).", directives=[scopes()])
 class GeoPoint:
     lat: float = strawberry.field(description="Latitude in degrees.")
     lng: float = strawberry.field(description="Longitude in degrees.")
 
 
-@strawberry.type(description="A value and the record it came from (its provenance).")
+@strawberry.type(description="A value and the record it came from (its provenance).",
+                 directives=[scopes()])
 class SourcedString:
     value: str = strawberry.field(description="The value.")
     source: str = strawberry.field(description="The system it came from (a source name).")
@@ -138,7 +155,7 @@ class SourcedString:
             item.record_id), updated_at=item.updated_at)
 
 
-@strawberry.type(description="An address and the record it came from.")
+@strawberry.type(description="An address and the record it came from.", directives=[scopes()])
 class SourcedAddress:
     address: Address = strawberry.field(description="The address.")
     source: str = strawberry.field(description="The system it came from.")
@@ -147,7 +164,8 @@ class SourcedAddress:
 
 # -- locations and catalog --------------------------------------------------------------------
 @strawberry.type(description="A warehouse or store. A store known to several systems (its "
-                             "e-commerce pickup location and its POS) is one location.")
+                             "e-commerce pickup location and its POS) is one location.",
+                 directives=[scopes()])
 class Location(Node):
     name: str = strawberry.field(description="Display name.")
     kind: LocationKind = strawberry.field(description="Warehouse or store.")
@@ -165,7 +183,8 @@ class Location(Node):
                         geo=GeoPoint(lat=place.geo.lat, lng=place.geo.lng) if place.geo else None)
 
 
-@strawberry.type(description="A sellable variant in one system's catalog.")
+@strawberry.type(description="A sellable variant in one system's catalog.",
+                 directives=[scopes("catalog:read")])
 class Variant:
     source: str = strawberry.field(description="The catalog it is in.")
     id: strawberry.ID = strawberry.field(description="Its id in that catalog.")
@@ -175,7 +194,8 @@ class Variant:
     price: Money | None = strawberry.field(description="List price in that system.")
 
 
-@strawberry.type(description="Stock of a SKU at one location.")
+@strawberry.type(description="Stock of a SKU at one location.",
+                 directives=[scopes("stock:read"), StoreScoped()])
 class InventoryLevel:
     location: Location = strawberry.field(description="Where the stock is.")
     available: Decimal = strawberry.field(description="Units available to sell.")
@@ -183,22 +203,26 @@ class InventoryLevel:
     source: str = strawberry.field(description="The system that reported it.")
 
 
-@strawberry.type(description="A store that has a SKU in stock, and how far it is.")
+@strawberry.type(description="A store that has a SKU in stock, and how far it is.",
+                 directives=[scopes("stock:read"), StoreScoped()])
 class StoreStock:
     location: Location = strawberry.field(description="The store.")
     available: Decimal = strawberry.field(description="Units available there.")
     distance_km: float = strawberry.field(description="Distance from the given point, in km.")
 
 
-@strawberry.type(description="A product by SKU, joined across the e-commerce and POS catalogs.")
+@strawberry.type(description="A product by SKU, joined across the e-commerce and POS catalogs.",
+                 directives=[scopes("catalog:read")])
 class Product(Node):
     sku: str = strawberry.field(description="Stock keeping unit.")
     title: str = strawberry.field(description="Product title (from the first catalog that has "
                                               "it).")
     variants: list[Variant] = strawberry.field(description="The SKU in each catalog.")
 
-    @strawberry.field(description="Stock of this SKU at every location.")
-    async def inventory(self, info: Ctx) -> list[InventoryLevel]:
+    @strawberry.field(description="Stock of this SKU at every location.",
+                      directives=[scopes("stock:read"), Cost(weight="5"),
+                                  ListSize(assumed_size=50)])
+    async def inventory(self, info: Ctx) -> list[InventoryLevel] | None:
         return [InventoryLevel(location=Location.of(place), available=level.available,  # type: ignore[arg-type]
                                updated_at=level.updated_at, source=level.source)
                 for place, level in await stores.stock(info, self.sku)]
@@ -219,7 +243,8 @@ async def load_product(info: Ctx, sku: str) -> Product | None:
 
 
 # -- tickets ----------------------------------------------------------------------------------
-@strawberry.type(description="A comment on a ticket.")
+@strawberry.type(description="A comment on a ticket.",
+                 directives=[scopes(), PublicOnly(unless_scope="tickets:internal")])
 class TicketComment:
     id: strawberry.ID = strawberry.field(description="Comment id in the helpdesk.")
     author_id: str | None = strawberry.field(description="Helpdesk user id of the author.")
@@ -228,7 +253,8 @@ class TicketComment:
     created_at: datetime = strawberry.field(description="When it was written.")
 
 
-@strawberry.type(description="A helpdesk ticket (call, email, chat, web form).")
+@strawberry.type(description="A helpdesk ticket (call, email, chat, web form).",
+                 directives=[scopes("tickets:read"), Owned()])
 class Ticket(Node):
     source: str = strawberry.field(description="The helpdesk it is in.")
     ticket_id: strawberry.ID = strawberry.field(description="Its id in that helpdesk.")
@@ -241,8 +267,15 @@ class Ticket(Node):
     updated_at: datetime | None = strawberry.field(description="When it last changed.")
     order_reference: str | None = strawberry.field(description="The order it is about (an "
                                                                "order number or id).")
+    requester: strawberry.Private[str]
 
-    @strawberry.field(description="The conversation, oldest first.")
+    async def owner_id(self, info: Ctx) -> str | None:
+        """The golden id of the customer who asked (ownership, ``schema.policy``)."""
+        return await _golden_of(info, self.source, self.requester)
+
+    @strawberry.field(description="The conversation, oldest first.",
+                      directives=[scopes("tickets:read"), Cost(weight="3"),
+                                  ListSize(assumed_size=20)])
     async def comments(self, info: Ctx) -> list[TicketComment] | None:
         found = await gather_sources(info, [(self.source, info.context.loaders.loader(
             self.source, "comments_by_ticket_ids").load(str(self.ticket_id)))])
@@ -256,11 +289,12 @@ class Ticket(Node):
         return Ticket(id=strawberry.ID(to_global("Ticket", t.source, t.id)), source=t.source,
                       ticket_id=strawberry.ID(t.id), subject=t.subject, status=t.status,
                       priority=t.priority, channel=t.channel, created_at=t.created_at,
-                      updated_at=t.updated_at, order_reference=t.order_reference)
+                      updated_at=t.updated_at, order_reference=t.order_reference,
+                      requester=t.requester_id)
 
 
 # -- orders -----------------------------------------------------------------------------------
-@strawberry.type(description="How an order is (or was) handed over.")
+@strawberry.type(description="How an order is (or was) handed over.", directives=[scopes()])
 class Fulfillment:
     type: FulfillmentType = strawberry.field(description="Shipping, store pickup or digital.")
     status: str = strawberry.field(description="PENDING | READY | COMPLETED | CANCELLED | "
@@ -271,7 +305,7 @@ class Fulfillment:
                                                              "shipped from.")
 
 
-@strawberry.type(description="One line of an order.")
+@strawberry.type(description="One line of an order.", directives=[scopes()])
 class OrderLine:
     sku: str | None = strawberry.field(description="Stock keeping unit.")
     title: str = strawberry.field(description="What was bought, as the order names it.")
@@ -279,12 +313,13 @@ class OrderLine:
     unit_price: Money = strawberry.field(description="Price of one unit.")
     total: Money = strawberry.field(description="Line total before tax.")
 
-    @strawberry.field(description="The product, joined across catalogs by SKU.")
+    @strawberry.field(description="The product, joined across catalogs by SKU.",
+                      directives=[scopes("catalog:read"), Cost(weight="2")])
     async def product(self, info: Ctx) -> Product | None:
         return None if self.sku is None else await load_product(info, self.sku)
 
 
-@strawberry.type(description="One returned line.")
+@strawberry.type(description="One returned line.", directives=[scopes()])
 class ReturnLine:
     sku: str | None = strawberry.field(description="Stock keeping unit.")
     title: str = strawberry.field(description="What was returned.")
@@ -292,7 +327,8 @@ class ReturnLine:
     amount: Money | None = strawberry.field(description="Value refunded for this line.")
 
 
-@strawberry.type(description="Goods brought back against an order — online, or in a store.")
+@strawberry.type(description="Goods brought back against an order — online, or in a store.",
+                 directives=[scopes()])
 class OrderReturn:
     source: str = strawberry.field(description="The system that recorded the return.")
     id: strawberry.ID = strawberry.field(description="Its id there (a refund or return "
@@ -304,7 +340,8 @@ class OrderReturn:
                                                              "if any.")
 
 
-@strawberry.type(description="An order from any channel: a web order or a store sale.")
+@strawberry.type(description="An order from any channel: a web order or a store sale.",
+                 directives=[scopes("orders:read"), Owned()])
 class Order(Node):
     source: str = strawberry.field(description="The system that holds the order.")
     order_id: strawberry.ID = strawberry.field(description="Its id in that system.")
@@ -315,7 +352,7 @@ class Order(Node):
     total: Money = strawberry.field(description="Order total.")
     model: strawberry.Private[models.Order]
 
-    @strawberry.field(description="What was bought.")
+    @strawberry.field(description="What was bought.", directives=[ListSize(assumed_size=10)])
     def lines(self) -> list[OrderLine]:
         # built when asked for: a list of orders rarely shows its lines
         return [OrderLine(sku=line.sku, title=line.title, quantity=line.quantity,
@@ -347,13 +384,15 @@ class Order(Node):
         place = stores.place_for(index, self.source, location_id)
         return Location.of(place) if place and place.kind is models.LocationKind.STORE else None
 
-    @strawberry.field(description="The customer who placed it.")
+    @strawberry.field(description="The customer who placed it.",
+                      directives=[scopes("customers:lookup")])
     async def customer(self, info: Ctx) -> Customer | None:
         golden = await commerce.owner_of(info, self.model)
         return None if golden is None else Customer(id=strawberry.ID(golden))
 
     @strawberry.field(description="Returns against this order, wherever they were made "
-                                  "(a web order returned in a store included).")
+                                  "(a web order returned in a store included).",
+                      directives=[ListSize(assumed_size=5)])
     async def returns(self, info: Ctx) -> list[OrderReturn]:
         index = await stores.location_index(info)
         found = [(self.source, r) for r in self.model.returns]
@@ -375,14 +414,20 @@ class Order(Node):
                             location=Location.of(stores.place_for(index, source, r.location_id)))
                 for source, r in found]
 
-    @strawberry.field(description="Helpdesk tickets that reference this order.")
-    async def tickets(self, info: Ctx) -> list[Ticket]:
+    @strawberry.field(description="Helpdesk tickets that reference this order.",
+                      directives=[scopes("tickets:read"), Cost(weight="3"),
+                                  ListSize(assumed_size=5)])
+    async def tickets(self, info: Ctx) -> list[Ticket] | None:
         golden = await commerce.owner_of(info, self.model)
         if golden is None:
             return []
         refs = {self.model.number, self.model.id}
         return [Ticket.of(t) for t in await commerce.person_tickets(info, golden)
                 if t.order_reference in refs]
+
+    async def owner_id(self, info: Ctx) -> str | None:
+        """The golden id of the customer who placed it (ownership, ``schema.policy``)."""
+        return await commerce.owner_of(info, self.model)
 
     @staticmethod
     def of(o: models.Order) -> Order:
@@ -393,7 +438,7 @@ class Order(Node):
 
 
 # -- loyalty ----------------------------------------------------------------------------------
-@strawberry.type(description="One movement of loyalty points.")
+@strawberry.type(description="One movement of loyalty points.", directives=[scopes()])
 class LedgerEntry:
     occurred_at: datetime = strawberry.field(description="When.")
     points: int = strawberry.field(description="Points earned (positive) or spent (negative).")
@@ -404,7 +449,8 @@ class LedgerEntry:
                                                                "is about.")
 
 
-@strawberry.type(description="The customer's loyalty membership.")
+@strawberry.type(description="The customer's loyalty membership.",
+                 directives=[scopes("loyalty:read"), Owned()])
 class LoyaltyAccount:
     source: str = strawberry.field(description="The loyalty system.")
     card_number: str = strawberry.field(description="Card number.")
@@ -415,7 +461,12 @@ class LoyaltyAccount:
     enrolled_at: datetime = strawberry.field(description="When the customer joined.")
     member_id: strawberry.Private[int]
 
-    @strawberry.field(description="Point movements, newest first.")
+    async def owner_id(self, info: Ctx) -> str | None:
+        """The golden id of the member (ownership, ``schema.policy``)."""
+        return await _golden_of(info, self.source, self.card_number)
+
+    @strawberry.field(description="Point movements, newest first.",
+                      directives=[Cost(weight="3"), PAGED])
     async def ledger(self, info: Ctx, first: First = 20,
                      after: After = None) -> Connection[LedgerEntry] | None:
         found = await gather_sources(info, [(self.source, info.context.loaders.loader(
@@ -428,13 +479,20 @@ class LoyaltyAccount:
 
 
 # -- the customer -----------------------------------------------------------------------------
-@strawberry.type(description="One silo record of the customer and the rule that linked it.")
+@strawberry.type(description="One silo record of the customer and the rule that linked it.",
+                 directives=[scopes()])
 class SourceRecord:
     kind: str = strawberry.field(description="Vendor kind: shopify, square, zendesk, loyalty.")
     source: str = strawberry.field(description="Configured source name.")
     id: strawberry.ID = strawberry.field(description="The record's id in that system.")
     matched_by: str = strawberry.field(description="manual | reference | email | phone+name | "
                                                    "self.")
+
+
+async def _golden_of(info: Ctx, source: str, record_id: str) -> str | None:
+    golden: str | None = await info.context.loaders.registry_loader("golden_of").load(
+        (source, record_id))
+    return golden
 
 
 def _rules(info: Ctx) -> people.Survivorship:
@@ -444,70 +502,94 @@ def _rules(info: Ctx) -> people.Survivorship:
 
 @strawberry.type(description="One person, whatever systems know them. Values are read live "
                              "from those systems and chosen by survivorship rules; each carries "
-                             "its provenance.")
+                             "its provenance.",
+                 directives=[scopes("customers:lookup"), Owned()])
 class Customer(Node):
-    @strawberry.field(description="The customer's name.")
+    async def owner_id(self, info: Ctx) -> str | None:
+        """Itself (ownership, ``schema.policy``)."""
+        return str(self.id)
+
+    @strawberry.field(description="The customer's name.",
+                      directives=[scopes("customers:lookup"), PiiAccess(group="name")])
     async def display_name(self, info: Ctx) -> SourcedString | None:
         found = await people.profiles(info, str(self.id))
         return SourcedString.of(people.display_name(found, _rules(info)))
 
-    @strawberry.field(description="The preferred email address.")
+    @strawberry.field(description="The preferred email address.",
+                      directives=[CONTACT, Mask(style=MaskStyle.EMAIL),
+                                  PiiAccess(group="contact")])
     async def email(self, info: Ctx) -> SourcedString | None:
         found = people.emails(await people.profiles(info, str(self.id)),
                               info.context.runtime.normalizer, _rules(info))
         return SourcedString.of(found[0] if found else None)
 
-    @strawberry.field(description="The preferred phone number (E.164).")
+    @strawberry.field(description="The preferred phone number (E.164).",
+                      directives=[CONTACT, Mask(style=MaskStyle.PHONE),
+                                  PiiAccess(group="contact")])
     async def phone(self, info: Ctx) -> SourcedString | None:
         found = people.phones(await people.profiles(info, str(self.id)),
                               info.context.runtime.normalizer, _rules(info))
         return SourcedString.of(found[0] if found else None)
 
-    @strawberry.field(description="Every distinct email address, preferred first.")
-    async def emails(self, info: Ctx) -> list[SourcedString]:
+    @strawberry.field(description="Every distinct email address, preferred first.",
+                      directives=[CONTACT, Mask(style=MaskStyle.EMAIL),
+                                  PiiAccess(group="contact"), ListSize(assumed_size=3)])
+    async def emails(self, info: Ctx) -> list[SourcedString] | None:
         found = people.emails(await people.profiles(info, str(self.id)),
                               info.context.runtime.normalizer, _rules(info))
         return [s for s in (SourcedString.of(f) for f in found) if s]
 
-    @strawberry.field(description="Every distinct phone number (E.164), preferred first.")
-    async def phones(self, info: Ctx) -> list[SourcedString]:
+    @strawberry.field(description="Every distinct phone number (E.164), preferred first.",
+                      directives=[CONTACT, Mask(style=MaskStyle.PHONE),
+                                  PiiAccess(group="contact"), ListSize(assumed_size=3)])
+    async def phones(self, info: Ctx) -> list[SourcedString] | None:
         found = people.phones(await people.profiles(info, str(self.id)),
                               info.context.runtime.normalizer, _rules(info))
         return [s for s in (SourcedString.of(f) for f in found) if s]
 
-    @strawberry.field(description="Every distinct address, preferred first.")
-    async def addresses(self, info: Ctx) -> list[SourcedAddress]:
+    @strawberry.field(description="Every distinct address, preferred first.",
+                      directives=[CONTACT, Mask(style=MaskStyle.ADDRESS),
+                                  PiiAccess(group="address"), ListSize(assumed_size=3)])
+    async def addresses(self, info: Ctx) -> list[SourcedAddress] | None:
         found = people.addresses(await people.profiles(info, str(self.id)), _rules(info))
         return [SourcedAddress(address=Address.of(a.value), source=a.source,  # type: ignore[arg-type]
                                record_id=strawberry.ID(a.record_id)) for a in found]
 
-    @strawberry.field(description="The silo records that are this customer.")
-    async def source_records(self, info: Ctx) -> list[SourceRecord]:
+    @strawberry.field(description="The silo records that are this customer.",
+                      directives=[scopes("records:read"), PiiAccess(group="records"),
+                                  ListSize(assumed_size=4)])
+    async def source_records(self, info: Ctx) -> list[SourceRecord] | None:
         return [SourceRecord(kind=r.kind, source=r.source, id=strawberry.ID(r.id),
                              matched_by=r.matched_by)
                 for r in await people.linked_records(info, str(self.id))]
 
-    @strawberry.field(description="Orders from every channel, newest first.")
+    @strawberry.field(description="Orders from every channel, newest first.",
+                      directives=[scopes("orders:read"), PiiAccess(group="orders"),
+                                  Cost(weight="10"), PAGED])
     async def orders(self, info: Ctx, channel: Annotated[Channel | None, strawberry.argument(
                          description="Only orders of this channel.")] = None,
-                     first: First = 20, after: After = None) -> Connection[Order]:
+                     first: First = 20, after: After = None) -> Connection[Order] | None:
         found = await commerce.person_orders(info, str(self.id))
         if channel is not None:
             found = [o for o in found if o.channel.value == channel.value]
         return Connection.of(paginate(found, first, after), Order.of)
 
-    @strawberry.field(description="Helpdesk tickets, newest first.")
+    @strawberry.field(description="Helpdesk tickets, newest first.",
+                      directives=[scopes("tickets:read"), PiiAccess(group="tickets"),
+                                  Cost(weight="5"), PAGED])
     async def tickets(self, info: Ctx, status: Annotated[list[str] | None, strawberry.argument(
                           description="Only tickets in these statuses (new, open, pending, "
                                       "hold, solved, closed).")] = None,
-                      first: First = 20, after: After = None) -> Connection[Ticket]:
+                      first: First = 20, after: After = None) -> Connection[Ticket] | None:
         found = await commerce.person_tickets(info, str(self.id))
         if status:
             wanted = {s.lower() for s in status}
             found = [t for t in found if t.status.lower() in wanted]
         return Connection.of(paginate(found, first, after), Ticket.of)
 
-    @strawberry.field(description="Loyalty membership, if the customer has one.")
+    @strawberry.field(description="Loyalty membership, if the customer has one.",
+                      directives=[scopes("loyalty:read"), PiiAccess(group="loyalty"),
+                                  Cost(weight="3")])
     async def loyalty(self, info: Ctx) -> LoyaltyAccount | None:
         found = await people.per_record(info, str(self.id), LoyaltySource, "accounts_by_cards")
         accounts = [a for _, a in found if a is not None]
@@ -519,7 +601,9 @@ class Customer(Node):
                               enrolled_at=a.enrolled_at, member_id=a.member_id)
 
     @strawberry.field(description="What the customer has spent across channels: order totals "
-                                  "of orders not cancelled, less the value returned.")
+                                  "of orders not cancelled, less the value returned.",
+                      directives=[scopes("orders:read"), PiiAccess(group="orders"),
+                                  Cost(weight="10")])
     async def lifetime_value(self, info: Ctx) -> Money | None:
         found = await commerce.person_orders(info, str(self.id))
         currencies = {o.total.currency for o in found}

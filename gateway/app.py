@@ -34,9 +34,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.errors import UpstreamError
 from adapters.protocols import CustomerSource
+from adapters.transport import PooledTransport
 from gateway.admission import Admission, Arrival, arrival, upstream_deadline, watching
 from gateway.auth.customer import acting_for
-from gateway.auth.middleware import authentication
+from gateway.auth.middleware import Authenticator, authentication
 from gateway.config import Config, GatewaySettings
 from gateway.graphiql import graphiql_html
 from gateway.limits.gate import QueryGate, Refused
@@ -53,6 +54,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 READY_TIMEOUT_S = 2.0
+JWKS_LIMITS = httpx.Limits(max_connections=2, max_keepalive_connections=1)
 
 
 def _json(body: Any, status: int = 200, media_type: str = JSON,
@@ -129,12 +131,14 @@ class RequestId:
 
 class GraphQLEndpoint:
     def __init__(self, schema: C360Schema, settings: GatewaySettings, gate: QueryGate,
-                 batching: bool = True) -> None:
+                 batching: bool = True, graphiql_headers: Mapping[str, str] | None = None,
+                 ) -> None:
         self.schema = schema
         self.settings = settings
         self.batching = batching
         self.admission = Admission(settings.max_in_flight, settings.max_loop_lag_ms / 1000)
         self.gate = gate
+        self.graphiql_page = graphiql_html("/graphql", headers=graphiql_headers)
 
     def context(self, request: Request, deadline: float) -> Context:
         runtime: Runtime = request.app.state.runtime
@@ -204,7 +208,7 @@ class GraphQLEndpoint:
         media_type = negotiate(request.headers.get("accept"))
         if request.method == "GET" and "query" not in request.query_params and (
                 "text/html" in request.headers.get("accept", "")):
-            return HTMLResponse(graphiql_page())
+            return HTMLResponse(self.graphiql_page)
         if media_type is None:
             return _request_error(f"cannot answer as {request.headers.get('accept')}; "
                                   f"accept {GRAPHQL_RESPONSE} or {JSON}", 406)
@@ -237,8 +241,11 @@ class GraphQLEndpoint:
         principal = principal_of(request)
         checked = await self.gate.admit(params, principal, request.app.state)
         if isinstance(checked, Refused):
+            # a document refused before execution is a request error: 400 with the GraphQL
+            # response media type, 200 under the legacy application/json rules
+            status = 200 if checked.status == 400 and media_type == JSON else checked.status
             return _json({"errors": [{"message": checked.message, "extensions": {
-                "code": checked.code, **checked.extensions}}]}, checked.status, media_type,
+                "code": checked.code, **checked.extensions}}]}, status, media_type,
                 checked.headers)
         query = checked.query
         if variables is not None and not isinstance(variables, dict):
@@ -267,11 +274,6 @@ def cors(config: Config) -> list[Middleware]:
                        allow_headers=["Authorization", "Content-Type", "X-Request-ID",
                                       "Idempotency-Key"],
                        expose_headers=["X-Request-ID", "Retry-After"], max_age=600)]
-
-
-@lru_cache(maxsize=1)
-def graphiql_page() -> str:
-    return graphiql_html("/graphql")
 
 
 async def healthz(request: Request) -> Response:
@@ -312,18 +314,28 @@ async def readyz(request: Request) -> Response:
 
 def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None
                = None, engines: Mapping[str, AsyncEngine] | None = None,
-               batching: bool = True) -> Starlette:
-    """The gateway app; clients, engines and the registry live for the app's lifespan."""
+               batching: bool = True, graphiql_headers: Mapping[str, str] | None = None,
+               ) -> Starlette:
+    """The gateway app; clients, engines and the registry live for the app's lifespan.
+    ``graphiql_headers`` prefill GraphiQL's Headers tab (``c360 demo``'s agent token)."""
 
     schema = build_schema()
+    authenticator = Authenticator(config.auth)
     endpoint = GraphQLEndpoint(schema, config.gateway, QueryGate(schema._schema, config),
-                               batching=batching)
+                               batching=batching, graphiql_headers=graphiql_headers)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_runtime(config, transports=transports, engines=engines) as runtime, \
                 watching(endpoint.admission), AsyncExitStack() as stack:
             app.state.runtime = runtime
+            jwks_client = None
+            if config.auth.jwt is not None and config.auth.jwt.jwks_url is not None:
+                jwks_client = httpx.AsyncClient(
+                    transport=(transports or {}).get("jwks") or PooledTransport(JWKS_LIMITS),
+                    timeout=5.0)
+                stack.push_async_callback(jwks_client.aclose)
+            authenticator.open(jwks_client)
             app.state.redis = None
             if config.redis_url is not None:
                 from redis.asyncio import Redis
@@ -347,7 +359,7 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
     except ImportError:  # pragma: no cover
         pass
     middleware = [Middleware(Arrival), Middleware(RequestId), *cors(config),
-                  *authentication(config), *rate_limiting(config)]
+                  *authentication(config, authenticator), *rate_limiting(config)]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                     exception_handlers={Exception: _internal_error})
     app.state.admission = endpoint.admission

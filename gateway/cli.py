@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from adapters.errors import ConfigError
 from gateway.loop import run as run_loop
 
 
@@ -54,7 +55,67 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--config", type=Path, required=True)
     index.add_argument("--since", type=_timestamp, default=None,
                        help="only records updated since this ISO 8601 time")
+    token = commands.add_parser(
+        "token", help="print a token signed with the config's local signing key (sandbox, "
+                      "demo, tests)")
+    token.add_argument("--config", type=Path, required=True)
+    token.add_argument("--role", required=True,
+                       help="customer | store_associate | agent | backoffice | service")
+    token.add_argument("--customer", default=None,
+                       help="the customer a customer token acts for: a golden id or kind:id")
+    token.add_argument("--store", default=None, help="a store associate's store code")
+    token.add_argument("--scopes", nargs="*", default=[], help="scopes (services; others "
+                                                               "are narrowed to them)")
+    token.add_argument("--subject", default=None)
+    token.add_argument("--ttl", type=_positive, default=3600, help="seconds")
+    apikey = commands.add_parser("apikey", help="API keys for backend services")
+    apikey_commands = apikey.add_subparsers(dest="apikey_command", required=True)
+    create = apikey_commands.add_parser(
+        "create", help="print a new key once, and the lines to add to the config")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scopes", nargs="+", required=True)
+    create.add_argument("--role", default="service",
+                        help="service (default), agent or backoffice")
     return parser
+
+
+def _token(args: argparse.Namespace) -> int:
+    from gateway.auth.signing import mint
+    from gateway.config import load_config
+
+    config = load_config(args.config)
+    if config.auth.jwt is None:
+        raise ConfigError("auth.jwt", "the config verifies no tokens")
+    print(mint(config.auth.jwt, args.role, subject=args.subject, customer=args.customer,
+               store=args.store, scopes=args.scopes, ttl_s=args.ttl))
+    return 0
+
+
+def _apikey_create(args: argparse.Namespace) -> int:
+    import re
+
+    import tomli_w
+
+    from gateway.auth.apikeys import digest, generate_key
+    from schema.policy import SCOPES
+
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", args.name):
+        raise ConfigError("--name", "letters, digits, dots, dashes and underscores")
+    unknown = [s for s in args.scopes if s not in SCOPES]
+    if unknown:
+        raise ConfigError("--scopes", f"unknown scopes {', '.join(unknown)}; known: "
+                                      f"{', '.join(sorted(SCOPES))}")
+    if args.role not in ("service", "agent", "backoffice"):
+        raise ConfigError("--role", "service, agent or backoffice")
+    key = generate_key()
+    entry: dict[str, object] = {"name": args.name, "hash": f"sha256:{digest(key)}",
+                                "scopes": list(args.scopes)}
+    if args.role != "service":
+        entry["role"] = args.role
+    print(f"API key (shown once; give it to the service, keep it secret):\n  {key}\n")
+    print("Add to the gateway config:\n")
+    print(tomli_w.dumps({"auth": {"api_keys": [entry]}}).strip())
+    return 0
 
 
 def _timestamp(text: str) -> datetime:
@@ -103,7 +164,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_loop(run_demo(args.host, args.port, args.customers, args.seed, args.data_dir))
         return 0
     if args.command == "serve":
-        from adapters.errors import ConfigError
         from gateway.server import serve as serve_gateway
 
         try:
@@ -112,14 +172,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"c360: {exc}", file=sys.stderr)
             return 2
         return 0
-    if args.command == "index":
-        from adapters.errors import ConfigError
-
-        try:
+    try:
+        if args.command == "index":
             return run_loop(_index(args.config, args.since))
-        except ConfigError as exc:
-            print(f"c360: {exc}", file=sys.stderr)
-            return 2
+        if args.command == "token":
+            return _token(args)
+        if args.command == "apikey":
+            return _apikey_create(args)
+    except ConfigError as exc:
+        print(f"c360: {exc}", file=sys.stderr)
+        return 2
     return 2
 
 

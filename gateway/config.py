@@ -147,11 +147,13 @@ def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Confi
         raise ConfigError(str(path), "file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"not valid TOML: {exc}") from None
-    config = parse_config(data, env)
+    config = parse_config(data, env, base=path.parent)
     return dataclasses.replace(config, path=path)
 
 
-def parse_config(data: Mapping[str, object], env: Mapping[str, str]) -> Config:
+def parse_config(data: Mapping[str, object], env: Mapping[str, str],
+                 base: Path | None = None) -> Config:
+    """Validate a config's data; relative file paths in it are read from ``base``."""
     root = Table(data, "", env)
     gateway_table = root.table("gateway")
     gateway = GatewaySettings(
@@ -195,7 +197,7 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str]) -> Config:
         store_table.finish()
     identity = _identity(root.table("identity"))
     survivorship = _survivorship(root.table("survivorship"), list(sources))
-    auth = parse_auth(root.table("auth"))
+    auth = parse_auth(root.table("auth"), base)
     limits = parse_limits(root.table("limits"))
     rate_limits = parse_rate_limits(root.table("rate_limits"))
     redis_url = root.string("redis_url", None)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from gateway.app import create_app
-from gateway.config import parse_config
+from gateway.auth.signing import mint
+from gateway.config import Config, parse_config
 from gateway.loop import tune_gc
 from gateway.runtime import open_runtime
 from silos.sandbox import SandboxOptions, Servers, gateway_config, prepare, start_silos
@@ -32,6 +34,28 @@ Try in GraphiQL ({url}):
 """
 
 
+def demo_tokens(running: object, config: Config) -> dict[str, tuple[str, str]]:
+    """A ready token per role (valid 12 h) and the ``c360 token`` command that makes it."""
+    data = running.data  # type: ignore[attr-defined]
+    jwt = config.auth.jwt
+    assert jwt is not None
+    customer = f"shopify:{next(iter(data.shopify.customers))}"
+    store = config.stores[0].code if config.stores else None
+    path = running.config_path  # type: ignore[attr-defined]
+    wanted: dict[str, dict[str, Any]] = {
+        "customer": {"customer": customer, "subject": "app-user"},
+        "store_associate": {"store": store, "subject": "clerk-1"},
+        "agent": {"subject": "agent-1"},
+        "backoffice": {"subject": "ops-1"},
+    }
+    made = {}
+    for role, claims in wanted.items():
+        token = mint(jwt, role, ttl_s=12 * 3600, **claims)
+        flags = "".join(f" --{k} {v}" for k, v in claims.items() if k != "subject")
+        made[role] = (token, f"c360 token --config {path} --role {role}{flags} --ttl 43200")
+    return made
+
+
 def examples(running: object, url: str) -> str:
     data = running.data  # type: ignore[attr-defined]
     customer = next(c for c in data.square.customers.values()
@@ -46,11 +70,13 @@ async def run_demo(host: str, port: int, customers: int, seed: int, data_dir: Pa
     running = prepare(SandboxOptions(customers=customers, seed=seed, host=host,
                                      port=port + 100, data_dir=data_dir))
     config = parse_config(gateway_config(running), env={})
+    tokens = demo_tokens(running, config)
     servers = Servers()
     await start_silos(running, servers)
     async with open_runtime(config) as runtime:
         report = await runtime.identity.index()
-    app = create_app(config)
+    app = create_app(config, graphiql_headers={
+        "Authorization": f"Bearer {tokens['agent'][0]}"})
     tune_gc()
     await servers.start(app, host, port)
     url = f"http://{host}:{port}/graphql"
@@ -60,5 +86,9 @@ async def run_demo(host: str, port: int, customers: int, seed: int, data_dir: Pa
     print(f"  silos     shopify {running.url('shopify')}  square {running.url('square')}  "
           f"zendesk {running.url('zendesk')}", flush=True)
     print(examples(running, url), flush=True)
+    print("Tokens (GraphiQL's Headers tab already has the agent's; paste another as\n"
+          '{"Authorization": "Bearer <token>"} to see what each role sees):', flush=True)
+    for role, (token, command) in tokens.items():
+        print(f"  {role:16s} {token}\n  {'':16s} ({command})", flush=True)
     print("Ctrl-C stops.", flush=True)
     await servers.run_until_signal()

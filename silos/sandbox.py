@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import tomli_w
 import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from gateway import loop
 from silos.control import SandboxControl
@@ -29,6 +31,8 @@ from silos.zendesk import create_app as create_zendesk_app
 
 SHOPIFY_API_VERSION = "2026-07"
 SQUARE_API_VERSION = "2025-10-16"
+SANDBOX_ISSUER = "c360-sandbox"
+SANDBOX_AUDIENCE = "c360"
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,32 @@ def gateway_config(running: RunningSandbox) -> dict[str, Any]:
         "identity": {"database_url": "sqlite+aiosqlite:///"
                      + str((running.options.data_dir / "identity.sqlite").resolve()),
                      "default_region": "US", "regions": ["US", "GB"]},
+        "auth": {"jwt": {
+            "issuer": SANDBOX_ISSUER, "audience": SANDBOX_AUDIENCE, "algorithms": ["ES256"],
+            "public_key_file": str(signing_key_paths(running.options.data_dir)[1].resolve()),
+            "signing_key_file": str(signing_key_paths(running.options.data_dir)[0].resolve()),
+        }},
+        "limits": {"introspection": True, "suggestions": True},
     }
+
+
+def signing_key_paths(data_dir: Path) -> tuple[Path, Path]:
+    return data_dir / "signing-key.pem", data_dir / "signing-key.pub.pem"
+
+
+def ensure_signing_key(data_dir: Path) -> None:
+    """A local ES256 key pair the sandbox's gateway config trusts (``c360 token`` signs with
+    the private half); kept across runs, readable by its owner only."""
+    private_path, public_path = signing_key_paths(data_dir)
+    if private_path.exists() and public_path.exists():
+        return
+    key = ec.generate_private_key(ec.SECP256R1())
+    private_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    private_path.chmod(0o600)
+    public_path.write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
 def prepare(options: SandboxOptions) -> RunningSandbox:
@@ -125,6 +154,7 @@ def prepare(options: SandboxOptions) -> RunningSandbox:
     }
     for app in apps.values():
         app.faults.latency_ms = options.latency_ms
+    ensure_signing_key(options.data_dir)
     truth = options.data_dir / "ground_truth.json"
     truth.write_text(json.dumps(data.ground_truth, indent=1), encoding="utf-8")
     running = RunningSandbox(options, data, apps, options.data_dir / "c360.toml", truth,

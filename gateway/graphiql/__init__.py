@@ -15,6 +15,7 @@ import base64
 import hashlib
 import html
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -59,11 +60,12 @@ DEFAULT_QUERY = """\
 """
 
 
-def _script(endpoint: str, title: str) -> str:
+def _script(endpoint: str, title: str, headers: Mapping[str, str] | None = None) -> str:
     # json.dumps gives valid JS literals; "<" is escaped so no value can close the <script>.
     def js(value: object) -> str:
         return json.dumps(value).replace("<", "\\u003c")
 
+    editor_headers = json.dumps(dict(headers), indent=2) if headers else ""
     return f"""
 (function () {{
   "use strict";
@@ -77,6 +79,8 @@ def _script(endpoint: str, title: str) -> str:
     React.createElement(GraphiQL, {{
       fetcher: fetcher,
       defaultQuery: {js(DEFAULT_QUERY)},
+      defaultHeaders: {js(editor_headers)},
+      headers: {js(editor_headers)},
       storage: GraphiQL.createLocalStorage({{ namespace: {js(STORAGE_NAMESPACE)} }}),
       visiblePlugin: GraphiQL.React.DOC_EXPLORER_PLUGIN,
       maxHistoryLength: 50,
@@ -111,15 +115,17 @@ def _csp(endpoint: str, script: str) -> str:
     )
 
 
-def graphiql_html(endpoint: str = "/graphql", title: str = "c360 GraphiQL") -> str:
+def graphiql_html(endpoint: str = "/graphql", title: str = "c360 GraphiQL",
+                  headers: Mapping[str, str] | None = None) -> str:
     """The GraphiQL page for ``endpoint``, loading only files under :data:`STATIC_URL`.
 
     Queries are POSTed as JSON with ``Accept: application/graphql-response+json,
     application/json``; the docs explorer is open on load, the history is kept in the
     browser's localStorage under its own namespace, and ``title`` is both the page title and the
-    logo text.
+    logo text. ``headers`` prefill the Headers tab (the demo's token); never pass a
+    production credential: the page is served without authentication.
     """
-    script = _script(endpoint, title)
+    script = _script(endpoint, title, headers)
     css, react, react_dom, graphiql = (f"{STATIC_URL}/{name}" for name in STATIC_FILES)
     return f"""<!DOCTYPE html>
 <html lang="en">

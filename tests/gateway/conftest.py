@@ -14,6 +14,7 @@ from gateway.config import parse_config
 from gateway.loop import run
 from gateway.runtime import open_runtime
 from silos.sandbox import RunningSandbox, SandboxOptions, gateway_config, prepare
+from tests.tokens import bearer
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +62,19 @@ async def gateway(graph_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncCli
                    survivorship: dict[str, Any] | None = None,
                    engines: dict[str, Any] | None = None,
                    settings: dict[str, Any] | None = None,
+                   config: dict[str, Any] | None = None,
+                   role: str = "backoffice", customer: str | None = None,
+                   store: str | None = None, scopes: tuple[str, ...] = (),
+                   headers: dict[str, str] | None = None,
                    ) -> AsyncIterator[httpx.AsyncClient]:
+        """Every request carries a token of ``role`` (backoffice by default), unless
+        ``headers`` are given (``{}``: anonymous); ``config`` merges top-level tables."""
         data = copy.deepcopy(gateway_config(graph_sandbox))
+        for table, values in (config or {}).items():
+            if isinstance(values, dict) and isinstance(data.get(table), dict):
+                data[table].update(values)
+            else:
+                data[table] = values
         if budget_ms is not None:
             data["gateway"]["request_budget_ms"] = budget_ms
         data["gateway"].update(settings or {})
@@ -71,8 +83,11 @@ async def gateway(graph_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncCli
         app = create_app(parse_config(data, env={}),
                          transports={**graph_sandbox.transports(), **(transports or {})},
                          engines=engines, batching=batching)
+        if headers is None:
+            headers = bearer(data, role, customer=customer, store=store, scopes=scopes)
         async with app.router.lifespan_context(app), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway",
+                headers=headers) as client:
             yield client
 
     yield make

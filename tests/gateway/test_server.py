@@ -52,8 +52,12 @@ def test_serve_without_silos_is_alive_but_not_ready(tmp_path: Path) -> None:
         checks = ready.json()["checks"]
         assert checks["registry"] == "ok" and checks["loyalty"] == "ok"
         assert checks["shopify"] == checks["square"] == checks["zendesk"] == "SOURCE_UNAVAILABLE"
+        token = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "token", "--config", str(running.config_path),
+             "--role", "agent"], capture_output=True, text=True, timeout=60, check=True)
         answer = httpx.post(f"http://127.0.0.1:{port}/graphql", timeout=10, json={
-            "query": '{ customer(sourceRef: {kind: "shopify", id: "1"}) { id } }'})
+            "query": '{ customer(sourceRef: {kind: "shopify", id: "1"}) { id } }'},
+            headers={"Authorization": f"Bearer {token.stdout.strip()}"})
         assert answer.status_code == 200
         [error] = answer.json()["errors"]
         assert error["extensions"] == {"code": "SOURCE_UNAVAILABLE", "source": "shopify"}

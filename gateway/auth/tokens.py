@@ -54,6 +54,7 @@ class Jwks:
         self.keys: dict[str | None, jwt.PyJWK] = {}
         self.fetched_at: float | None = None
         self.tried_at: float | None = None
+        self.refetched_at: float | None = None
         self._lock = asyncio.Lock()
         self.fetches = 0
 
@@ -68,6 +69,8 @@ class Jwks:
             log.warning("auth: JWKS fetch failed (%s)", type(exc).__name__)
             if not self.keys:
                 raise KeysUnavailable() from exc
+            # keep the keys we have; try again after the refresh interval, not per request
+            self.fetched_at = self.tried_at - self.cache_s + self.refresh_s
             return
         self.keys = {key.key_id: key for key in found.keys}
         self.fetched_at = self.tried_at
@@ -78,9 +81,11 @@ class Jwks:
     async def key(self, kid: str | None) -> jwt.PyJWK:
         if self._expired() or kid not in self.keys:
             async with self._lock:  # one fetch for every request that waits on it
-                may_fetch = self.tried_at is None or \
-                    self.clock() - self.tried_at >= self.refresh_s
-                if (self._expired() or kid not in self.keys) and may_fetch:
+                if self._expired():
+                    await self._fetch()
+                elif kid not in self.keys and (self.refetched_at is None or self.clock()
+                                               - self.refetched_at >= self.refresh_s):
+                    self.refetched_at = self.clock()  # the key may have been rotated in
                     await self._fetch()
         found = self.keys.get(kid)
         if found is None and kid is None and len(self.keys) == 1:

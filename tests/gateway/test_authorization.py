@@ -44,8 +44,8 @@ async def _ask(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[
 
 
 async def _person(client: httpx.AsyncClient, records: dict[str, str]) -> Person | None:
-    found = await _ask(client, '{ customer(sourceRef: {kind: "shopify", id: "%s"}) { id } }'
-                       % records["shopify"])
+    found = await _ask(client, 'query($v: ID!) { customer(sourceRef: {kind: "shopify", '
+                               'id: $v}) { id } }', v=records["shopify"])
     golden = found["data"]["customer"]["id"]
     profile = (await _ask(client, PROFILE, id=golden))["data"]["customer"]
     channels = {o["node"]["channel"]: o["node"]["id"] for o in profile["orders"]["edges"]}
@@ -79,7 +79,8 @@ async def people(graph_sandbox: RunningSandbox, gateway: Callable[..., Any],
 
 def entry_points(p: Person) -> dict[str, tuple[str, dict[str, Any]]]:
     """Each way into a customer's data, with that person's identifiers."""
-    person = "{ id displayName { value } email { value } orders(first: 5) { edges { node { id } } } }"
+    person = ("{ id displayName { value } email { value } "
+              "orders(first: 5) { edges { node { id } } } }")
     order = "{ id number total { amount } customer { id } tickets { id } returns { id } }"
     return {
         "customer(id)": (f"query($v: ID!) {{ x: customer(id: $v) {person} }}", {"v": p.golden}),

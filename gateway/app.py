@@ -15,6 +15,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -36,6 +37,7 @@ from adapters.errors import UpstreamError
 from adapters.protocols import CustomerSource
 from adapters.transport import PooledTransport
 from gateway.admission import Admission, Arrival, arrival, upstream_deadline, watching
+from gateway.audit.store import AccessRecord, AuditUnavailable
 from gateway.auth.customer import acting_for
 from gateway.auth.middleware import Authenticator, authentication
 from gateway.config import Config, GatewaySettings
@@ -190,6 +192,17 @@ class GraphQLEndpoint:
                 "extensions": {"code": "BUDGET_EXCEEDED",
                                "requestId": request.state.request_id}}]}, 504, media_type)
         result = running.result()
+        if context.accessed and context.principal is not None:
+            try:
+                await context.runtime.audit.record(access_records(context, operation_name))
+            except AuditUnavailable:
+                log.error("request %s: answer withheld, its PII access audit record could not "
+                          "be written", request.state.request_id)
+                return _json({"errors": [{
+                    "message": "the answer could not be audited; retry shortly",
+                    "extensions": {"code": "AUDIT_UNAVAILABLE",
+                                   "requestId": request.state.request_id}}]}, 503, media_type,
+                    {"Retry-After": "1"})
         body: dict[str, Any] = {}
         if result.errors:
             body["errors"] = [e.formatted for e in result.errors]
@@ -257,6 +270,17 @@ class GraphQLEndpoint:
             return _request_error("only queries may be sent with GET", 405, media_type,
                                   {"Allow": "POST"})
         return await self.execute(request, query, variables, operation_name, media_type)
+
+
+def access_records(context: Context, operation_name: str | None) -> list[AccessRecord]:
+    """The PII access audit records of a request: one per customer whose profile it read."""
+    principal = context.principal
+    assert principal is not None
+    now = datetime.now(UTC)
+    return [AccessRecord(at=now, request_id=context.request_id, subject=principal.subject,
+                         role=principal.role.value, method=principal.method, golden_id=golden,
+                         groups=tuple(sorted(groups)), operation_name=operation_name)
+            for golden, groups in sorted(context.accessed.items())]
 
 
 def principal_of(request: Request) -> Principal | None:

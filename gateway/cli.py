@@ -68,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "are narrowed to them)")
     token.add_argument("--subject", default=None)
     token.add_argument("--ttl", type=_positive, default=3600, help="seconds")
+    audit = commands.add_parser(
+        "audit", help="who read a customer's personal data (the PII access audit)")
+    audit.add_argument("--config", type=Path, required=True)
+    audit.add_argument("--customer", required=True,
+                       help="the golden id (an id retired by a merge works too)")
+    audit.add_argument("--since", type=_timestamp, default=None,
+                       help="only reads since this ISO 8601 time")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
     apikey = commands.add_parser("apikey", help="API keys for backend services")
     apikey_commands = apikey.add_subparsers(dest="apikey_command", required=True)
     create = apikey_commands.add_parser(
@@ -115,6 +123,39 @@ def _apikey_create(args: argparse.Namespace) -> int:
     print(f"API key (shown once; give it to the service, keep it secret):\n  {key}\n")
     print("Add to the gateway config:\n")
     print(tomli_w.dumps({"auth": {"api_keys": [entry]}}).strip())
+    return 0
+
+
+async def _audit(config_path: Path, customer: str, since: datetime | None,
+                 as_json: bool) -> int:
+    import json
+
+    import sqlalchemy as sa
+
+    from gateway.config import load_config
+    from gateway.runtime import open_runtime
+    from identity.schema import identity_alias
+
+    config = load_config(config_path)
+    async with open_runtime(config) as runtime:
+        current = (await runtime.registry.resolve([customer]))[0] or customer
+        async with runtime.registry.engine.connect() as conn:
+            retired = (await conn.execute(sa.select(identity_alias.c.alias).where(
+                identity_alias.c.golden_id == current))).scalars().all()
+        records = await runtime.audit.query([current, customer, *retired], since)
+    if not records:
+        print(f"no recorded reads of {customer}" + (f" since {since.isoformat()}"
+                                                    if since else ""), file=sys.stderr)
+    for r in records:
+        if as_json:
+            print(json.dumps({"at": r.at.isoformat(), "subject": r.subject, "role": r.role,
+                              "method": r.method, "customer": r.golden_id,
+                              "groups": list(r.groups), "request_id": r.request_id,
+                              "operation": r.operation_name}))
+        else:
+            print(f"{r.at.isoformat(timespec='seconds')}  {r.subject:24s} {r.role:16s} "
+                  f"{','.join(r.groups):32s} request {r.request_id}"
+                  + (f"  {r.operation_name}" if r.operation_name else ""))
     return 0
 
 
@@ -175,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "index":
             return run_loop(_index(args.config, args.since))
+        if args.command == "audit":
+            return run_loop(_audit(args.config, args.customer, args.since, args.json))
         if args.command == "token":
             return _token(args)
         if args.command == "apikey":

@@ -21,6 +21,7 @@ from adapters.loyalty import LoyaltyConfig
 from adapters.protocols import CustomerSource
 from adapters.sql import create_engine
 from adapters.transport import PooledTransport
+from gateway.audit.store import AuditLog
 from gateway.config import Config
 from identity.matching import Matcher
 from identity.normalize import Normalizer
@@ -39,6 +40,7 @@ class Runtime:
     identity: IdentityService
     normalizer: Normalizer
     survivorship: Survivorship
+    audit: AuditLog
     memo: dict[str, Any] = field(default_factory=dict)
     capabilities: dict[type, frozenset[str]] = field(default_factory=dict)
     """Small process-wide caches (e.g. the location index), each with its own expiry."""
@@ -97,8 +99,10 @@ async def open_runtime(
                             MemoryLookupCache(ttl_s=ttl) if ttl > 0 else None,
                             MemoryLookupCache(ttl_s=ttl) if ttl > 0 else None)
         await registry.create()
+        audit = AuditLog(identity_engine)
+        await audit.create()
         runtime = Runtime(config, adapters, registry, IdentityService(
             registry, [a for a in adapters.values() if isinstance(a, CustomerSource)],
             normalizer), normalizer, Survivorship(config.survivorship.default,
-                                                  config.survivorship.fields))
+                                                  config.survivorship.fields), audit)
         yield runtime

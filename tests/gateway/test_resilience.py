@@ -136,12 +136,16 @@ async def test_a_registry_that_cannot_record_a_live_find_is_a_typed_unavailable_
     import sqlalchemy as sa
     from sqlalchemy.ext.asyncio import create_async_engine
 
+    from gateway.audit.store import AuditLog
     from identity.schema import metadata
 
     path = tmp_path / "registry.sqlite"
     empty = sa.create_engine(f"sqlite:///{path}")
     metadata.create_all(empty)
     empty.dispose()
+    writable = create_async_engine(f"sqlite+aiosqlite:///{path}")
+    await AuditLog(writable).create()
+    await writable.dispose()
     read_only = create_async_engine(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true")
     email = next(c["email"] for c in graph_sandbox.data.shopify.customers.values()
                  if c.get("email"))

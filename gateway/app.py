@@ -343,7 +343,8 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
     """The gateway app; clients, engines and the registry live for the app's lifespan.
     ``graphiql_headers`` prefill GraphiQL's Headers tab (``c360 demo``'s agent token)."""
 
-    schema = build_schema()
+    schema = build_schema(introspection=config.limits.introspection,
+                          suggestions=config.limits.suggestions)
     authenticator = Authenticator(config.auth)
     endpoint = GraphQLEndpoint(schema, config.gateway, QueryGate(schema._schema, config),
                                batching=batching, graphiql_headers=graphiql_headers)

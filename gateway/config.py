@@ -17,7 +17,7 @@ from adapters.config import Table
 from adapters.errors import ConfigError
 from adapters.kinds import SourceConfig, parse_source
 from gateway.auth.settings import AuthConfig, parse_auth
-from gateway.limits.settings import LimitsConfig, parse_limits
+from gateway.limits.settings import LimitsConfig, parse_limits, parse_persisted
 from gateway.ratelimit.settings import RateLimitConfig, parse_rate_limits
 from identity.matching import RULE_ORDER, MatchRules
 from identity.normalize import (
@@ -198,7 +198,8 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str],
     identity = _identity(root.table("identity"))
     survivorship = _survivorship(root.table("survivorship"), list(sources))
     auth = parse_auth(root.table("auth"), base)
-    limits = parse_limits(root.table("limits"))
+    limits = dataclasses.replace(parse_limits(root.table("limits")),
+                                 persisted=parse_persisted(root.table("persisted"), base))
     rate_limits = parse_rate_limits(root.table("rate_limits"))
     redis_url = root.string("redis_url", None)
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://",

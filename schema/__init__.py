@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 
 from schema.authorization import GuardedExecutionContext, policy_of
-from schema.extensions import GatewayErrors
+from schema.extensions import GatewayErrors, HideSuggestions
 from schema.query import Query
 from schema.types import Customer, Location, Order, Product, Ticket
 
@@ -22,14 +22,19 @@ class C360Schema(strawberry.Schema):
         """Errors are logged by :class:`GatewayErrors` (unexpected ones only, no PII)."""
 
 
-def build_schema() -> C360Schema:
+def build_schema(*, introspection: bool = True, suggestions: bool = True) -> C360Schema:
     """The executable schema, its authorization rules read and installed
-    (``schema.authorization``)."""
+    (``schema.authorization``); ``introspection`` and ``suggestions`` ("Did you mean …?")
+    are a gateway's ``limits.*`` settings (off in production)."""
+    extensions: list[Any] = [GatewayErrors if suggestions else HideSuggestions,
+                             lambda: ParserCache(maxsize=512)]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    extensions.append(lambda: ValidationCache(maxsize=512))
     schema = C360Schema(
         query=Query,
         types=[Customer, Order, Product, Location, Ticket],
-        extensions=[GatewayErrors, lambda: ParserCache(maxsize=512),
-                    lambda: ValidationCache(maxsize=512)],
+        extensions=extensions,
         execution_context_class=GuardedExecutionContext,
     )
     policy_of(schema._schema)

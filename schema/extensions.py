@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,3 +85,17 @@ class GatewayErrors(SchemaExtension):
                 seen.add(key)
                 public.append(shown)
         result.errors = public
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.S)
+
+
+class HideSuggestions(GatewayErrors):
+    """:class:`GatewayErrors`, and no "Did you mean …?" in any message: suggestions map the
+    schema for someone who may not introspect it."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield from super().on_operation()
+        result: Any = self.execution_context.result
+        for error in (result.errors or []) if result is not None else []:
+            error.message = _SUGGESTION.sub("", error.message)

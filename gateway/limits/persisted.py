@@ -1,0 +1,125 @@
+"""Persisted operations: a manifest of allowed documents by hash, and automatic persisted
+queries (APQ) with a store.
+
+The manifest is what client tooling emits: Apollo's persisted query manifest
+(``{"format": "apollo-persisted-query-manifest", "version": 1, "operations": [{"id", "name",
+"type", "body"}]}``) or the plain ``{"<hash>": "<document>"}`` map Relay and Hive write. APQ
+follows Apollo's protocol (``extensions.persistedQuery {version: 1, sha256Hash}``): the store
+is in process by default and on Redis when ``redis_url`` is configured, so every worker knows a
+query any of them was sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from adapters.errors import ConfigError
+
+log = logging.getLogger("c360.limits")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_manifest(path: Path) -> dict[str, str]:
+    """Hash → document; an id that looks like a SHA-256 must be its document's."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError("persisted.manifest", f"cannot read {path}: {exc}") from None
+    entries: dict[str, str] = {}
+    if isinstance(data, dict) and data.get("format") == "apollo-persisted-query-manifest":
+        operations = data.get("operations")
+        if not isinstance(operations, list):
+            raise ConfigError("persisted.manifest", "operations must be a list")
+        for index, operation in enumerate(operations):
+            if not isinstance(operation, dict) or not isinstance(operation.get("id"), str) or \
+                    not isinstance(operation.get("body"), str):
+                raise ConfigError("persisted.manifest", f"operations[{index}] needs an id and "
+                                                        f"a body")
+            entries[operation["id"]] = operation["body"]
+    elif isinstance(data, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                        for k, v in data.items()):
+        entries = dict(data)
+    else:
+        raise ConfigError("persisted.manifest", "neither an Apollo persisted query manifest "
+                                                "nor a {hash: document} map")
+    for key, body in entries.items():
+        bare = key.removeprefix("sha256:")
+        if _SHA256.match(bare) and sha256(body) != bare:
+            raise ConfigError("persisted.manifest", f"entry {key[:16]}… is not the SHA-256 of "
+                                                    f"its document")
+    return {k.removeprefix("sha256:"): v for k, v in entries.items()}
+
+
+class ApqStore(Protocol):
+    """Where automatically persisted queries are kept (extension point: in process or
+    Redis)."""
+
+    async def get(self, digest: str) -> str | None: ...
+
+    async def put(self, digest: str, query: str) -> None: ...
+
+
+class MemoryApqStore:
+    """A bounded LRU with a TTL, per process."""
+
+    def __init__(self, ttl_s: float, max_entries: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self.clock = clock
+        self.entries: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    async def get(self, digest: str) -> str | None:
+        found = self.entries.get(digest)
+        if found is None:
+            return None
+        if self.clock() > found[1]:
+            del self.entries[digest]
+            return None
+        self.entries.move_to_end(digest)
+        return found[0]
+
+    async def put(self, digest: str, query: str) -> None:
+        self.entries[digest] = (query, self.clock() + self.ttl_s)
+        self.entries.move_to_end(digest)
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+
+
+class RedisApqStore:
+    """Shared by every worker; entries expire after the TTL. A Redis failure is a miss (the
+    client sends the full query again), never an error."""
+
+    def __init__(self, redis: Any, ttl_s: float, prefix: str = "c360:apq:") -> None:
+        self.redis = redis
+        self.ttl_s = ttl_s
+        self.prefix = prefix
+
+    async def get(self, digest: str) -> str | None:
+        try:
+            found = await self.redis.get(self.prefix + digest)
+        except Exception as exc:  # noqa: BLE001 - any Redis failure is a miss
+            log.warning("apq: redis get failed (%s)", type(exc).__name__)
+            return None
+        if found is None:
+            return None
+        return found.decode("utf-8") if isinstance(found, bytes) else str(found)
+
+    async def put(self, digest: str, query: str) -> None:
+        try:
+            await self.redis.set(self.prefix + digest, query.encode("utf-8"),
+                                 ex=max(1, int(self.ttl_s)))
+        except Exception as exc:  # noqa: BLE001 - the query still runs, unpersisted
+            log.warning("apq: redis set failed (%s)", type(exc).__name__)

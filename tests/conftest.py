@@ -21,6 +21,7 @@ VENDOR_PAYLOADS = Path(
 POSTGRES_URL = os.environ.get(
     "C360_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("C360_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture
@@ -96,3 +97,32 @@ def postgres_async_engine_args(
     """(asyncpg URL, connect_args) for an async engine on the test's fresh schema."""
     url = postgres_server_url.replace("postgresql+psycopg://", "postgresql+asyncpg://")
     return url, {"server_settings": {"search_path": postgres_schema}}
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> str:
+    """The Redis server URL (a database of its own), checked reachable."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _missing(f"Redis unreachable at {REDIS_URL}: {type(exc).__name__}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> Iterator[str]:
+    """The Redis URL for one test: its database flushed before and after."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushdb()
+    try:
+        yield redis_server_url
+    finally:
+        client.flushdb()
+        client.close()

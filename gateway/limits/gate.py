@@ -23,7 +23,6 @@ from gateway.limits.persisted import (
     ApqStore,
     MemoryApqStore,
     RedisApqStore,
-    load_manifest,
     sha256,
 )
 from gateway.limits.settings import RoleLimits
@@ -69,8 +68,7 @@ class QueryGate:
         self.config = config
         self.limits = config.limits
         self.persisted = config.limits.persisted
-        self.manifest = load_manifest(self.persisted.manifest) \
-            if self.persisted.manifest else {}
+        self.manifest = self.persisted.operations
         self.model = CostModel(schema)
         self._apq: ApqStore | None = None
         self._documents = _Lru()

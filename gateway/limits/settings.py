@@ -62,6 +62,8 @@ lists (50 customers with their orders) and get room for them."""
 @dataclass(frozen=True)
 class PersistedConfig:
     manifest: Path | None = None
+    operations: Mapping[str, str] = field(default_factory=dict)
+    """The manifest's documents by SHA-256 (checked when the config is read)."""
     apq: bool = True
     apq_ttl_s: float = 86_400.0
     apq_max_entries: int = 10_000
@@ -121,7 +123,10 @@ def parse_persisted(table: Table, base: Path | None) -> PersistedConfig:
     for role in only:
         if role not in {r.value for r in Role}:
             raise ConfigError(table.key("only_roles"), f"not a role: {role!r}")
-    config = PersistedConfig(manifest=path, apq=table.boolean("apq", True),
+    from gateway.limits.persisted import load_manifest
+
+    config = PersistedConfig(manifest=path, operations=load_manifest(path) if path else {},
+                             apq=table.boolean("apq", True),
                              apq_ttl_s=table.number("apq_ttl_s", 86_400.0, minimum=1),
                              apq_max_entries=table.integer("apq_max_entries", 10_000,
                                                            minimum=1),

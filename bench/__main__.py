@@ -61,7 +61,7 @@ def main() -> None:
                         help="where results.md/json and latency.png go")
     parser.add_argument("--only", default=None,
                         help="comma-separated contestant keys: c360-1w, c360-2w, c360-nobatch, "
-                             "direct, hive-1, hive-2")
+                             "c360-noauth, direct, hive-1, hive-2")
     parser.add_argument("--no-peer", action="store_true", help="skip Hive Gateway")
     parser.add_argument("--keep", action="store_true",
                         help="keep the working directory (sandbox data, server logs)")

@@ -36,8 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import tomli_w
 
 from bench.peer.hive import stop as stop_group
+from gateway.auth.signing import mint
+from gateway.config import parse_config
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -148,6 +151,8 @@ def plan(quick: bool, peer: bool) -> list[Contestant]:
                        {"C360_BATCHING": "0"},
                        cells=cells(("S1", "S2"), conc=(1,)) + cells(("S1", "S2"), ("20ms",),
                                                                      (50,))),
+            Contestant("c360-noauth", "c360 without auth and limits (1 worker)", "c360", 1,
+                       {"C360_SECURITY": "0"}, cells=cells(("S1",), fast, (1,))),
             Contestant("direct", "direct (no gateway)", "direct",
                        cells=cells(("S1", "S2"), conc=(1,)) + cells(("S1",), conc=(50,))
                        + [("S2", "20ms", 50)]),
@@ -158,11 +163,13 @@ def plan(quick: bool, peer: bool) -> list[Contestant]:
     return [
         Contestant("c360-1w", "c360 (1 worker)", "c360", 1,
                    cells=cells(("S1", "S2", "S3") + shared, ("20ms",))
-                   + cells(("S1", "S2"), ("zendesk-1s",), (1,))),
+                   + cells(("S1", "S2"), ("zendesk-1s",), (1,)) + [("S1", "0ms", 1)]),
         Contestant("c360-2w", "c360 (2 workers)", "c360", 2,
                    cells=cells(shared or ("S1",), ("20ms",), (50,))),
         Contestant("c360-nobatch", "c360 no batching (1 worker)", "c360", 1,
                    {"C360_BATCHING": "0"}, cells=cells(("S1", "S2"), ("20ms",), (1,))),
+        Contestant("c360-noauth", "c360 without auth and limits (1 worker)", "c360", 1,
+                   {"C360_SECURITY": "0"}, cells=cells(("S1",), ("0ms", "20ms"), (1,))),
         Contestant("direct", "direct (no gateway)", "direct",
                    cells=cells(("S1", "S2"), ("20ms",), (1,)) + [("S1", "20ms", 50),
                                                                   ("S1", "zendesk-1s", 1)]),
@@ -275,6 +282,7 @@ class Run:
         self.peer_vars: dict[str, list[dict[str, Any]]] = {}
         self.hive: Any = None
         self.peer_env: dict[str, str] | None = None
+        self.credentials: dict[str, str] = {}
 
     def silo_url(self, silo: str) -> str:
         return f"http://127.0.0.1:{self.base_port + SILO_OFFSET[silo]}"
@@ -298,6 +306,20 @@ class Run:
         if done.returncode != 0:
             raise RuntimeError(f"c360 index failed:\n{done.stdout}\n{done.stderr}")
         log(f"index: {done.stdout.strip().splitlines()[-1]} ({time.monotonic() - started:.1f}s)")
+        self.secure_config()
+
+    def secure_config(self) -> None:
+        """The benchmark's caller: a back-office token (JWT verified on every request, the
+        query gate, the audit), with rate limits far above the load so none is refused."""
+        with self.config_path.open("rb") as fh:
+            config = tomllib.load(fh)
+        config["rate_limits"] = {"roles": {"backoffice": {"rate_per_s": 1_000_000,
+                                                          "burst": 1_000_000}}}
+        self.config_path.write_bytes(tomli_w.dumps(config).encode())
+        jwt = parse_config(config, env={}).auth.jwt
+        assert jwt is not None
+        self.credentials = {"authorization": "Bearer " + mint(
+            jwt, "backoffice", subject="bench", ttl_s=24 * 3600)}
 
     def choose_variables(self) -> None:
         """S1 emails of people known to Shopify and at least two other silos (their Shopify
@@ -478,7 +500,8 @@ class Run:
                     "variables": self.variables[scenario]}
         variables = (self.peer_vars if contestant.kind == "peer" else self.variables)[scenario]
         return {"kind": "graphql", "url": f"http://127.0.0.1:{self.gateway_port}/graphql",
-                "query": self.query_of(contestant, scenario), "variables": variables}
+                "query": self.query_of(contestant, scenario), "variables": variables,
+                "headers": self.credentials if contestant.kind == "c360" else {}}
 
     def start_contestant(self, contestant: Contestant) -> subprocess.Popen[bytes] | None:
         if contestant.kind == "direct":

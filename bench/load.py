@@ -305,7 +305,8 @@ async def build_call(target: dict[str, Any], client: httpx.AsyncClient
         url = check_local(target["url"])
         query = target["query"]
         bodies = [orjson.dumps({"query": query, "variables": v}) for v in variables]
-        headers = {"content-type": "application/json", "accept": "application/json"}
+        headers = {"content-type": "application/json", "accept": "application/json",
+                   **(target.get("headers") or {})}
 
         async def graphql(i: int) -> Outcome:
             response = await client.post(url, content=bodies[i % len(bodies)],

@@ -14,9 +14,11 @@ from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BASELINE = "c360-1w"
-ORDER = ["floor", "c360-1w", "c360-2w", "c360-nobatch", "direct", "hive-1", "hive-2"]
+ORDER = ["floor", "c360-1w", "c360-2w", "c360-nobatch", "c360-noauth", "direct", "hive-1",
+         "hive-2"]
 COLORS = {"floor": "#7f7f7f", "c360-1w": "#1f77b4", "c360-2w": "#6baed6",
-          "c360-nobatch": "#9467bd", "direct": "#d62728", "hive-1": "#ff7f0e",
+          "c360-nobatch": "#9467bd", "c360-noauth": "#2ca02c", "direct": "#d62728",
+          "hive-1": "#ff7f0e",
           "hive-2": "#fdae6b"}
 BUDGET_MS = 2000.0
 BUDGET_SLACK_MS = 50.0
@@ -26,6 +28,9 @@ SILO_SHORT = (("shopify", "sh"), ("square", "sq"), ("zendesk", "zd"), ("loyalty"
 VENDOR_SPLITS = {"POST /v2/orders/search": 5}
 """Endpoints whose vendor limit splits one batch: Square SearchOrders takes 10 customer ids, so
 a page of 50 customers may need 5 calls at one level."""
+
+
+AUTH_BUDGET_MS = 0.3
 
 
 def _f(value: float | None, digits: int = 1) -> str:
@@ -201,6 +206,23 @@ def checklist(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     else:
         checks.append(("Zendesk at 1 s: every c360 answer within the 2 s budget", "n/a",
                        "not measured"))
+    # 6. what authentication, rate and query limits cost: c360 with and without them, same run
+    parts = []
+    ok, seen = True, False
+    for profile in ("0ms", "20ms"):
+        c = _row(rows, "c360-1w", "S1", profile, 1)
+        n = _row(rows, "c360-noauth", "S1", profile, 1)
+        if c and n and c.get("p50_ms") and n.get("p50_ms"):
+            seen = True
+            delta = c["p50_ms"] - n["p50_ms"]
+            judged = profile == "0ms"  # at 20 ms, silo jitter is larger than what is measured
+            if judged:
+                ok &= delta <= AUTH_BUDGET_MS
+            parts.append(f"{profile}: {c['p50_ms']:.2f} − {n['p50_ms']:.2f} ms = {delta:+.2f} ms"
+                         + ("" if judged else " (not judged: silo jitter)"))
+    checks.append((f"auth + limits ≤ {AUTH_BUDGET_MS} ms p50 on S1 (c=1, with vs without)",
+                   ("PASS" if ok else "FAIL") if seen else "n/a",
+                   "; ".join(parts) or "not measured"))
     return checks
 
 

@@ -47,7 +47,7 @@ from gateway.ratelimit.middleware import rate_limiting
 from gateway.runtime import Runtime, open_runtime
 from resolvers.context import Context
 from resolvers.loaders import Loaders
-from resolvers.principal import Principal
+from resolvers.principal import Principal, Role
 from schema import C360Schema, build_schema
 
 log = logging.getLogger("c360.gateway")
@@ -283,6 +283,19 @@ def access_records(context: Context, operation_name: str | None) -> list[AccessR
             for golden, groups in sorted(context.accessed.items())]
 
 
+class Trusted:
+    """Benchmarks only (``security=False``): every caller is a back-office principal."""
+
+    def __init__(self, app: ASGIApp, grants: Mapping[str, frozenset[str]]) -> None:
+        self.app = app
+        self.principal = Principal("benchmark", Role.BACKOFFICE, grants["backoffice"])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["principal"] = self.principal
+        await self.app(scope, receive, send)
+
+
 def principal_of(request: Request) -> Principal | None:
     """The principal the authentication middleware put on the request."""
     principal = request.scope.get("state", {}).get("principal")
@@ -339,14 +352,17 @@ async def readyz(request: Request) -> Response:
 def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None
                = None, engines: Mapping[str, AsyncEngine] | None = None,
                batching: bool = True, graphiql_headers: Mapping[str, str] | None = None,
-               ) -> Starlette:
+               security: bool = True) -> Starlette:
     """The gateway app; clients, engines and the registry live for the app's lifespan.
-    ``graphiql_headers`` prefill GraphiQL's Headers tab (``c360 demo``'s agent token)."""
+    ``graphiql_headers`` prefill GraphiQL's Headers tab (``c360 demo``'s agent token).
+    ``security=False`` (benchmarks only: ``C360_SECURITY=0``) drops authentication, rate and
+    query limits and treats every caller as back office; field rules still apply."""
 
     schema = build_schema(introspection=config.limits.introspection,
                           suggestions=config.limits.suggestions)
     authenticator = Authenticator(config.auth)
-    endpoint = GraphQLEndpoint(schema, config.gateway, QueryGate(schema._schema, config),
+    endpoint = GraphQLEndpoint(schema, config.gateway,
+                               QueryGate(schema._schema, config, checks=security),
                                batching=batching, graphiql_headers=graphiql_headers)
 
     @asynccontextmanager
@@ -384,7 +400,8 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
     except ImportError:  # pragma: no cover
         pass
     middleware = [Middleware(Arrival), Middleware(RequestId), *cors(config),
-                  *authentication(config, authenticator), *rate_limiting(config)]
+                  *(authentication(config, authenticator) + rate_limiting(config) if security
+                    else [Middleware(Trusted, grants=config.auth.grants)])]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                     exception_handlers={Exception: _internal_error})
     app.state.admission = endpoint.admission

@@ -16,19 +16,22 @@ from silos.sandbox import SandboxOptions, Servers, gateway_config, prepare, star
 EXAMPLES = """\
 Try in GraphiQL ({url}):
 
-  # a call-center agent: the caller's store purchases, online orders and open tickets
+  # a call-center agent (the agent's token, already in the Headers tab): the caller's store
+  # purchases, online orders and open tickets
   {{ customer(phone: "{phone}") {{ displayName {{ value source }}
       orders(first: 5) {{ edges {{ node {{ channel number placedAt total {{ amount }}
         store {{ name }} }} }} }}
       tickets(status: ["new", "open", "pending"]) {{ edges {{ node {{ subject status channel }}
       }} }} }} }}
 
-  # a store clerk: an online order, its pickup status, the customer's loyalty tier
+  # a store clerk (the store_associate token: contact data masked): an online order, its
+  # pickup status, the customer's loyalty tier
   {{ customer(email: "{email}") {{ loyalty {{ tier pointsBalance }}
       orders(channel: WEB, first: 3) {{ edges {{ node {{ number status
         fulfillment {{ type status location {{ name }} }} }} }} }} }} }}
 
-  # a mobile app: nearby stores with a SKU in stock
+  # a mobile app (the customer token): its own orders, and nearby stores with a SKU in stock
+  {{ me {{ displayName {{ value }} orders(first: 3) {{ edges {{ node {{ number status }} }} }} }} }}
   {{ storesWithStock(sku: "{sku}", near: {{lat: 40.7128, lng: -74.006}}, radiusKm: 25) {{
       location {{ name address {{ line1 city }} }} available distanceKm }} }}
 """

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 VENDOR_PAYLOADS = Path(
@@ -126,3 +127,18 @@ def redis_url(redis_server_url: str) -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def registry_engine(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[AsyncEngine]:
+    """The registry's database (and the audit log's, beside it): a SQLite file, and the real
+    PostgreSQL server."""
+    if request.param == "sqlite":
+        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'identity.sqlite'}")
+    else:
+        url, connect_args = request.getfixturevalue("postgres_async_engine_args")
+        engine = create_async_engine(url, connect_args=connect_args)
+    yield engine
+    await engine.dispose()

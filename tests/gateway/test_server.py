@@ -64,3 +64,13 @@ def test_serve_without_silos_is_alive_but_not_ready(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
+
+
+def test_security_off_is_refused_off_loopback(tmp_path: Path) -> None:
+    running = prepare(SandboxOptions(customers=10, seed=3, data_dir=tmp_path))
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", "serve", "--config",
+                           str(running.config_path), "--host", "0.0.0.0"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "C360_SECURITY": "0"})
+    assert done.returncode == 2
+    assert "C360_SECURITY" in done.stderr and "loopback" in done.stderr

@@ -5,7 +5,6 @@ group-committed, a failed write a typed error for every request waiting on it.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,17 +19,6 @@ pytestmark = pytest.mark.anyio
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        made = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'identity.sqlite'}")
-    else:
-        url, connect_args = request.getfixturevalue("postgres_async_engine_args")
-        made = create_async_engine(url, connect_args=connect_args)
-    yield made
-    await made.dispose()
-
-
 def _record(golden: str, minutes: int, groups: tuple[str, ...] = ("contact",),
             request_id: str = "r1") -> AccessRecord:
     return AccessRecord(at=T0 + timedelta(minutes=minutes), request_id=request_id,
@@ -38,8 +26,8 @@ def _record(golden: str, minutes: int, groups: tuple[str, ...] = ("contact",),
                         groups=groups, operation_name="Caller")
 
 
-async def test_appended_and_read_newest_first(engine: AsyncEngine) -> None:
-    log = AuditLog(engine)
+async def test_appended_and_read_newest_first(registry_engine: AsyncEngine) -> None:
+    log = AuditLog(registry_engine)
     await log.create()
     await log.create()  # idempotent
     await log.record([_record("cus_a", 1), _record("cus_b", 2, ("orders", "tickets"))])
@@ -59,18 +47,18 @@ async def test_appended_and_read_newest_first(engine: AsyncEngine) -> None:
     "DELETE FROM pii_access_audit",
 ])
 async def test_the_database_refuses_to_change_or_remove_a_record(
-        engine: AsyncEngine, statement: str) -> None:
-    log = AuditLog(engine)
+        registry_engine: AsyncEngine, statement: str) -> None:
+    log = AuditLog(registry_engine)
     await log.create()
     await log.record([_record("cus_a", 1)])
     with pytest.raises(DBAPIError, match="append-only"):
-        async with engine.begin() as conn:
+        async with registry_engine.begin() as conn:
             await conn.execute(sa.text(statement))
     assert [r.subject for r in await log.query(["cus_a"])] == ["agent-7"]
 
 
-async def test_concurrent_requests_share_commits(engine: AsyncEngine) -> None:
-    log = AuditLog(engine)
+async def test_concurrent_requests_share_commits(registry_engine: AsyncEngine) -> None:
+    log = AuditLog(registry_engine)
     await log.create()
     await asyncio.gather(*(log.record([_record(f"cus_{i}", i, request_id=f"r{i}")])
                            for i in range(100)))

@@ -5,9 +5,12 @@ refused) or a shared secret; claim names as an identity provider sets them."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -182,28 +185,40 @@ async def test_jwks_down_and_nothing_cached_is_503_not_401(
     assert response.json()["errors"][0]["extensions"]["code"] == "AUTHENTICATION_UNAVAILABLE"
 
 
+@pytest.mark.parametrize("kind", ["RSA", "EC"])
 async def test_hs256_signed_with_the_public_key_is_refused(
-        gateway: Callable[..., Any], graph_sandbox: RunningSandbox) -> None:
-    """The key-confusion attack: HS256 with the RSA/EC public key as the HMAC secret."""
-    _, public_path = signing_key_paths(graph_sandbox.options.data_dir)
+        kind: str, gateway: Callable[..., Any], graph_sandbox: RunningSandbox,
+        tmp_path: Path) -> None:
+    """The key-confusion attack: HS256 with the gateway's RSA (or EC) public key as the HMAC
+    secret — refused whether or not HS256 is allowed with a shared secret."""
+    if kind == "RSA":
+        public_path = tmp_path / "rsa.pub.pem"
+        public_path.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                                .public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        algorithm = "RS256"
+    else:
+        public_path = signing_key_paths(graph_sandbox.options.data_dir)[1]
+        algorithm = "ES256"
     header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').decode().rstrip("=")
     payload = base64.urlsafe_b64encode(json.dumps(_claims()).encode()).decode().rstrip("=")
-    import hashlib
-    import hmac
     signature = base64.urlsafe_b64encode(hmac.new(
         public_path.read_bytes(), f"{header}.{payload}".encode(), hashlib.sha256).digest(),
     ).decode().rstrip("=")
     forged = f"{header}.{payload}.{signature}"
     secret = "s" * 40
-    config = {"auth": {"jwt": {**gateway_config(graph_sandbox)["auth"]["jwt"],
-                               "algorithms": ["ES256", "HS256"], "shared_secret": secret}}}
-    for settings in ({}, config):
-        async with gateway(config=settings,
+    base = {**gateway_config(graph_sandbox)["auth"]["jwt"], "algorithms": [algorithm],
+            "public_key_file": str(public_path)}
+    with_secret = {**base, "algorithms": [algorithm, "HS256"], "shared_secret": secret}
+    for section in (base, with_secret):
+        async with gateway(config={"auth": {"jwt": section}},
                            headers={"Authorization": f"Bearer {forged}"}) as client:
             response = await client.post("/graphql", json={"query": QUERY})
         assert response.status_code == 401
+        assert response.json() == REFUSED
     honest = jwt.encode(_claims(), secret, algorithm="HS256")
-    async with gateway(config=config, headers={"Authorization": f"Bearer {honest}"}) as client:
+    async with gateway(config={"auth": {"jwt": with_secret}},
+                       headers={"Authorization": f"Bearer {honest}"}) as client:
         assert (await client.post("/graphql", json={"query": QUERY})).status_code == 200
 
 

@@ -8,7 +8,7 @@ for and the store it works in — never its role name, so a rule means the same 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class Role(enum.StrEnum):
@@ -39,11 +39,3 @@ class Principal:
     method: str = "jwt"
     """How it authenticated: ``jwt`` or ``apikey``."""
     expires_at: float | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
-
-    @property
-    def is_staff_or_service(self) -> bool:
-        return self.role is not Role.CUSTOMER
-
-    def has(self, scope: str) -> bool:
-        return scope in self.scopes

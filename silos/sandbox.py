@@ -238,6 +238,8 @@ def describe(running: RunningSandbox, seconds: float) -> str:
         f"  loyalty  {running.loyalty_url}",
         f"  config   {running.config_path}",
         f"  truth    {running.ground_truth_path}",
+        f"  tokens   c360 token --config {running.config_path} --role agent   (the config "
+        f"trusts {signing_key_paths(running.options.data_dir)[1].name})",
         "  control  GET /_sandbox/stats, POST /_sandbox/reset, POST /_sandbox/faults on each",
         "Ctrl-C stops.",
     ]

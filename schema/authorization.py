@@ -57,6 +57,7 @@ from schema.policy import (
 
 _DEFINITION = "strawberry-definition"
 FORBIDDEN = "FORBIDDEN"
+NAME = "name"
 Rule = list[list[str]]
 
 
@@ -255,6 +256,12 @@ class Guard:
     def audited(self) -> bool:
         return self.principal is not None and self.principal.role is not Role.CUSTOMER
 
+    @property
+    def one_customer(self) -> bool:
+        """Staff without ``customers:list`` read one customer at a time: beyond names (a
+        search's candidates), one customer's personal data per request."""
+        return self.audited and "customers:list" not in self.granted
+
     def may_receive(self, type_name: str) -> bool:
         rule = self.policy.type_rules.get(type_name)
         return rule is not None and satisfied(rule, self.granted)
@@ -283,7 +290,12 @@ def _guarded(resolve: Callable[..., Any] | None, policy: FieldPolicy,
             if rule.applies(args) and not satisfied(rule.scopes, guard.granted):
                 raise forbidden(f"{policy.coordinate}({rule.name}:)")
         if policy.pii is not None and guard.audited:
-            guard.accessed.setdefault(str(source.id), set()).add(policy.pii)
+            golden = str(source.id)
+            if policy.pii != NAME and guard.one_customer and any(
+                    other != golden and groups - {NAME}
+                    for other, groups in guard.accessed.items()):
+                raise forbidden(f"{policy.coordinate} of a second customer")
+            guard.accessed.setdefault(golden, set()).add(policy.pii)
         result = original(source, info, **args)
         owned = (policy.owned or policy.abstract) and guard.restricted_to_customer
         masked = policy.mask is not None and not satisfied([[policy.mask.unless_scope]],

@@ -268,3 +268,25 @@ async def test_internal_ticket_notes_are_hidden_from_customers(
                           for c in e["node"]["comments"]]
     assert (False, "refund approved by J. (internal)") in seen["agent"]
     assert seen["customer"] == [c for c in seen["agent"] if c[0]]
+
+
+async def test_an_agent_reads_one_customer_at_a_time(
+        gateway: Callable[..., Any], people: tuple[Person, Person]) -> None:
+    """Beyond names (a search's candidates), one customer's personal data per request: bulk
+    reading is for roles with `customers:list`."""
+    one, two = people
+    query = ('query($a: ID!, $b: ID!) { a: customer(id: $a) { displayName { value } '
+             'email { value } } b: customer(id: $b) { displayName { value } email { value } } }')
+    async with gateway(role="agent") as client:
+        body = await _ask(client, query, a=one.golden, b=two.golden)
+        assert body["data"]["a"]["email"]["value"] == one.email
+        assert body["data"]["b"]["displayName"]["value"]  # names: yes
+        assert body["data"]["b"]["email"] is None
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "FORBIDDEN" and error["path"] == ["b", "email"]
+        names = await _ask(client, 'query($e: String!) { customers(search: $e) { edges { node { '
+                                   'displayName { value } } } } }', e=one.email)
+        assert "errors" not in names
+    async with gateway(role="backoffice") as client:
+        body = await _ask(client, query, a=one.golden, b=two.golden)
+        assert "errors" not in body and body["data"]["b"]["email"]["value"] == two.email

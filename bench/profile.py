@@ -54,15 +54,18 @@ def self_times(root: Any) -> tuple[Counter[str], Counter[str]]:
 
 
 async def profile(config_path: Path, query: str, variables: list[dict[str, Any]],
-                  queries: int, html: Path | None) -> None:
+                  queries: int, html: Path | None, credentials: dict[str, str]) -> None:
     from pyinstrument import Profiler
 
     app = create_app(load_config(config_path))
     tune_gc()
     async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://c360") as client:
+            transport=httpx.ASGITransport(app=app), base_url="http://c360",
+            headers=credentials) as client:
         for values in variables:
-            await client.post("/graphql", json={"query": query, "variables": values})
+            primed = await client.post("/graphql", json={"query": query, "variables": values})
+            if primed.status_code != 200:
+                raise RuntimeError(f"the gateway answered {primed.status_code}: {primed.text}")
         profiler = Profiler(interval=0.0005, async_mode="disabled")
         cpu = time.process_time()
         profiler.start()
@@ -107,7 +110,8 @@ def main() -> None:
         run.set_profile(args.profile)
         log(f"profiling {args.queries} {args.scenario} queries")
         run_loop(profile(run.config_path, QUERIES[args.scenario],
-                         run.variables[args.scenario], args.queries, args.html))
+                         run.variables[args.scenario], args.queries, args.html,
+                         run.credentials))
     finally:
         if run.sandbox is not None:
             stop_process(run.sandbox)

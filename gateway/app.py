@@ -39,9 +39,9 @@ from adapters.transport import PooledTransport
 from gateway.admission import Admission, Arrival, arrival, upstream_deadline, watching
 from gateway.audit.store import AccessRecord, AuditUnavailable
 from gateway.auth.customer import acting_for
-from gateway.auth.middleware import Authenticator, authentication
+from gateway.auth.middleware import Authenticator, authentication, unauthenticated
 from gateway.config import Config, GatewaySettings
-from gateway.graphiql import graphiql_html
+from gateway.graphiql import graphiql_html, wants_page
 from gateway.limits.gate import QueryGate, Refused
 from gateway.ratelimit.middleware import rate_limiting
 from gateway.runtime import Runtime, open_runtime
@@ -219,9 +219,10 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         media_type = negotiate(request.headers.get("accept"))
-        if request.method == "GET" and "query" not in request.query_params and (
-                "text/html" in request.headers.get("accept", "")):
+        if wants_page(request.scope):
             return HTMLResponse(self.graphiql_page)
+        if principal_of(request) is None:  # the middleware lets only the page through
+            return unauthenticated()
         if media_type is None:
             return _request_error(f"cannot answer as {request.headers.get('accept')}; "
                                   f"accept {GRAPHQL_RESPONSE} or {JSON}", 406)

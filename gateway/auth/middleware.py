@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import orjson
 from starlette.middleware import Middleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.auth.apikeys import ApiKeys
@@ -22,6 +23,7 @@ from gateway.auth.principals import from_api_key, from_claims
 from gateway.auth.settings import AuthConfig
 from gateway.auth.tokens import InvalidCredential, KeysUnavailable, TokenVerifier
 from gateway.config import Config
+from gateway.graphiql import wants_page
 from resolvers.principal import Principal
 
 log = logging.getLogger("c360.auth")
@@ -32,6 +34,13 @@ UNAUTHENTICATED = orjson.dumps({"errors": [{"message": "authentication required"
 UNAVAILABLE = orjson.dumps({"errors": [{"message": "authentication is unavailable; retry "
                                                    "shortly",
                                         "extensions": {"code": "AUTHENTICATION_UNAVAILABLE"}}]})
+CHALLENGE = (b"www-authenticate", b'Bearer error="invalid_token"')
+
+
+def unauthenticated() -> Response:
+    """The 401 the middleware sends, for an endpoint reached without a principal."""
+    return Response(UNAUTHENTICATED, 401, {CHALLENGE[0].decode(): CHALLENGE[1].decode()},
+                    media_type="application/json")
 
 
 class Authenticator:
@@ -74,11 +83,7 @@ def _public(scope: Scope) -> bool:
     path: str = scope.get("path", "")
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return True
-    if path == "/graphql" and scope.get("method") == "GET" and \
-            b"query=" not in scope.get("query_string", b""):
-        accept = dict(scope.get("headers", [])).get(b"accept", b"")
-        return b"text/html" in accept
-    return False
+    return path == "/graphql" and wants_page(scope)
 
 
 class Authenticate:
@@ -100,8 +105,7 @@ class Authenticate:
         except InvalidCredential as refused:
             log.info("request %s: unauthenticated (%s)", state.get("request_id", "-"),
                      refused.reason)
-            await _answer(send, 401, UNAUTHENTICATED,
-                          [(b"www-authenticate", b'Bearer error="invalid_token"')])
+            await _answer(send, 401, UNAUTHENTICATED, [CHALLENGE])
             return
         except KeysUnavailable:
             log.warning("request %s: no key to verify tokens with (JWKS unreachable)",

@@ -30,6 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
 from adapters.config import Table
 from adapters.errors import ConfigError
 from resolvers.principal import Role
@@ -109,6 +113,22 @@ def _role(table: Table, key: str, default: str) -> Role:
                                           f"{', '.join(r.value for r in Role)}") from None
 
 
+def _check_public_key(table: Table, path: Path, algorithms: tuple[str, ...]) -> None:
+    try:
+        key = load_pem_public_key(path.read_bytes())
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ConfigError(table.key("public_key_file"), f"{path} is not a PEM public key "
+                                                        f"(-----BEGIN PUBLIC KEY-----)") from None
+    families = {rsa.RSAPublicKey: ("RSA", ("RS", "PS")),
+                ec.EllipticCurvePublicKey: ("EC", ("ES",)),
+                ed25519.Ed25519PublicKey: ("Ed25519", ("EdDSA",))}
+    name, prefixes = next((f for kind, f in families.items() if isinstance(key, kind)),
+                          ("unsupported", ()))
+    if not any(a.startswith(prefixes) for a in algorithms if a in ASYMMETRIC):
+        raise ConfigError(table.key("algorithms"), f"none of them verifies with the {name} key "
+                                                   f"in public_key_file")
+
+
 def _jwt(table: Table, base: Path | None) -> JwtConfig:
     def path(key: str) -> Path | None:
         value = table.string(key, None)
@@ -150,6 +170,15 @@ def _jwt(table: Table, base: Path | None) -> JwtConfig:
                           "give jwks_url, public_key_file or shared_secret")
     if (jwks_url or public_key_file) and not any(a in ASYMMETRIC for a in algorithms):
         raise ConfigError(table.key("algorithms"), "list the algorithm of the public keys")
+    if secret and "HS256" not in algorithms:
+        raise ConfigError(table.key("algorithms"), "list HS256: the shared_secret verifies "
+                                                   "HS256 tokens only")
+    keyless = [a for a in algorithms if a in ASYMMETRIC and not (jwks_url or public_key_file)]
+    if keyless:
+        raise ConfigError(table.key("algorithms"), f"{', '.join(keyless)} needs jwks_url or "
+                                                   f"public_key_file")
+    if public_key_file is not None:
+        _check_public_key(table, public_key_file, algorithms)
     claims_table = table.table("claims")
     defaults = ClaimNames()
     claims = ClaimNames(**{name: claims_table.string(name, getattr(defaults, name))

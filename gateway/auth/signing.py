@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from adapters.errors import ConfigError
@@ -27,6 +29,31 @@ def _set(claims: dict[str, Any], name: str, value: Any) -> None:
     for part in parents:
         node = node.setdefault(part, {})
     node[last] = value
+
+
+def _signing_key(config: JwtConfig) -> Any:
+    assert config.signing_key_file is not None
+    try:
+        return load_pem_private_key(config.signing_key_file.read_bytes(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ConfigError("auth.jwt.signing_key_file", f"{config.signing_key_file} is not an "
+                                                       f"unencrypted PEM private key") from None
+
+
+def _algorithm(config: JwtConfig, key: Any) -> str:
+    """The first allowed algorithm the key signs with."""
+    prefixes: tuple[str, ...] = ()
+    if isinstance(key, rsa.RSAPrivateKey):
+        prefixes = ("RS", "PS")
+    elif isinstance(key, ec.EllipticCurvePrivateKey):
+        prefixes = ("ES",)
+    elif isinstance(key, ed25519.Ed25519PrivateKey):
+        prefixes = ("EdDSA",)
+    found = next((a for a in config.algorithms if prefixes and a.startswith(prefixes)), None)
+    if found is None:
+        raise ConfigError("auth.jwt.algorithms", "none of them signs with the key in "
+                                                 "signing_key_file")
+    return found
 
 
 def mint(config: JwtConfig, role: str, *, subject: str | None = None,
@@ -49,8 +76,8 @@ def mint(config: JwtConfig, role: str, *, subject: str | None = None,
         raise ConfigError("customer", "a customer token names its customer (--customer)")
     if role == Role.STORE_ASSOCIATE and not store:
         raise ConfigError("store", "a store associate token names its store (--store)")
-    key = load_pem_private_key(config.signing_key_file.read_bytes(), password=None)
-    algorithm = next(a for a in config.algorithms if not a.startswith("HS"))
+    key = _signing_key(config)
+    algorithm = _algorithm(config, key)
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {"iss": config.issuer, "aud": config.audience[0], "iat": issued,
                               "nbf": issued, "exp": issued + ttl_s, "jti": uuid.uuid4().hex}
@@ -63,4 +90,4 @@ def mint(config: JwtConfig, role: str, *, subject: str | None = None,
         _set(claims, names.customer, customer)
     if store:
         _set(claims, names.store, store)
-    return jwt.encode(claims, key, algorithm=algorithm)  # type: ignore[arg-type]
+    return jwt.encode(claims, key, algorithm=algorithm)

@@ -25,6 +25,8 @@ from gateway.auth.settings import JwtConfig
 
 log = logging.getLogger("c360.auth")
 VERIFIED_CACHE = 10_000
+RETRY_S = 5.0
+"""With no key cached, a failed JWKS fetch is retried after this long (or jwks_refresh_s)."""
 _FAMILY = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 
 
@@ -51,42 +53,63 @@ class Jwks:
         self.refresh_s = refresh_s
         self.cache_s = cache_s
         self.clock = clock
-        self.keys: dict[str | None, jwt.PyJWK] = {}
+        self.keys: dict[str | None, tuple[jwt.PyJWK, str | None]] = {}
+        """kid → the key and the ``alg`` its JWK declares (if it does)."""
         self.fetched_at: float | None = None
         self.tried_at: float | None = None
         self.refetched_at: float | None = None
         self._lock = asyncio.Lock()
         self.fetches = 0
+        """Fetches finished (or failed): a request that waited on another's fetch uses it."""
 
     async def _fetch(self) -> None:
         self.tried_at = self.clock()
-        self.fetches += 1
         try:
             response = await self.client.get(self.url, headers={"Accept": "application/json"})
             response.raise_for_status()
-            found = jwt.PyJWKSet.from_dict(response.json())
-        except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as exc:
+            payload = response.json()
+            if not isinstance(payload, dict) or not isinstance(payload.get("keys"), list):
+                raise ValueError("not a JWKS")
+            entries = [k for k in payload["keys"] if isinstance(k, dict) and k.get("use") != "enc"]
+            found = jwt.PyJWKSet.from_dict({"keys": entries})
+        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
+            self.fetches += 1
             log.warning("auth: JWKS fetch failed (%s)", type(exc).__name__)
             if not self.keys:
                 raise KeysUnavailable() from exc
             # keep the keys we have; try again after the refresh interval, not per request
             self.fetched_at = self.tried_at - self.cache_s + self.refresh_s
             return
-        self.keys = {key.key_id: key for key in found.keys}
+        self.fetches += 1
+        declared = {k.get("kid"): k.get("alg") for k in entries}
+        self.keys = {key.key_id: (key, declared.get(key.key_id)) for key in found.keys}
         self.fetched_at = self.tried_at
 
     def _expired(self) -> bool:
         return self.fetched_at is None or self.clock() - self.fetched_at > self.cache_s
 
-    async def key(self, kid: str | None) -> jwt.PyJWK:
+    def _backing_off(self) -> bool:
+        """Nothing cached and the endpoint failed a moment ago: don't ask again per request."""
+        return not self.keys and self.tried_at is not None and \
+            self.clock() - self.tried_at < min(self.refresh_s, RETRY_S)
+
+    async def key(self, kid: str | None) -> tuple[jwt.PyJWK, str | None]:
+        """The key named ``kid`` and the ``alg`` its JWK declares; a token without a ``kid``
+        may use the only key of a set of one."""
         if self._expired() or kid not in self.keys:
-            async with self._lock:  # one fetch for every request that waits on it
-                if self._expired():
+            seen = self.fetches
+            async with self._lock:
+                # single flight: what another request fetched while this one waited will do
+                if self.fetches != seen or self._backing_off():
+                    pass
+                elif self._expired():
                     await self._fetch()
                 elif kid not in self.keys and (self.refetched_at is None or self.clock()
                                                - self.refetched_at >= self.refresh_s):
                     self.refetched_at = self.clock()  # the key may have been rotated in
                     await self._fetch()
+            if not self.keys:
+                raise KeysUnavailable()
         found = self.keys.get(kid)
         if found is None and kid is None and len(self.keys) == 1:
             found = next(iter(self.keys.values()))
@@ -123,8 +146,8 @@ class TokenVerifier:
             return self.config.shared_secret
         if self.jwks is not None:
             kid = header.get("kid")
-            jwk = await self.jwks.key(kid if isinstance(kid, str) else None)
-            if _FAMILY.get(algorithm[:2]) != jwk.key_type:
+            jwk, declared = await self.jwks.key(kid if isinstance(kid, str) else None)
+            if _FAMILY.get(algorithm[:2]) != jwk.key_type or declared not in (None, algorithm):
                 raise InvalidCredential("key of another algorithm")
             return jwk.key
         if self.public_key is None:

@@ -19,7 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["STATIC_DIR", "STATIC_FILES", "STATIC_URL", "graphiql_html"]
+from starlette.datastructures import Headers, QueryParams
+from starlette.types import Scope
+
+__all__ = ["STATIC_DIR", "STATIC_FILES", "STATIC_URL", "graphiql_html", "wants_page"]
 
 STATIC_DIR: Path = Path(__file__).resolve().parent / "static"
 """The vendored GraphiQL/React files (with their licenses and provenance README)."""
@@ -58,6 +61,19 @@ DEFAULT_QUERY = """\
   __typename
 }
 """
+
+
+def wants_page(scope: Scope) -> bool:
+    """Whether a request to the GraphQL route asks for the GraphiQL page: a browser's ``GET``
+    (``Accept`` has ``text/html``) with no ``query`` parameter. The authentication middleware
+    lets exactly these through without a credential and the endpoint answers exactly these with
+    the page, so both read the request the same way (decoded parameter names, the first
+    ``Accept``): a request cannot pass as one and be executed as the other."""
+    if scope.get("method") != "GET":
+        return False
+    if "query" in QueryParams(scope.get("query_string", b"")):
+        return False
+    return "text/html" in Headers(scope=scope).get("accept", "")
 
 
 def _script(endpoint: str, title: str, headers: Mapping[str, str] | None = None) -> str:

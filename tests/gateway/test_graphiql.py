@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from html.parser import HTMLParser
 
@@ -21,7 +22,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gateway.graphiql import STATIC_DIR, STATIC_FILES, STATIC_URL, graphiql_html
+from gateway.graphiql import STATIC_DIR, STATIC_FILES, STATIC_URL, graphiql_html, wants_page
 
 ACCEPT = "application/graphql-response+json, application/json"
 CDN_HOSTS = re.compile(
@@ -259,6 +260,40 @@ def test_endpoint_and_title_are_escaped() -> None:
     assert "</script><script>alert" not in evil
     assert "<b>c360" not in parsed.scripts[0]  # the logo text is a JS string with "<" escaped
     assert "<title>&lt;b&gt;c360&lt;/b&gt; &amp; co</title>" in evil
+
+
+def _editor_headers(script: str) -> str:
+    found = re.search(r'defaultHeaders: ("(?:[^"\\]|\\.)*")', script)
+    assert found is not None
+    return str(json.loads(found.group(1)))
+
+
+def test_headers_prefill_the_headers_tab_only_when_given(parsed: _Page) -> None:
+    (bare,) = parsed.scripts
+    assert _editor_headers(bare) == "" and "Authorization" not in bare
+    given = _parse(graphiql_html(headers={"Authorization": "Bearer abc</script><b>"}))
+    (script,) = given.scripts
+    assert json.loads(_editor_headers(script)) == {"Authorization": "Bearer abc</script><b>"}
+    assert "</script><b>" not in script  # "<" escaped inside the JS string
+    assert "shouldPersistHeaders: false" in script  # the token is not kept in localStorage
+
+
+@pytest.mark.parametrize(("method", "query_string", "accept", "page"), [
+    ("GET", b"", [b"text/html,application/xhtml+xml"], True),
+    ("GET", b"x=1", [b"text/html"], True),
+    ("GET", b"", [b"application/json"], False),
+    ("GET", b"", [], False),
+    ("POST", b"", [b"text/html"], False),
+    ("GET", b"query=%7Bx%7D", [b"text/html"], False),
+    ("GET", b"%71uery=%7Bx%7D", [b"text/html"], False),
+    ("GET", b"query", [b"text/html"], False),
+    ("GET", b"", [b"application/json", b"text/html"], False),
+])
+def test_what_asks_for_the_page(method: str, query_string: bytes, accept: list[bytes],
+                                page: bool) -> None:
+    scope = {"type": "http", "method": method, "query_string": query_string,
+             "headers": [(b"accept", value) for value in accept]}
+    assert wants_page(scope) is page
 
 
 def test_an_absolute_endpoint_is_the_only_other_origin_allowed() -> None:

@@ -118,6 +118,25 @@ async def test_public_paths_need_no_credential(gateway: Callable[..., Any]) -> N
         assert (await client.get("/graphiql/static/graphiql.min.css")).status_code == 200
 
 
+@pytest.mark.parametrize(("query_string", "accept"), [
+    ("%71uery=%7B__typename%7D", ["text/html, application/json"]),  # an encoded "query"
+    ("query", ["text/html, application/json"]),
+    ('extensions={"persistedQuery":{"version":1,"sha256Hash":"' + "0" * 64 + '"}}',
+     ["application/json", "text/html"]),  # two Accept headers: the first one counts
+])
+async def test_nothing_passes_as_the_graphiql_page_and_runs(
+        query_string: str, accept: list[str], gateway: Callable[..., Any],
+        silos: dict[str, httpx.AsyncClient]) -> None:
+    """The page is public; the middleware and the endpoint read the request the same way, so
+    no request lets itself through as the page and is then executed."""
+    async with gateway(headers={}) as client:
+        response = await client.get(f"/graphql?{query_string}",
+                                    headers=[("accept", value) for value in accept])
+    assert response.status_code == 401
+    assert response.json() == REFUSED
+    assert await silo_calls(silos) == 0
+
+
 async def test_a_valid_token_within_leeway_is_served(
         gateway: Callable[..., Any], graph_sandbox: RunningSandbox) -> None:
     late = _es256(graph_sandbox, exp=int(time.time()) - 10)  # leeway 30 s

@@ -57,3 +57,27 @@ def read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
         if line.startswith(marker):
             break
     return "".join(lines)
+
+
+def serve(config: str, port: int, workers: int = 1, timeout: float = 60,
+          ) -> subprocess.Popen[str]:
+    """``c360 serve`` on ``port``, once it answers ``/healthz`` (killed if it never does)."""
+    import os
+    import sys
+
+    import httpx
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", config, "--port", str(port),
+         "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return proc
+        except httpx.TransportError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise
+            time.sleep(0.2)

@@ -8,14 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import IN_CI
-from tests.processes import free_port_block, interrupt, read_until
+from tests.processes import free_port_block, interrupt, read_until, serve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -38,7 +36,7 @@ def test_graphiql_in_a_browser_uses_the_demo_token(tmp_path: Path) -> None:
         [sys.executable, "-m", "gateway.cli", "demo", "--port", str(port), "--customers", "60",
          "--data-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    serve: subprocess.Popen[str] | None = None
+    server: subprocess.Popen[str] | None = None
     try:
         output = read_until(demo, "Ctrl-C stops", timeout=90)
         assert "c360 demo ready" in output, output
@@ -47,22 +45,11 @@ def test_graphiql_in_a_browser_uses_the_demo_token(tmp_path: Path) -> None:
         assert '"Authorization"' in page and "Bearer eyJ" in page  # in the Headers tab
 
         other = free_port_block(size=1)  # the same silos, a gateway that prefills nothing
-        serve = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--config",
-             str(tmp_path / "c360.toml"), "--port", str(other)], stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, text=True)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{other}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and serve.poll() is None
-                time.sleep(0.2)
+        server = serve(str(tmp_path / "c360.toml"), other)
         bare = _rendered(f"http://127.0.0.1:{other}/graphql")
         assert "Root Types" not in bare and "Bearer eyJ" not in bare
     finally:
-        if serve is not None:
-            serve.terminate()
-            serve.wait(timeout=30)
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
         assert interrupt(demo, timeout=30) == 0

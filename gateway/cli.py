@@ -137,12 +137,16 @@ async def _audit(config_path: Path, customer: str, since: datetime | None,
     from identity.schema import identity_alias
 
     config = load_config(config_path)
-    async with open_runtime(config) as runtime:
-        current = (await runtime.registry.resolve([customer]))[0] or customer
-        async with runtime.registry.engine.connect() as conn:
-            retired = (await conn.execute(sa.select(identity_alias.c.alias).where(
-                identity_alias.c.golden_id == current))).scalars().all()
-        records = await runtime.audit.query([current, customer, *retired], since)
+    try:
+        async with open_runtime(config) as runtime:
+            current = (await runtime.registry.resolve([customer]))[0] or customer
+            async with runtime.registry.engine.connect() as conn:
+                retired = (await conn.execute(sa.select(identity_alias.c.alias).where(
+                    identity_alias.c.golden_id == current))).scalars().all()
+            records = await runtime.audit.query([current, customer, *retired], since)
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        print(f"c360: the audit log could not be read ({type(exc).__name__})", file=sys.stderr)
+        return 1
     if not records:
         print(f"no recorded reads of {customer}" + (f" since {since.isoformat()}"
                                                     if since else ""), file=sys.stderr)

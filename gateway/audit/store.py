@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from adapters.errors import GatewayError
 
@@ -43,11 +43,18 @@ _SQLITE_GUARDS = [
     for verb in ("UPDATE", "DELETE")
 ]
 _POSTGRES_GUARDS = [
+    # gateway workers starting together: one at a time creates the table and its guard
+    "SELECT pg_advisory_xact_lock(hashtext('pii_access_audit'))",
     """CREATE OR REPLACE FUNCTION pii_access_audit_append_only() RETURNS trigger AS $$
        BEGIN RAISE EXCEPTION 'pii_access_audit is append-only'; END; $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS pii_access_audit_no_change ON pii_access_audit",
-    """CREATE TRIGGER pii_access_audit_no_change BEFORE UPDATE OR DELETE OR TRUNCATE
-       ON pii_access_audit FOR EACH STATEMENT EXECUTE FUNCTION pii_access_audit_append_only()""",
+    """DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'pii_access_audit_no_change'
+                        AND tgrelid = 'pii_access_audit'::regclass) THEN
+           CREATE TRIGGER pii_access_audit_no_change BEFORE UPDATE OR DELETE OR TRUNCATE
+             ON pii_access_audit FOR EACH STATEMENT
+             EXECUTE FUNCTION pii_access_audit_append_only();
+         END IF;
+       END $$""",
 ]
 BATCH = 500
 
@@ -73,7 +80,29 @@ class AccessRecord:
     operation_name: str | None = None
 
 
+def _utc(moment: datetime) -> datetime:
+    """Stored and compared in UTC (SQLite keeps no offset); a naive time is taken as UTC."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _settle(waiting: list[tuple[AccessRecord, asyncio.Future[None]]],
+            failure: BaseException | None) -> None:
+    """Wake each waiting request: committed, or :class:`AuditUnavailable` naming only the kind
+    of failure (a database error's text may quote the row)."""
+    for _, done in waiting:
+        if done.done():
+            continue
+        if failure is None:
+            done.set_result(None)
+        else:
+            done.set_exception(AuditUnavailable(
+                f"audit log write failed ({type(failure).__name__})"))
+
+
 class AuditLog:
+    """The append-only PII access audit over an engine (the registry's): :meth:`record` and
+    :meth:`query`, nothing that changes or removes a record."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._pending: list[tuple[AccessRecord, asyncio.Future[None]]] = []
@@ -81,11 +110,16 @@ class AuditLog:
         self.commits = 0
 
     async def create(self) -> None:
+        """Create the table, its index and the triggers refusing UPDATE and DELETE (and
+        TRUNCATE on PostgreSQL); idempotent, safe for workers starting together."""
+        postgres = self.engine.dialect.name == "postgresql"
         async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-            guards = _POSTGRES_GUARDS if self.engine.dialect.name == "postgresql" \
-                else _SQLITE_GUARDS
-            for statement in guards:
+            if postgres:
+                await conn.execute(sa.text(_POSTGRES_GUARDS[0]))
+            await conn.execute(CreateTable(pii_access_audit, if_not_exists=True))
+            for index in pii_access_audit.indexes:
+                await conn.execute(CreateIndex(index, if_not_exists=True))
+            for statement in _POSTGRES_GUARDS[1:] if postgres else _SQLITE_GUARDS:
                 await conn.execute(sa.text(statement))
 
     async def record(self, entries: Sequence[AccessRecord]) -> None:
@@ -101,42 +135,55 @@ class AuditLog:
             waits.append(done)
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.ensure_future(self._flush())
+            self._flushing.add_done_callback(self._flushed)
         await asyncio.gather(*waits)
 
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() and self._flushing is task:  # cancelled before it even started
+            stranded, self._pending = self._pending, []
+            _settle(stranded, asyncio.CancelledError())
+
     async def _flush(self) -> None:
-        await asyncio.sleep(0)  # let the requests finishing in this loop turn join the batch
-        while self._pending:
-            batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
-            try:
-                async with self.engine.begin() as conn:
-                    await conn.execute(pii_access_audit.insert(), [{
-                        "at": e.at, "request_id": e.request_id, "subject": e.subject,
-                        "role": e.role, "method": e.method, "golden_id": e.golden_id,
-                        "field_groups": ",".join(e.groups),
-                        "operation_name": e.operation_name} for e, _ in batch])
+        batch: list[tuple[AccessRecord, asyncio.Future[None]]] = []
+        try:
+            await asyncio.sleep(0)  # let the requests finishing in this loop turn join the batch
+            while self._pending:
+                batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+                try:
+                    await self._insert(batch)
+                except Exception as exc:  # fail closed, whatever broke
+                    _settle(batch, exc)
+                    continue
                 self.commits += 1
-            except (SQLAlchemyError, OSError) as exc:
-                failure = AuditUnavailable(f"audit log write failed ({type(exc).__name__})")
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(failure)
-                continue
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+                _settle(batch, None)
+            batch = []
+        except BaseException as exc:  # cancelled (shutdown): no waiter may hang
+            stranded, self._pending = batch + self._pending, []
+            _settle(stranded, exc)
+            raise
+
+    async def _insert(self, batch: list[tuple[AccessRecord, asyncio.Future[None]]]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(pii_access_audit.insert(), [{
+                "at": _utc(e.at), "request_id": e.request_id, "subject": e.subject,
+                "role": e.role, "method": e.method, "golden_id": e.golden_id,
+                "field_groups": ",".join(e.groups),
+                "operation_name": e.operation_name} for e, _ in batch])
 
     async def query(self, golden_ids: Sequence[str], since: datetime | None = None,
                     limit: int = 1000) -> list[AccessRecord]:
         """Records about these customers, newest first."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         table = pii_access_audit
         statement = sa.select(table).where(table.c.golden_id.in_(list(golden_ids)))
         if since is not None:
-            statement = statement.where(table.c.at >= since)
+            statement = statement.where(table.c.at >= _utc(since))
         statement = statement.order_by(table.c.at.desc(), table.c.id.desc()).limit(limit)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(statement)).mappings().all()
         return [AccessRecord(
-            at=row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=UTC),
+            at=_utc(row["at"]),
             request_id=row["request_id"], subject=row["subject"],
             role=row["role"], method=row["method"], golden_id=row["golden_id"],
             groups=tuple(g for g in row["field_groups"].split(",") if g),

@@ -16,14 +16,10 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import httpx
 import orjson
-from graphql import DocumentNode, OperationType, parse
-from graphql.error import GraphQLSyntaxError
-from graphql.language import OperationDefinitionNode
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -91,20 +87,6 @@ def negotiate(accept: str | None) -> str | None:
                 q == best[0] and choice == GRAPHQL_RESPONSE)):
             best = (q, choice)
     return best[1] if best else None
-
-
-@lru_cache(maxsize=512)
-def _operation_type(query: str, operation_name: str | None) -> OperationType | None:
-    """The type of the operation a GET would run (None if the document does not parse)."""
-    try:
-        document: DocumentNode = parse(query)
-    except GraphQLSyntaxError:
-        return None
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    for op in operations:
-        if operation_name is None or (op.name and op.name.value == operation_name):
-            return op.operation
-    return None
 
 
 class RequestId:
@@ -253,23 +235,17 @@ class GraphQLEndpoint:
         variables = params.get("variables")
         operation_name = params.get("operationName")
         principal = principal_of(request)
-        checked = await self.gate.admit(params, principal, request.app.state)
+        checked = await self.gate.admit(params, principal, request.app.state, request.method)
         if isinstance(checked, Refused):
             # a document refused before execution is a request error: 400 with the GraphQL
             # response media type, 200 under the legacy application/json rules
             status = 200 if checked.status == 400 and media_type == JSON else checked.status
-            return _json({"errors": [{"message": checked.message, "extensions": {
-                "code": checked.code, **checked.extensions}}]}, status, media_type,
-                checked.headers)
+            return _json({"errors": checked.errors()}, status, media_type, checked.headers)
         query = checked.query
         if variables is not None and not isinstance(variables, dict):
             return _request_error("variables must be an object", 400, media_type)
         if operation_name is not None and not isinstance(operation_name, str):
             return _request_error("operationName must be a string", 400, media_type)
-        if request.method == "GET" and _operation_type(query, operation_name) not in (
-                OperationType.QUERY, None):
-            return _request_error("only queries may be sent with GET", 405, media_type,
-                                  {"Allow": "POST"})
         return await self.execute(request, query, variables, operation_name, media_type)
 
 

@@ -4,18 +4,26 @@ semantics that Apollo's demand control uses.
 
 - A field returning an object (or interface) costs its ``@cost`` weight (default 1, or its
   type's ``@cost``) plus what is selected under it; a leaf costs its ``@cost`` (default 0).
+  An argument's ``@cost`` adds to its field when the argument is given.
 - A list multiplies the cost of one item by its size: the value of a slicing argument
-  (``@listSize(slicingArguments: ["first"])``, read from the literal or the variables), else
-  ``assumedSize``, else the role's ``default_list_size``. With ``sizedFields`` (a Relay
-  connection's ``edges``) the size applies to those child fields instead.
-- Fragments are expanded; selections on different concrete types of an abstract field cost
-  the most expensive of them, not their sum.
+  (``@listSize(slicingArguments: ["first"])``, read from the literal, the variables, the
+  variable's default or the argument's default), else ``assumedSize``, else the role's
+  ``default_list_size``. With ``sizedFields`` (a Relay connection's ``edges``) the size
+  applies to those child fields instead.
+- Fields are collected as the executor collects them: fragments expanded (each fragment once
+  per selection set), fields of the same response key merged. On an abstract type the cost
+  is the most expensive of its possible types, each with the fragments that apply to it.
 - Introspection (``__schema``, ``__type``) is governed by its own switch and not counted.
+
+The walk is linear in the document, whatever its fragments: a selection set is measured once
+per (type, size), so nested spreads of one fragment cannot make it exponential, and a
+fragment cycle (which validation refuses) ends instead of looping. It never descends past
+``WALK_DEPTH`` levels (graphql-core's own nesting limit), reporting ``WALK_DEPTH + 1``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,15 +42,20 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
+    SelectionNode,
     SelectionSetNode,
     VariableNode,
     Visitor,
     visit,
 )
+from graphql.utilities.coerce_input_value import coerce_default_value
 
+from gateway.limits.settings import MAX_DEPTH
 from schema.policy import Cost, ListSize
 
 _DEFINITION = "strawberry-definition"
+WALK_DEPTH = MAX_DEPTH
+"""Levels the walk descends at most (graphql-core's parser refuses deeper nesting)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,8 @@ class Measure:
     root_fields: int
     directives: int
     cost: int
+    sized_by: frozenset[str] = frozenset()
+    """The variables a list size is read from (the only ones the cost depends on)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,9 @@ class FieldCost:
     list_size: ListSize | None
     is_list: bool
     composite: bool
+    argument_weights: Mapping[str, int]
+    defaults: Mapping[str, int]
+    """Integer defaults of the slicing arguments."""
 
 
 class _Directives(Visitor):
@@ -76,8 +94,19 @@ def _directives(thing: Any) -> list[Any]:
     return list(getattr(definition, "directives", None) or ())
 
 
+def _weight(directives: list[Any]) -> int | None:
+    cost = next((d for d in directives if isinstance(d, Cost)), None)
+    return None if cost is None else int(float(cost.weight))
+
+
+def _named(type_: Any) -> Any:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_
+
+
 class CostModel:
-    """The schema's weights and list sizes, read once."""
+    """The schema's weights and list sizes, read once per field."""
 
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
@@ -92,125 +121,176 @@ class CostModel:
             while isinstance(type_, GraphQLNonNull | GraphQLList):
                 is_list = is_list or isinstance(type_, GraphQLList)
                 type_ = type_.of_type
-            composite = isinstance(type_, GraphQLObjectType | GraphQLInterfaceType |
-                                   GraphQLUnionType)
+            composite = isinstance(type_, GraphQLObjectType | GraphQLInterfaceType
+                                   | GraphQLUnionType)
             own = _directives(definition)
-            cost = next((d for d in own if isinstance(d, Cost)), None) or next(
-                (d for d in _directives(type_) if isinstance(d, Cost)), None)
-            weight = int(float(cost.weight)) if cost is not None else (1 if composite else 0)
+            weight = _weight(own)
+            if weight is None:
+                weight = _weight(_directives(type_))
+            list_size = next((d for d in own if isinstance(d, ListSize)), None)
+            slicing = (list_size.slicing_arguments or []) if list_size is not None else []
+            arguments = {n: w for n, a in definition.args.items()
+                         if (w := _weight(_directives(a))) is not None}
+            defaults = {n: d for n, a in definition.args.items()
+                        if n in slicing and isinstance(d := coerce_default_value(a), int)
+                        and not isinstance(d, bool)}
             known = self._fields[key] = FieldCost(
-                weight, next((d for d in own if isinstance(d, ListSize)), None), is_list,
-                composite)
+                weight if weight is not None else (1 if composite else 0), list_size, is_list,
+                composite, arguments, defaults)
         return known
 
 
-def _named(type_: Any) -> Any:
-    while isinstance(type_, GraphQLNonNull | GraphQLList):
-        type_ = type_.of_type
-    return type_
+_Figures = tuple[int, int, int]
+"""cost, height (field levels from here down), aliases"""
+_NOTHING: _Figures = (0, 0, 0)
 
 
 class _Walk:
     def __init__(self, model: CostModel, fragments: Mapping[str, FragmentDefinitionNode],
-                 variables: Mapping[str, Any], default_list_size: int) -> None:
+                 variables: Mapping[str, Any], defaults: Mapping[str, Any],
+                 default_list_size: int) -> None:
         self.model = model
         self.schema = model.schema
         self.fragments = fragments
         self.variables = variables
+        self.defaults = defaults
         self.default_list_size = default_list_size
-        self.aliases = 0
-        self.depth = 0
-        self._visiting: set[str] = set()
+        self.sized_by: set[str] = set()
+        self._memo: dict[tuple[Any, ...], _Figures] = {}
 
-    def _size(self, node: FieldNode, list_size: ListSize | None) -> int:
+    def _variable(self, name: str) -> int | None:
+        self.sized_by.add(name)  # whatever its value now: another request's may differ
+        found = self.variables.get(name, self.defaults.get(name))
+        return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+    def _size(self, node: FieldNode, info: FieldCost) -> int:
+        list_size = info.list_size
         if list_size is not None and list_size.slicing_arguments:
-            given = []
+            given: dict[str, int] = {}
             for argument in node.arguments or ():
-                if argument.name.value in list_size.slicing_arguments:
+                name = argument.name.value
+                if name in list_size.slicing_arguments:
                     value = argument.value
                     if isinstance(value, IntValueNode):
-                        given.append(int(value.value))
+                        given[name] = int(value.value)
                     elif isinstance(value, VariableNode):
-                        found = self.variables.get(value.name.value)
-                        if isinstance(found, int) and not isinstance(found, bool):
-                            given.append(found)
-            if given:
-                return max(0, max(given))
+                        found = self._variable(value.name.value)
+                        if found is not None:
+                            given[name] = found
+            sizes = [given.get(n, info.defaults.get(n)) for n in list_size.slicing_arguments]
+            known = [s for s in sizes if s is not None]
+            if known:
+                return max(0, *known)
         if list_size is not None and list_size.assumed_size is not None:
             return list_size.assumed_size
         return self.default_list_size
 
-    def _collect(self, parent: Any, selections: SelectionSetNode | None,
-                 ) -> dict[str, list[FieldNode]]:
-        """Fields by the type condition they are selected under (``""``: the parent's)."""
-        grouped: dict[str, list[FieldNode]] = {}
-        if selections is None:
-            return grouped
+    def _collect(self, sets: tuple[SelectionSetNode, ...],
+                 ) -> list[tuple[tuple[str, ...], FieldNode]]:
+        """The fields in order, each with the type conditions it is under (the executor's
+        CollectFields: every fragment once). Iterative: a chain of spreads cannot recurse."""
+        found: list[tuple[tuple[str, ...], FieldNode]] = []
+        visited: set[str] = set()
+        stack: list[tuple[tuple[str, ...], Iterator[SelectionNode]]] = [
+            ((), iter(s.selections)) for s in reversed(sets)]
+        while stack:
+            conditions, selections = stack[-1]
+            selection = next(selections, None)
+            if selection is None:
+                stack.pop()
+            elif isinstance(selection, FieldNode):
+                found.append((conditions, selection))
+            elif isinstance(selection, InlineFragmentNode):
+                inner = conditions + ((selection.type_condition.name.value,)
+                                      if selection.type_condition else ())
+                stack.append((inner, iter(selection.selection_set.selections)))
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in visited:
+                    continue
+                visited.add(name)
+                stack.append((conditions + (fragment.type_condition.name.value,),
+                              iter(fragment.selection_set.selections)))
+        return found
 
-        def add(condition: str, nodes: SelectionSetNode) -> None:
-            for selection in nodes.selections:
-                if isinstance(selection, FieldNode):
-                    grouped.setdefault(condition, []).append(selection)
-                elif isinstance(selection, InlineFragmentNode):
-                    inner = selection.type_condition.name.value if selection.type_condition \
-                        else condition
-                    add("" if inner == parent.name else inner, selection.selection_set)
-                elif isinstance(selection, FragmentSpreadNode):
-                    name = selection.name.value
-                    fragment = self.fragments.get(name)
-                    if fragment is None or name in self._visiting:
-                        continue
-                    self._visiting.add(name)
-                    inner = fragment.type_condition.name.value
-                    add("" if inner == parent.name else inner, fragment.selection_set)
-                    self._visiting.discard(name)
+    def _concrete(self, parent: Any) -> list[GraphQLObjectType]:
+        if isinstance(parent, GraphQLObjectType):
+            return [parent]
+        if isinstance(parent, GraphQLInterfaceType | GraphQLUnionType):
+            return list(self.schema.get_possible_types(parent))
+        return []
 
-        add("", selections)
-        return grouped
+    def _applies(self, condition: str, concrete: GraphQLObjectType) -> bool:
+        if condition == concrete.name:
+            return True
+        type_ = self.schema.get_type(condition)
+        return isinstance(type_, GraphQLInterfaceType | GraphQLUnionType) and \
+            self.schema.is_sub_type(type_, concrete)
 
-    def cost(self, parent: Any, selections: SelectionSetNode | None, depth: int,
-             sized: tuple[str, ...] = (), size: int = 1) -> int:
-        """The cost of a selection set on ``parent``; ``sized`` child fields count ``size``
-        times (a connection's ``edges``)."""
-        self.depth = max(self.depth, depth)
-        grouped = self._collect(parent, selections)
-        common = self._fields(parent, grouped.pop("", []), depth, sized, size)
-        branches = [self._fields(self.schema.get_type(condition) or parent, nodes, depth,
-                                 sized, size) for condition, nodes in grouped.items()]
-        return common + max(branches, default=0)
+    def selections(self, parent: Any, sets: tuple[SelectionSetNode, ...], depth: int,
+                   sized: tuple[str, ...] = (), size: int = 1) -> _Figures:
+        """The figures of selection sets (merged: one field's occurrences) on ``parent``,
+        whose fields are at level ``depth``; ``sized`` child fields count ``size`` times (a
+        connection's ``edges``)."""
+        if depth > WALK_DEPTH:
+            return (0, 1, 0)
+        key = (parent.name, tuple(map(id, sets)), sized, size)
+        known = self._memo.get(key)
+        if known is not None:
+            return known
+        self._memo[key] = _NOTHING  # a fragment cycle (validation refuses it) stops here
+        pairs = self._collect(sets)
+        best = _NOTHING
+        for concrete in self._concrete(parent):
+            merged: dict[str, list[FieldNode]] = {}
+            for conditions, node in pairs:
+                if all(self._applies(c, concrete) for c in conditions):
+                    merged.setdefault((node.alias or node.name).value, []).append(node)
+            figures = self._fields(concrete, merged, depth, sized, size)
+            best = (max(best[0], figures[0]), max(best[1], figures[1]),
+                    max(best[2], figures[2]))
+        self._memo[key] = best
+        return best
 
-    def _fields(self, parent: Any, nodes: list[FieldNode], depth: int, sized: tuple[str, ...],
-                size: int) -> int:
-        total = 0
-        fields = getattr(parent, "fields", None) or {}
-        for node in nodes:
+    def _fields(self, parent: GraphQLObjectType, merged: Mapping[str, list[FieldNode]],
+                depth: int, sized: tuple[str, ...], size: int) -> _Figures:
+        cost = height = aliases = 0
+        for nodes in merged.values():
+            node = nodes[0]
             name = node.name.value
+            height = max(height, 1)
             if node.alias is not None:
-                self.aliases += 1
+                aliases += 1
             if name.startswith("__"):
                 continue
-            definition = fields.get(name)
+            definition = parent.fields.get(name)
             if definition is None:
                 continue  # validation names it
             info = self.model.field(parent, name, definition)
+            own = info.weight + sum(info.argument_weights.get(a.name.value, 0)
+                                    for a in node.arguments or ())
             if name in sized:
-                items, one_each = size, False  # a connection's edges: the connection's size
+                items = size  # a connection's edges: the connection's size
             elif info.is_list:
-                items, one_each = self._size(node, info.list_size), False
+                items = self._size(node, info)
             else:
-                items, one_each = 1, True
+                items = 1
             if not info.composite:
-                total += info.weight * (1 if one_each else items)
+                cost += own * items
                 continue
             target = _named(definition.type)
-            list_size = info.list_size
-            if list_size is not None and list_size.sized_fields:
-                child = self.cost(target, node.selection_set, depth + 1,
-                                  tuple(list_size.sized_fields), self._size(node, list_size))
+            sets = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+            if info.list_size is not None and info.list_size.sized_fields:
+                child = self.selections(target, sets, depth + 1,
+                                        tuple(info.list_size.sized_fields),
+                                        self._size(node, info))
             else:
-                child = self.cost(target, node.selection_set, depth + 1)
-            total += items * (info.weight + child)
-        return total
+                child = self.selections(target, sets, depth + 1)
+            cost += items * (own + child[0])
+            height = max(height, 1 + child[1])
+            aliases += child[2]
+        return cost, height, aliases
 
 
 def operation_of(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -220,6 +300,12 @@ def operation_of(document: DocumentNode, name: str | None) -> OperationDefinitio
     return next((o for o in operations if o.name and o.name.value == name), None)
 
 
+def _defaults(operation: OperationDefinitionNode) -> dict[str, int]:
+    return {d.variable.name.value: int(d.default_value.value)
+            for d in operation.variable_definitions or ()
+            if isinstance(d.default_value, IntValueNode)}
+
+
 def measure(model: CostModel, document: DocumentNode, operation_name: str | None,
             variables: Mapping[str, Any], default_list_size: int) -> Measure | None:
     """The figures of the operation that would run (None: no such operation, which
@@ -227,17 +313,17 @@ def measure(model: CostModel, document: DocumentNode, operation_name: str | None
     operation = operation_of(document, operation_name)
     if operation is None:
         return None
-    fragments = {d.name.value: d for d in document.definitions
-                 if isinstance(d, FragmentDefinitionNode)}
     root = model.schema.get_root_type(operation.operation)
     if root is None:
         return None
-    walk = _Walk(model, fragments, variables, default_list_size)
-    cost = walk.cost(root, operation.selection_set, 1)
-    roots = walk._collect(root, operation.selection_set)
-    root_fields = sum(1 for nodes in roots.values() for n in nodes
-                      if not n.name.value.startswith("__"))
+    fragments = {d.name.value: d for d in document.definitions
+                 if isinstance(d, FragmentDefinitionNode)}
+    walk = _Walk(model, fragments, variables, _defaults(operation), default_list_size)
+    cost, depth, aliases = walk.selections(root, (operation.selection_set,), 1)
+    root_fields = len({(n.alias or n.name).value for _, n in
+                       walk._collect((operation.selection_set,))
+                       if not n.name.value.startswith("__")})
     counter = _Directives()
     visit(document, counter)
-    return Measure(depth=walk.depth, aliases=walk.aliases, root_fields=root_fields,
-                   directives=counter.count, cost=cost)
+    return Measure(depth=depth, aliases=aliases, root_fields=root_fields,
+                   directives=counter.count, cost=cost, sized_by=frozenset(walk.sized_by))

@@ -11,24 +11,33 @@ query any of them was sent.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import math
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from adapters.errors import ConfigError
 
 log = logging.getLogger("c360.limits")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def manifest_key(document_id: str) -> str:
+    """A manifest id as it is looked up: a SHA-256 without its ``sha256:`` prefix, in lower
+    case; any other id (Relay's MD5s, Hive's ``app~version~hash``) as given."""
+    bare = document_id.removeprefix("sha256:")
+    return bare.lower() if SHA256.match(bare.lower()) else document_id
 
 
 def load_manifest(path: Path) -> dict[str, str]:
@@ -54,12 +63,14 @@ def load_manifest(path: Path) -> dict[str, str]:
     else:
         raise ConfigError("persisted.manifest", "neither an Apollo persisted query manifest "
                                                 "nor a {hash: document} map")
+    found: dict[str, str] = {}
     for key, body in entries.items():
-        bare = key.removeprefix("sha256:")
-        if _SHA256.match(bare) and sha256(body) != bare:
+        id_ = manifest_key(key)
+        if SHA256.match(id_) and sha256(body) != id_:
             raise ConfigError("persisted.manifest", f"entry {key[:16]}… is not the SHA-256 of "
                                                     f"its document")
-    return {k.removeprefix("sha256:"): v for k, v in entries.items()}
+        found[id_] = body
+    return found
 
 
 class ApqStore(Protocol):
@@ -99,27 +110,35 @@ class MemoryApqStore:
 
 
 class RedisApqStore:
-    """Shared by every worker; entries expire after the TTL. A Redis failure is a miss (the
-    client sends the full query again), never an error."""
+    """Shared by every worker; entries expire after the TTL. A Redis failure or a Redis
+    slower than ``timeout_s`` is a miss (the client sends the full query again) or an
+    unstored query, never an error; logged at most once a minute."""
 
-    def __init__(self, redis: Any, ttl_s: float, prefix: str = "c360:apq:") -> None:
+    def __init__(self, redis: Any, ttl_s: float, prefix: str = "c360:apq:",
+                 timeout_s: float = 0.25) -> None:
         self.redis = redis
         self.ttl_s = ttl_s
         self.prefix = prefix
+        self.timeout_s = timeout_s
+        self._warned = -math.inf
+
+    async def _call(self, what: str, call: Awaitable[Any]) -> Any:
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await call
+        except Exception as exc:  # noqa: BLE001 - any Redis failure: as if absent
+            if time.monotonic() - self._warned > 60:
+                self._warned = time.monotonic()
+                log.warning("apq: redis %s failed (%s); queries are sent in full meanwhile",
+                            what, type(exc).__name__)
+            return None
 
     async def get(self, digest: str) -> str | None:
-        try:
-            found = await self.redis.get(self.prefix + digest)
-        except Exception as exc:  # noqa: BLE001 - any Redis failure is a miss
-            log.warning("apq: redis get failed (%s)", type(exc).__name__)
-            return None
+        found = await self._call("get", self.redis.get(self.prefix + digest))
         if found is None:
             return None
         return found.decode("utf-8") if isinstance(found, bytes) else str(found)
 
     async def put(self, digest: str, query: str) -> None:
-        try:
-            await self.redis.set(self.prefix + digest, query.encode("utf-8"),
-                                 ex=max(1, int(self.ttl_s)))
-        except Exception as exc:  # noqa: BLE001 - the query still runs, unpersisted
-            log.warning("apq: redis set failed (%s)", type(exc).__name__)
+        await self._call("set", self.redis.set(self.prefix + digest, query.encode("utf-8"),
+                                               ex=max(1, int(self.ttl_s))))

@@ -25,6 +25,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from adapters.config import Table
 from adapters.errors import ConfigError
@@ -83,12 +84,23 @@ class LimitsConfig:
 
 
 _NAMES = [f.name for f in dataclasses.fields(RoleLimits)]
+MAX_DEPTH = 200
+"""graphql-core's parser nesting limit (and the cost walk's)."""
+
+
+def _integer(table: Table, name: str, default: int | None) -> int | None:
+    value: int | None = table.integer(name, default, minimum=1)
+    if name == "max_depth" and value is not None and value > MAX_DEPTH:
+        raise ConfigError(table.key(name), f"must be at most {MAX_DEPTH} (the parser refuses "
+                                           f"deeper documents)")
+    return value
 
 
 def _overrides(table: Table, base: RoleLimits) -> RoleLimits:
-    values = {name: table.integer(name, getattr(base, name), minimum=1) for name in _NAMES}
+    values: dict[str, Any] = {name: _integer(table, name, getattr(base, name))
+                              for name in _NAMES}
     table.finish()
-    return RoleLimits(**values)
+    return dataclasses.replace(base, **values)
 
 
 def parse_limits(table: Table) -> LimitsConfig:
@@ -96,7 +108,7 @@ def parse_limits(table: Table) -> LimitsConfig:
     suggestions = table.boolean("suggestions", False)
     default_table = table.table("default")
     overridden = {n: v for n in _NAMES
-                  if (v := default_table.integer(n, None, minimum=1)) is not None}
+                  if (v := _integer(default_table, n, None)) is not None}
     default_table.finish()
     roles = {role: dataclasses.replace(limits, **overridden)
              for role, limits in DEFAULT_LIMITS.items()}

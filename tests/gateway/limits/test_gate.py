@@ -99,8 +99,38 @@ def test_limit_config_errors_name_the_key(graph_sandbox: RunningSandbox) -> None
 async def test_syntax_errors_are_typed(gateway: Callable[..., Any]) -> None:
     async with gateway() as client:
         body = (await client.post("/graphql", json={"query": "{ product(sku: "})).json()
-    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
-    assert body["errors"][0]["extensions"]["locations"]
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "GRAPHQL_PARSE_FAILED"}
+    assert error["message"].startswith("Syntax Error: Unexpected <EOF>")
+    assert error["locations"] == [{"line": 1, "column": 16}]
+
+
+async def test_invalid_documents_are_refused_with_every_error_before_any_silo_is_called(
+        gateway: Callable[..., Any], silos: dict[str, httpx.AsyncClient]) -> None:
+    query = '{ product(sku: "x") { sku colour } customer(id: "c") { nickname } }'
+    async with gateway() as client:
+        response = await client.post("/graphql", json={"query": query}, headers={
+            "Accept": "application/graphql-response+json"})
+    assert response.status_code == 400
+    assert response.json() == {"errors": [
+        {"message": "Cannot query field 'colour' on type 'Product'.",
+         "locations": [{"line": 1, "column": 27}],
+         "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}},
+        {"message": "Cannot query field 'nickname' on type 'Customer'.",
+         "locations": [{"line": 1, "column": 56}],
+         "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}
+    assert await silo_calls(silos) == 0
+
+
+async def test_a_fragment_cycle_is_refused_not_walked_forever(
+        gateway: Callable[..., Any], silos: dict[str, httpx.AsyncClient]) -> None:
+    query = ('{ order(id: "x") { ...A } } fragment A on Order { customer { orders(first: 1) '
+             '{ edges { node { ...A } } } } }')
+    async with gateway() as client:
+        body = (await client.post("/graphql", json={"query": query})).json()
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "Cannot spread fragment 'A' within itself" in body["errors"][0]["message"]
+    assert await silo_calls(silos) == 0
 
 
 # -- persisted operations ---------------------------------------------------------------------
@@ -176,16 +206,26 @@ async def test_introspection_and_suggestions_are_off_unless_configured(
         gateway: Callable[..., Any]) -> None:
     production = {"limits": {"introspection": False, "suggestions": False}}
     async with gateway(config=production) as client:
-        schema = (await client.post("/graphql", json={"query": "{ __schema { types { name } } }"}
-                                    )).json()
-        assert "data" not in schema or schema["data"] is None
-        assert "introspection" in schema["errors"][0]["message"].lower()
+        for query, field in (("{ __schema { types { name } } }", "__schema"),
+                             ('{ __type(name: "Customer") { fields { name } } }', "__type")):
+            refused = (await client.post("/graphql", json={"query": query})).json()
+            assert "data" not in refused
+            assert refused["errors"][0] == {
+                "message": f"GraphQL introspection has been disabled, but the requested query "
+                           f"contained the field '{field}'.",
+                "locations": [{"line": 1, "column": 3}],
+                "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
         typename = (await client.post("/graphql", json={"query": "{ __typename }"})).json()
         assert typename == {"data": {"__typename": "Query"}}
         typo = (await client.post("/graphql", json={"query": '{ prodct(sku: "x") { sku } }'}
                                   )).json()
         assert "Cannot query field 'prodct'" in typo["errors"][0]["message"]
         assert "Did you mean" not in json.dumps(typo)
+        enum = (await client.post("/graphql", json={  # a variable's value: at execution
+            "query": 'query($c: Channel) { customer(id: "x") { orders(channel: $c) { '
+                     'totalCount } } }', "variables": {"c": "WBE"}})).json()
+        assert "'WBE' does not exist in 'Channel' enum" in enum["errors"][0]["message"]
+        assert "Did you mean" not in json.dumps(enum)
     async with gateway() as client:  # the sandbox's config turns both on (the demo)
         schema = (await client.post("/graphql", json={"query": "{ __schema { types { name } } }"}
                                     )).json()

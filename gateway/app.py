@@ -53,6 +53,7 @@ JSON = "application/json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 READY_TIMEOUT_S = 2.0
 JWKS_LIMITS = httpx.Limits(max_connections=2, max_keepalive_connections=1)
+REDIS_TIMEOUT_S = 0.25
 
 
 def _json(body: Any, status: int = 200, media_type: str = JSON,
@@ -224,8 +225,12 @@ class GraphQLEndpoint:
             content_type = request.headers.get("content-type", "").split(";")[0].strip()
             if content_type != JSON:
                 return _request_error(f"send the request as {JSON}", 415, media_type)
+            body = await _bounded_body(request, self.settings.max_body_bytes)
+            if body is None:
+                return _request_error(f"the body is over {self.settings.max_body_bytes} bytes",
+                                      413, media_type)
             try:
-                params = orjson.loads(await request.body())
+                params = orjson.loads(body)
             except orjson.JSONDecodeError:
                 return _request_error("the body is not valid JSON", 400, media_type)
         else:
@@ -271,6 +276,20 @@ class Trusted:
         if scope["type"] == "http":
             scope.setdefault("state", {})["principal"] = self.principal
         await self.app(scope, receive, send)
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None once it is over ``limit`` bytes (read no further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def principal_of(request: Request) -> Principal | None:
@@ -358,7 +377,11 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
             if config.redis_url is not None:
                 from redis.asyncio import Redis
 
-                app.state.redis = Redis.from_url(config.redis_url)
+                # a dead or hung Redis must cost a request milliseconds, not its budget: the
+                # rate limiter and the APQ store fall back to this worker's own state
+                app.state.redis = Redis.from_url(
+                    config.redis_url, socket_timeout=REDIS_TIMEOUT_S,
+                    socket_connect_timeout=REDIS_TIMEOUT_S, retry_on_timeout=False)
                 stack.push_async_callback(app.state.redis.aclose)
             yield
 

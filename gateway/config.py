@@ -43,6 +43,8 @@ class GatewaySettings:
     """Event-loop lag above which the worker lowers its concurrency limit (CPU saturated)."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the gateway (CORS); none by default."""
+    max_body_bytes: int = 1_048_576
+    """A larger request body is refused (413) before it is read."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,8 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str],
         max_in_flight=gateway_table.integer("max_in_flight", 128, minimum=1),
         queue_wait_ms=gateway_table.integer("queue_wait_ms", 500, minimum=0),
         max_loop_lag_ms=gateway_table.integer("max_loop_lag_ms", 50, minimum=1),
-        cors_origins=tuple(_origins(gateway_table)))
+        cors_origins=tuple(_origins(gateway_table)),
+        max_body_bytes=gateway_table.integer("max_body_bytes", 1_048_576, minimum=1024))
     gateway_table.finish()
     sources_table = root.table("sources", required=True)
     if not sources_table.data:

@@ -59,6 +59,25 @@ async def test_transport_level_problems(gateway: Callable[..., Any]) -> None:
         assert response.json()["errors"][0]["message"]
 
 
+async def test_a_body_over_the_limit_is_refused_unread(gateway: Callable[..., Any]) -> None:
+    big = b'{"query": "{ __typename }", "pad": "' + b"x" * 5000 + b'"}'
+
+    async def chunks() -> Any:  # no Content-Length: the stream is cut at the limit
+        for start in range(0, len(big), 1000):
+            yield big[start:start + 1000]
+
+    async with gateway(settings={"max_body_bytes": 4096}) as client:
+        declared = await client.post("/graphql", content=big,
+                                     headers={"Content-Type": "application/json"})
+        streamed = await client.post("/graphql", content=chunks(),
+                                     headers={"Content-Type": "application/json"})
+        small = await client.post("/graphql", json={"query": "{ __typename }"})
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert small.json() == {"data": {"__typename": "Query"}}
+
+
 async def test_get_runs_queries_and_browsers_get_graphiql(gateway: Callable[..., Any]) -> None:
     async with gateway() as client:
         ok = await client.get("/graphql", params={

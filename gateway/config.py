@@ -203,7 +203,8 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str],
     auth = parse_auth(root.table("auth"), base)
     limits = dataclasses.replace(parse_limits(root.table("limits")),
                                  persisted=parse_persisted(root.table("persisted"), base))
-    rate_limits = parse_rate_limits(root.table("rate_limits"))
+    rate_limits = parse_rate_limits(root.table("rate_limits"),
+                                    {key.name: key.role for key in auth.api_keys})
     redis_url = root.string("redis_url", None)
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://",
                                                            "unix://")):

@@ -19,8 +19,11 @@ from resolvers.principal import Principal
 
 
 def bucket_key(principal: Principal) -> str:
-    """The bucket's name: hashed, since a subject may be an email address."""
-    return hashlib.sha256(principal.subject.encode("utf-8")).hexdigest()[:32]
+    """The bucket's name: ``apikey:<name>``, or ``sub:<sha256 of the subject>`` since a
+    subject may be an email address (no personal data in Redis keys or logs)."""
+    if principal.method == "apikey":
+        return principal.subject
+    return "sub:" + hashlib.sha256(principal.subject.encode("utf-8")).hexdigest()[:32]
 
 
 class RateLimit:
@@ -32,6 +35,7 @@ class RateLimit:
         self.app = app
         self.config = config
         self.limiter = limiter
+        self.keys = {f"apikey:{name}": bucket for name, bucket in config.keys.items()}
 
     def _limiter(self, scope: Scope) -> Limiter:
         if self.limiter is None:
@@ -42,7 +46,7 @@ class RateLimit:
 
     def _bucket(self, principal: Principal) -> Bucket:
         if principal.method == "apikey":
-            own = self.config.keys.get(principal.subject.removeprefix("apikey:"))
+            own = self.keys.get(principal.subject)
             if own is not None:
                 return own
         return self.config.roles[principal.role.value]

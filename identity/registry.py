@@ -113,8 +113,19 @@ class Registry:
         self.records_cache.clear()
 
     async def create(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        """Create the tables if missing; safe for gateway workers starting together (one at a
+        time on PostgreSQL; on SQLite a worker that lost the race finds the tables made)."""
+        for attempt in range(3):
+            try:
+                async with self.engine.begin() as conn:
+                    if self.engine.dialect.name == "postgresql":
+                        await conn.execute(sa.text(
+                            "SELECT pg_advisory_xact_lock(hashtext('identity_registry'))"))
+                    await conn.run_sync(metadata.create_all)
+                return
+            except sa.exc.OperationalError as exc:
+                if "already exists" not in str(exc) or attempt == 2:
+                    raise
 
     def _insert(self) -> Any:
         dialect = self.engine.dialect.name

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -178,3 +179,10 @@ async def test_reads_survive_the_server_dropping_pooled_connections(
         assert len((await registry.records_of([ana]))[0]) == len(ANA)
     finally:
         await engine.dispose()
+
+
+async def test_workers_starting_together_create_the_registry_once(
+        registry_engine: AsyncEngine) -> None:
+    """Several gateway workers open a fresh registry at the same moment."""
+    await asyncio.gather(*(Registry(registry_engine).create() for _ in range(4)))
+    assert await Registry(registry_engine).count_people() == 0

@@ -31,8 +31,8 @@ Try in GraphiQL ({url}):
         fulfillment {{ type status location {{ name }} }} }} }} }} }} }}
 
   # a mobile app (the customer token): its own orders, and nearby stores with a SKU in stock
-  {{ me {{ displayName {{ value }} orders(first: 3) {{ edges {{ node {{ number status }} }} }} }} }}
-  {{ storesWithStock(sku: "{sku}", near: {{lat: 40.7128, lng: -74.006}}, radiusKm: 25) {{
+  {{ me {{ displayName {{ value }} orders(first: 3) {{ edges {{ node {{ number status }} }} }} }}
+    storesWithStock(sku: "{sku}", near: {{lat: 40.7128, lng: -74.006}}, radiusKm: 25) {{
       location {{ name address {{ line1 city }} }} available distanceKm }} }}
 """
 

@@ -81,6 +81,19 @@ def test_demo_sessions_over_http(tmp_path: Path) -> None:
         masked = clerk["data"]["customer"]["email"]["value"]
         assert masked.startswith(email[0] + "***@") and masked != email
 
+        # the printed examples, each with the role it says: no refusal
+        examples = output.split("Try in GraphiQL", 1)[1].split("Tokens (", 1)[0]
+        blocks = [b for b in examples.split("\n\n") if "{" in b]
+        assert len(blocks) == 3
+        for block, role in zip(blocks, ("agent", "store_associate", "customer"), strict=True):
+            document = "\n".join(line for line in block.splitlines()
+                                 if not line.strip().startswith("#"))
+            answer = _ask(url, token[role], document)
+            assert answer.status_code == 200, answer.text
+            codes = set(_codes(answer.json()))
+            assert not codes & {"FORBIDDEN", "QUERY_TOO_COMPLEX", "GRAPHQL_VALIDATION_FAILED"}
+            assert answer.json()["data"]
+
         # customer: only themself
         me = _ask(url, token["customer"], "{ me { id displayName { value } } }").json()
         assert me["data"]["me"]["id"] and not me.get("errors")

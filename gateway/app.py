@@ -204,7 +204,8 @@ class GraphQLEndpoint:
         media_type = negotiate(request.headers.get("accept"))
         if wants_page(request.scope):
             return HTMLResponse(self.graphiql_page)
-        if principal_of(request) is None:  # the middleware lets only the page through
+        principal = principal_of(request)
+        if principal is None:  # the middleware lets only the page through
             return unauthenticated()
         if media_type is None:
             return _request_error(f"cannot answer as {request.headers.get('accept')}; "
@@ -239,7 +240,6 @@ class GraphQLEndpoint:
             return _request_error("the body must be a JSON object", 400, media_type)
         variables = params.get("variables")
         operation_name = params.get("operationName")
-        principal = principal_of(request)
         checked = await self.gate.admit(params, principal, request.app.state, request.method)
         if isinstance(checked, Refused):
             # a document refused before execution is a request error: 400 with the GraphQL

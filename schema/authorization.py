@@ -35,6 +35,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     Undefined,
+    default_field_resolver,
 )
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
@@ -280,8 +281,6 @@ def _guard(info: Any) -> Guard:
 
 def _guarded(resolve: Callable[..., Any] | None, policy: FieldPolicy,
              whole: Policy) -> Callable[..., Any]:
-    from graphql import default_field_resolver
-
     original = resolve or default_field_resolver
 
     def resolver(source: Any, info: Any, **args: Any) -> Any:

@@ -20,6 +20,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be at least 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="c360", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -36,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "in the data dir)")
     sandbox.add_argument("--latency-ms", type=float, default=0.0,
                          help="latency added to every silo response")
+    sandbox.add_argument("--heavy", type=_non_negative, default=0, metavar="N",
+                         help="add N heavy customers (all four silos, ~5000 timeline events "
+                              "each)")
     demo = commands.add_parser(
         "demo", help="the emulated silos, an identity index and the gateway with GraphiQL")
     demo.add_argument("--host", default="127.0.0.1")
@@ -196,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         run(SandboxOptions(customers=args.customers, seed=args.seed, host=args.host,
                            port=args.port, data_dir=args.data_dir, loyalty_url=args.loyalty_url,
-                           latency_ms=args.latency_ms))
+                           latency_ms=args.latency_ms, heavy_customers=args.heavy))
         return 0
     if args.command == "schema":
         from schema import sdl

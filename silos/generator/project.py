@@ -10,8 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 from silos.generator.catalog import STORES, WAREHOUSES, Sku, build_catalog
+from silos.generator.heavy import add_heavy_customers
+from silos.generator.journeys import add_abandoned_carts, add_journeys
 from silos.generator.noise import email_variant, name_variant, phone_variant
 from silos.generator.people import Person, build_population
+from silos.generator.truth import Journey
 from silos.shopify import ShopifyStore
 from silos.shopify.records import pickup_shipping_line
 from silos.square import SquareStore
@@ -55,7 +58,13 @@ class StoreLink:
 
 @dataclass
 class Sandbox:
-    """Everything the generator made: the three stores, loyalty rows and the ground truth."""
+    """Everything the generator made: the three stores, loyalty rows and the ground truth.
+
+    ``ground_truth`` has one row per person (``person``, ``records``; a heavy customer's row
+    also has ``events``, the number of timeline events expected per system); ``journeys`` the
+    cross-channel stories (see :mod:`silos.generator.journeys`); ``heavy`` the person keys of
+    the heavy customers.
+    """
 
     seed: int
     as_of: datetime
@@ -69,6 +78,8 @@ class Sandbox:
     warehouse_location_ids: list[int]
     order_number_field_id: int = ORDER_NUMBER_FIELD_ID
     counts: dict[str, int] = field(default_factory=dict)
+    journeys: list[Journey] = field(default_factory=list)
+    heavy: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -121,6 +132,7 @@ class _Projector:
         self.cards: set[str] = set()
         self.counts: dict[str, int] = {"shopify_orders": 0, "square_orders": 0, "tickets": 0,
                                        "store_returns_of_web_orders": 0, "pickups": 0}
+        self.expected_events: dict[str, dict[str, int]] = {}
 
     # -- the retailer's locations, catalog and stock -------------------------------------
     def seed_locations(self) -> None:
@@ -537,7 +549,8 @@ class _Projector:
         member["tier"] = ("PLATINUM" if lifetime >= 5000 else "GOLD" if lifetime >= 2000
                           else "SILVER" if lifetime >= 500 else "BRONZE")
 
-    def run(self) -> Sandbox:
+    def populate(self) -> None:
+        """The base population (what existing tests and benchmarks rely on, byte for byte)."""
         self.seed_locations()
         self.seed_catalog()
         self.seed_inventory()
@@ -550,27 +563,50 @@ class _Projector:
                 self.tickets(person, sales)
         for _ in range(len(self.people) // 10):
             self.store_sale(None, self.order_time(self.as_of - timedelta(days=730)))
-        truth = [{"person": p.key,
-                  "records": [{"kind": kind, "id": rid} for kind, rid in p.records.items()]}
-                 for p in self.people]
+
+    def run(self, heavy_customers: int, heavy_events: int) -> Sandbox:
+        self.populate()
+        people = len(self.people)
+        journeys = add_journeys(self, people)
+        add_abandoned_carts(self, people)
+        heavy = add_heavy_customers(self, heavy_customers, heavy_events)
+        return self.sandbox(journeys, heavy)
+
+    def sandbox(self, journeys: list[Journey], heavy: list[str]) -> Sandbox:
+        truth: list[dict[str, Any]] = []
+        for p in self.people:
+            row: dict[str, Any] = {"person": p.key, "records": [
+                {"kind": kind, "id": rid} for kind, rid in p.records.items()]}
+            if p.key in self.expected_events:
+                row["events"] = self.expected_events[p.key]
+            truth.append(row)
         self.counts.update(people=len(self.people), loyalty_members=len(self.members),
                            ledger_entries=len(self.points))
         return Sandbox(seed=self.seed, as_of=self.as_of, shopify=self.shopify,
                        square=self.square, zendesk=self.zendesk,
                        loyalty_members=self.members, loyalty_points=self.points,
                        ground_truth=truth, stores=self.links,
-                       warehouse_location_ids=self.warehouse_ids, counts=self.counts)
+                       warehouse_location_ids=self.warehouse_ids, counts=self.counts,
+                       journeys=journeys, heavy=heavy)
 
 
-def generate(customers: int = 500, seed: int = 42, as_of: datetime = AS_OF) -> Sandbox:
-    """Build one deterministic population and project it into the four systems."""
+def generate(customers: int = 500, seed: int = 42, as_of: datetime = AS_OF, *,
+             heavy_customers: int = 0, heavy_events: int = 5000) -> Sandbox:
+    """Build one deterministic population and project it into the four systems.
+
+    Then, each from its own random stream (the base population is the same without them):
+    the cross-channel journeys, abandoned carts and draft orders for some of the population,
+    and ``heavy_customers`` people with about ``heavy_events`` timeline events each.
+    """
     if customers < 1:
         raise ValueError("customers must be at least 1")
+    if heavy_customers < 0 or heavy_events < 1:
+        raise ValueError("heavy_customers must be at least 0 and heavy_events at least 1")
     # Millions of long-lived dicts: the cyclic GC would rescan them all, for nothing.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Projector(customers, seed, as_of).run()
+        return _Projector(customers, seed, as_of).run(heavy_customers, heavy_events)
     finally:
         gc.freeze()
         if enabled:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Generic, TypeVar
+
+R = TypeVar("R")
 
 # ISO 4217 minor units that are not 2 (Square sends minor units; Shopify decimal strings).
 _MINOR_UNITS = {
@@ -120,6 +123,9 @@ class Fulfillment:
     """Source location id: the pickup store, or where it shipped from."""
     updated_at: datetime | None = None
     tracking_number: str | None = None
+    shipment_status: str | None = None
+    """The carrier's last word, vendor-neutral: IN_TRANSIT | OUT_FOR_DELIVERY | DELIVERED |
+    FAILED (None when the carrier reported nothing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +170,8 @@ class Order:
     return_of: SourceRef | None = None
     """For a return order: the sale it returns (possibly in another source)."""
     financial_status: str | None = None
+    closed: bool = False
+    """Archived by the merchant: nothing more is expected to happen to it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +241,8 @@ class TicketEvent:
     field_name: str | None = None
     value: str | None = None
     previous_value: str | None = None
+    public: bool | None = None
+    """For a comment event: whether the requester sees it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,3 +282,76 @@ class LedgerEntry:
     channel: str | None
     order_ref: SourceRef | None
     """Parsed from ``'shopify:<id>'`` / ``'square:<id>'`` (the prefix is a vendor kind)."""
+
+
+class CartKind(StrEnum):
+    CHECKOUT = "CHECKOUT"
+    """An online checkout the customer started and did not complete (abandoned)."""
+    DRAFT_ORDER = "DRAFT_ORDER"
+    """An order a merchant or agent prepared for the customer, not yet paid."""
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    sku: str | None
+    title: str
+    quantity: Decimal
+    unit_price: Money
+    total: Money
+    variant_id: str | None = None
+    product_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cart:
+    """An open online cart: a Shopify abandoned checkout or an open draft order."""
+
+    source: str
+    kind: str
+    id: str
+    """The vendor's id (checkout id, draft order id)."""
+    cart_kind: CartKind
+    customer_id: str | None
+    """The vendor's customer id, when the cart names one."""
+    email: str | None
+    created_at: datetime
+    updated_at: datetime
+    status: str
+    """Vendor-neutral: OPEN | INVOICE_SENT | COMPLETED."""
+    lines: tuple[CartLine, ...]
+    subtotal: Money | None
+    total: Money
+    recovery_url: str | None
+    """Where the customer (or an agent) picks it up again: the abandoned checkout URL or the
+    draft order's invoice URL."""
+    name: str | None = None
+    """The name the merchant sees (``#D12`` for a draft order), if any."""
+    completed_at: datetime | None = None
+    order_id: str | None = None
+    """The order it became, once completed."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryWindow:
+    """A window of one owner's history in a silo: the records created at or before ``until``
+    (every record when None), newest first, at most ``limit`` of them.
+
+    ``owner`` is the silo's id of the person (a customer id, a requester id, a card number).
+    Windows are what lets a history be paged without loading it: the page after a position
+    reads only the records created before it."""
+
+    owner: str
+    until: datetime | None
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySlice(Generic[R]):
+    """What a silo answers for a :class:`HistoryWindow`: the records whose events may fall
+    after ``complete_after`` — those created in the window and those created before it but
+    changed after its lower edge — so that every event of the owner after ``complete_after``
+    (and at or before the window's ``until``) comes from these records. ``complete_after`` is
+    None when the window reached the owner's first record: the whole history is here."""
+
+    records: tuple[R, ...]
+    complete_after: datetime | None

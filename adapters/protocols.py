@@ -4,6 +4,11 @@ its keys (``result[i]`` answers ``keys[i]``), so a DataLoader can sit in front o
 An adapter implements the capabilities its vendor has (Shopify: customers, orders, catalog,
 inventory, locations; Square: the same; Zendesk: customers and tickets; loyalty: customers and
 loyalty). Write capabilities will join these as their own protocols.
+
+The history capabilities (``OrderHistorySource``, ``TicketHistorySource``,
+``LedgerHistorySource``) read one person's records in windows (``HistoryWindow`` →
+``HistorySlice``) so that a timeline pages through thousands of events with a bounded
+number of upstream requests per page.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from adapters.models import (
+    Cart,
     Customer,
+    HistorySlice,
+    HistoryWindow,
     InventoryLevel,
     LedgerEntry,
     Location,
@@ -66,6 +74,14 @@ class OrderSource(Source, Protocol):
 
 
 @runtime_checkable
+class OrderReferenceSource(Source, Protocol):
+    async def orders_by_references(self, references: Sequence[str]) -> list[list[Order]]:
+        """The orders each customer-facing reference names in this silo — an order name
+        (``#1042``, ``1042``), a receipt's order id — exact matches only; [] for none."""
+        ...
+
+
+@runtime_checkable
 class CatalogSource(Source, Protocol):
     async def variants_by_skus(self, skus: Sequence[str]) -> list[Variant | None]: ...
 
@@ -107,4 +123,41 @@ class LoyaltySource(Source, Protocol):
 
     async def ledger_by_member_ids(self, ids: Sequence[int]) -> list[list[LedgerEntry]]:
         """Each member's ledger, newest first."""
+        ...
+
+
+@runtime_checkable
+class CartSource(Source, Protocol):
+    async def carts_by_customer_ids(self, ids: Sequence[str]) -> list[list[Cart]]:
+        """Each customer's open carts (abandoned checkouts, open draft orders), most recently
+        updated first; completed ones are left out."""
+        ...
+
+
+@runtime_checkable
+class OrderHistorySource(Source, Protocol):
+    async def order_history(self, windows: Sequence[HistoryWindow]
+                            ) -> list[HistorySlice[Order]]:
+        """Each window's orders (``owner`` = the silo's customer id): the ``limit`` newest
+        placed at or before ``until`` and, below the oldest of them, those placed before and
+        updated after it (see :class:`~adapters.models.HistorySlice`)."""
+        ...
+
+
+@runtime_checkable
+class TicketHistorySource(Source, Protocol):
+    async def ticket_history(self, windows: Sequence[HistoryWindow]
+                             ) -> list[HistorySlice[Ticket]]:
+        """Each window's tickets (``owner`` = requester id), as :meth:`order_history`."""
+        ...
+
+    async def audits_by_ticket_ids(self, ids: Sequence[str]) -> list[list[TicketAudit]]: ...
+
+
+@runtime_checkable
+class LedgerHistorySource(Source, Protocol):
+    async def ledger_history(self, windows: Sequence[HistoryWindow]
+                             ) -> list[HistorySlice[LedgerEntry]]:
+        """Each window's ledger entries (``owner`` = card number): the ``limit`` newest at or
+        before ``until`` (entries never change once written)."""
         ...

@@ -16,24 +16,26 @@ from silos.sandbox import SandboxOptions, Servers, gateway_config, prepare, star
 EXAMPLES = """\
 Try in GraphiQL ({url}):
 
-  # a call-center agent (the agent's token, already in the Headers tab): the caller's store
-  # purchases, online orders and open tickets
-  {{ customer(phone: "{phone}") {{ displayName {{ value source }}
-      orders(first: 5) {{ edges {{ node {{ channel number placedAt total {{ amount }}
-        store {{ name }} }} }} }}
-      tickets(status: ["new", "open", "pending"]) {{ edges {{ node {{ subject status channel }}
-      }} }} }} }}
+  # a call-center agent (the agent's token, already in the Headers tab), "where is my
+  # return?": the request from the order number, who acts next, and the caller's history in
+  # every channel
+  {{ request(reference: "{order_name}") {{ kind status system updatedAt store {{ name }}
+      nextStep {{ actor action }} }}
+    customer(phone: "{phone}") {{ displayName {{ value }}
+      timeline(first: 10) {{ edges {{ node {{ occurredAt kind channel system summary }} }} }}
+      openRequests {{ kind status reference nextStep {{ actor action }} }} }} }}
 
-  # a store clerk (the store_associate token: contact data masked): an online order, its
-  # pickup status, the customer's loyalty tier
-  {{ customer(email: "{email}") {{ loyalty {{ tier pointsBalance }}
-      orders(channel: WEB, first: 3) {{ edges {{ node {{ number status
-        fulfillment {{ type status location {{ name }} }} }} }} }} }} }}
+  # a store clerk (the store_associate token: contact data masked): the cart the customer
+  # left online and their open pickup
+  {{ customer(email: "{email}") {{ email {{ value }}
+      carts {{ kind updatedAt total {{ amount currency }} lines {{ title quantity }} }}
+      openRequests {{ kind status reference store {{ name }} nextStep {{ actor action }} }} }} }}
 
-  # a mobile app (the customer token): its own orders, and nearby stores with a SKU in stock
-  {{ me {{ displayName {{ value }} orders(first: 3) {{ edges {{ node {{ number status }} }} }} }}
-    storesWithStock(sku: "{sku}", near: {{lat: 40.7128, lng: -74.006}}, radiusKm: 25) {{
-      location {{ name address {{ line1 city }} }} available distanceKm }} }}
+  # a mobile app (the customer token): my history, what I am waiting for, and where I can
+  # pick up a product today
+  {{ me {{ timeline(first: 10) {{ edges {{ node {{ occurredAt kind channel summary }} }} }}
+      openRequests {{ kind status reference nextStep {{ action }} }} }}
+    product(sku: "{sku}") {{ availability {{ online inStores pickupStores {{ name }} }} }} }}
 """
 
 
@@ -60,12 +62,19 @@ def demo_tokens(running: object, config: Config) -> dict[str, tuple[str, str]]:
 
 
 def examples(running: object, url: str) -> str:
+    """The examples, over the sandbox's own journeys: a web order picked up in one store and
+    returned in another (its customer calls), a pickup waiting with a cart left online."""
     data = running.data  # type: ignore[attr-defined]
-    customer = next(c for c in data.square.customers.values()
-                    if str(c.get("phone_number", "")).startswith("+1"))
-    email = next(c["email"] for c in data.shopify.customers.values() if c.get("email"))
+    records = {p["person"]: {r["kind"]: r["id"] for r in p["records"]}
+               for p in data.ground_truth}
+    returned = next(j for j in data.journeys if j.name == "pickup_return_elsewhere")
+    waiting = next(j for j in data.journeys if j.name == "open_pickup")
+    caller = data.shopify.customers[int(records[returned.person]["shopify"])]
+    walk_in = data.shopify.customers[int(records[waiting.person]["shopify"])]
+    order = data.shopify.orders[int(returned.records["web_order"])]
     sku = next(v["sku"] for p in data.shopify.products.values() for v in p["variants"])
-    return EXAMPLES.format(url=url, phone=customer["phone_number"], email=email, sku=sku)
+    return EXAMPLES.format(url=url, order_name=order["name"], phone=caller["phone"],
+                           email=walk_in["email"], sku=sku)
 
 
 async def run_demo(host: str, port: int, customers: int, seed: int, data_dir: Path) -> None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from decimal import Decimal
 from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 
-from adapters.models import GeoPoint, LocationKind
+from adapters.models import GeoPoint
 from adapters.protocols import CustomerSource, OrderSource
-from resolvers import stores
+from resolvers import availability, requests, stores
 from resolvers.ids import from_global
 from resolvers.pagination import paginate
 from resolvers.sources import gather_sources
@@ -35,6 +34,7 @@ from schema.types import (
     Order,
     PageInfo,
     Product,
+    ServiceRequest,
     StoreStock,
     load_product,
 )
@@ -256,21 +256,33 @@ class Query:
         if radius_km <= 0 or min_quantity < 1:
             raise _bad_input("radiusKm must be positive and minQuantity at least 1")
         origin = GeoPoint(near.lat, near.lng)
-        per_store: dict[str, tuple[stores.Place, float]] = {}
-        for place, level in await stores.stock(info, sku):
-            if place.kind is not LocationKind.STORE or place.geo is None:
-                continue
-            held = per_store.get(place.id)
-            per_store[place.id] = (place, (held[1] if held else 0) + float(level.available))
         found = []
-        for place, available in per_store.values():
-            assert place.geo is not None
-            distance = stores.distance_km(origin, place.geo)
-            if distance <= radius_km and available >= min_quantity:
-                found.append(StoreStock(location=Location.of(place),  # type: ignore[arg-type]
-                                        available=Decimal(str(available)),
-                                        distance_km=round(distance, 3)))
+        summary = availability.summarize(await stores.stock(info, sku),
+                                         availability.pickup_sources(info), min_quantity)
+        for store in summary.stores:
+            if store.place.geo is None:
+                continue
+            distance = stores.distance_km(origin, store.place.geo)
+            if distance <= radius_km and store.available >= min_quantity:
+                found.append(StoreStock(location=Location.of(store.place),  # type: ignore[arg-type]
+                                        available=store.available,
+                                        distance_km=round(distance, 3),
+                                        pickup_today=store.pickup))
         return sorted(found, key=lambda s: s.distance_km)
+
+    @strawberry.field(description="Requests found from what a customer reads out or shows: a "
+                                  "web order name (`#1042` or `1042`), a store receipt (its "
+                                  "order id), a ticket number, a loyalty card (its holder's "
+                                  "open requests). Several matches are all returned, none is "
+                                  "an empty list.",
+                      directives=[scopes(("customers:lookup", "orders:read", "tickets:read")),
+                                  Cost(weight="10"), ListSize(assumed_size=3)])
+    async def request(self, info: Ctx, reference: Annotated[str, strawberry.argument(
+            description="An order name, a receipt, a ticket number or a loyalty card.")]
+                      ) -> list[ServiceRequest] | None:
+        if len(reference) > 80:
+            return []
+        return [ServiceRequest.of(r) for r in await requests.find(info, reference)]
 
     @strawberry.field(description="Any object by its global id; what the caller may receive "
                                   "depends on the object's type.", directives=[scopes()])

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from adapters import models
-from adapters.protocols import CatalogSource, LoyaltySource
-from resolvers import commerce, people, stores
+from adapters.protocols import CartSource, CatalogSource, LoyaltySource
+from resolvers import availability, commerce, history, people, requests, stores, timeline
 from resolvers.context import Context
 from resolvers.ids import to_global
 from resolvers.pagination import Page, paginate
@@ -207,8 +208,42 @@ class InventoryLevel:
                  directives=[scopes("stock:read"), StoreScoped()])
 class StoreStock:
     location: Location = strawberry.field(description="The store.")
-    available: Decimal = strawberry.field(description="Units available there.")
+    available: Decimal = strawberry.field(description="Units available there (the most recent "
+                                                      "count of any system).")
     distance_km: float = strawberry.field(description="Distance from the given point, in km.")
+    pickup_today: bool = strawberry.field(description="The store can take a pickup of "
+                                                      "`minQuantity` today: the web shop "
+                                                      "offers it for pickup and it holds the "
+                                                      "quantity beyond its safety stock.")
+
+
+@strawberry.type(description="A store's stock of a product and whether it can take a pickup.",
+                 directives=[scopes("stock:read"), StoreScoped()])
+class StoreAvailability:
+    location: Location = strawberry.field(description="The store.")
+    available: Decimal = strawberry.field(description="Units on hand (the most recent count "
+                                                      "of any system).")
+    pickup_today: bool = strawberry.field(description="A pickup of the asked quantity can be "
+                                                      "promised today: the web shop offers "
+                                                      "the store for pickup and it holds the "
+                                                      "quantity beyond its safety stock.")
+    updated_at: datetime | None = strawberry.field(description="When it was counted.")
+
+
+@strawberry.type(description="Stock of a product per channel.",
+                 directives=[scopes("stock:read")])
+class Availability:
+    online: Decimal = strawberry.field(description="Sellable online: units in the "
+                                                   "warehouses.")
+    in_stores: Decimal = strawberry.field(description="Units in all stores.")
+    stores: list[StoreAvailability] = strawberry.field(
+        description="Each store, those that can take a pickup first.",
+        directives=[ListSize(assumed_size=20)])
+
+    @strawberry.field(description="The stores where a pickup can be promised today.",
+                      directives=[ListSize(assumed_size=10)])
+    def pickup_stores(self) -> list[Location]:
+        return [s.location for s in self.stores if s.pickup_today]
 
 
 @strawberry.type(description="A product by SKU, joined across the e-commerce and POS catalogs.",
@@ -226,6 +261,22 @@ class Product(Node):
         return [InventoryLevel(location=Location.of(place), available=level.available,  # type: ignore[arg-type]
                                updated_at=level.updated_at, source=level.source)
                 for place, level in await stores.stock(info, self.sku)]
+
+
+    @strawberry.field(description="Sellable quantity online, per store, and where a pickup "
+                                  "can be promised today.",
+                      directives=[scopes("stock:read"), Cost(weight="5")])
+    async def availability(self, info: Ctx, quantity: Annotated[int, strawberry.argument(
+            description="Units the customer wants (for the pickup promise).")] = 1,
+                           ) -> Availability | None:
+        if quantity < 1:
+            raise GraphQLError("quantity must be at least 1",
+                               extensions={"code": "BAD_USER_INPUT"})
+        found = await availability.of_sku(info, self.sku, quantity)
+        return Availability(online=found.online, in_stores=found.in_stores, stores=[
+            StoreAvailability(location=Location.of(s.place),  # type: ignore[arg-type]
+                              available=s.available, pickup_today=s.pickup,
+                              updated_at=s.updated_at) for s in found.stores])
 
 
 async def load_product(info: Ctx, sku: str) -> Product | None:
@@ -318,6 +369,13 @@ class OrderLine:
     async def product(self, info: Ctx) -> Product | None:
         return None if self.sku is None else await load_product(info, self.sku)
 
+    @classmethod
+    def of(cls, line: models.OrderLine | models.CartLine) -> Any:
+        return cls(sku=line.sku, title=line.title, quantity=line.quantity,
+                   unit_price=Money(amount=line.unit_price.amount,
+                                    currency=line.unit_price.currency),
+                   total=Money(amount=line.total.amount, currency=line.total.currency))
+
 
 @strawberry.type(description="One returned line.", directives=[scopes()])
 class ReturnLine:
@@ -355,11 +413,7 @@ class Order(Node):
     @strawberry.field(description="What was bought.", directives=[ListSize(assumed_size=10)])
     def lines(self) -> list[OrderLine]:
         # built when asked for: a list of orders rarely shows its lines
-        return [OrderLine(sku=line.sku, title=line.title, quantity=line.quantity,
-                          unit_price=Money(amount=line.unit_price.amount,
-                                           currency=line.unit_price.currency),
-                          total=Money(amount=line.total.amount, currency=line.total.currency))
-                for line in self.model.lines]
+        return [OrderLine.of(line) for line in self.model.lines]
 
     @strawberry.field(description="How it is handed over; a store pickup names its store.")
     async def fulfillment(self, info: Ctx) -> Fulfillment | None:
@@ -448,6 +502,12 @@ class LedgerEntry:
     order_reference: str | None = strawberry.field(description="`source:id` of the order it "
                                                                "is about.")
 
+    @staticmethod
+    def of(e: models.LedgerEntry) -> LedgerEntry:
+        return LedgerEntry(occurred_at=e.occurred_at, points=e.points, reason=e.reason,
+                           channel=e.channel, order_reference=f"{e.order_ref.source}:"
+                           f"{e.order_ref.id}" if e.order_ref else None)
+
 
 @strawberry.type(description="The customer's loyalty membership.",
                  directives=[scopes("loyalty:read"), Owned()])
@@ -473,9 +533,183 @@ class LoyaltyAccount:
             self.source, "ledger_by_member_ids").load(self.member_id))])
         if not found:
             return None
-        return Connection.of(paginate(found[0][1], first, after), lambda e: LedgerEntry(
-            occurred_at=e.occurred_at, points=e.points, reason=e.reason, channel=e.channel,
-            order_reference=f"{e.order_ref.source}:{e.order_ref.id}" if e.order_ref else None))
+        return Connection.of(paginate(found[0][1], first, after), LedgerEntry.of)
+
+
+# -- carts ------------------------------------------------------------------------------------
+@strawberry.enum(description="What kind of open cart.")
+class CartKind(enum.Enum):
+    CHECKOUT = strawberry.enum_value("CHECKOUT", description="An online checkout the customer "
+                                                             "left before paying.")
+    DRAFT_ORDER = strawberry.enum_value("DRAFT_ORDER", description="An order prepared for the "
+                                                                   "customer, not yet paid.")
+
+
+@strawberry.type(description="One line of a cart.", directives=[scopes()])
+class CartLine(OrderLine):
+    pass
+
+
+@strawberry.type(description="An open online cart (an abandoned checkout or a draft order): "
+                             "what the customer was about to buy, wherever they are now.",
+                 directives=[scopes("orders:read"), Owned()])
+class Cart(Node):
+    source: str = strawberry.field(description="The system that holds it.")
+    cart_id: strawberry.ID = strawberry.field(description="Its id in that system.")
+    kind: CartKind = strawberry.field(description="Checkout or draft order.")
+    name: str | None = strawberry.field(description="The name the merchant sees (`#D12`).")
+    status: str = strawberry.field(description="OPEN | INVOICE_SENT | COMPLETED.")
+    created_at: datetime = strawberry.field(description="When it was started.")
+    updated_at: datetime = strawberry.field(description="When it was last touched.")
+    subtotal: Money | None = strawberry.field(description="Lines total before shipping and "
+                                                          "tax.")
+    total: Money = strawberry.field(description="What the customer would pay.")
+    recovery_url: str | None = strawberry.field(description="Where the customer resumes it "
+                                                            "(the abandoned checkout or "
+                                                            "invoice link).")
+    lines: list[CartLine] = strawberry.field(description="What is in it.",
+                                             directives=[ListSize(assumed_size=5)])
+    customer_ref: strawberry.Private[str | None]
+
+    async def owner_id(self, info: Ctx) -> str | None:
+        """The golden id of the customer it belongs to (ownership, ``schema.policy``)."""
+        if self.customer_ref is None:
+            return None
+        return await _golden_of(info, self.source, self.customer_ref)
+
+    @staticmethod
+    def of(c: models.Cart) -> Cart:
+        return Cart(id=strawberry.ID(to_global("Cart", c.source, c.id)), source=c.source,
+                    cart_id=strawberry.ID(c.id), kind=CartKind(c.cart_kind.value),
+                    name=c.name, status=c.status, created_at=c.created_at,
+                    updated_at=c.updated_at, subtotal=Money.of(c.subtotal),
+                    total=Money(amount=c.total.amount, currency=c.total.currency),
+                    recovery_url=c.recovery_url, customer_ref=c.customer_id,
+                    lines=[CartLine.of(line) for line in c.lines])
+
+
+# -- the timeline -----------------------------------------------------------------------------
+TimelineEventKind = strawberry.enum(history.EventKind, name="TimelineEventKind",
+                                    description="What happened.")
+InteractionChannel = strawberry.enum(history.EventChannel, name="InteractionChannel",
+                                     description="Where it happened: online, in a store, on "
+                                                 "the phone, by email, in a chat, in the app.")
+TimelineSubject = Annotated[Order | Ticket | LedgerEntry | Cart, strawberry.union(
+    "TimelineSubject", description="The object an event is about.")]
+
+
+def _subject(value: object) -> Order | Ticket | LedgerEntry | Cart | None:
+    if isinstance(value, models.Order):
+        return Order.of(value)
+    if isinstance(value, models.Ticket):
+        return Ticket.of(value)
+    if isinstance(value, models.LedgerEntry):
+        return LedgerEntry.of(value)
+    if isinstance(value, models.Cart):
+        return Cart.of(value)
+    return None
+
+
+@strawberry.type(description="One thing the customer did or had done, in any channel.",
+                 directives=[scopes()])
+class TimelineEvent:
+    occurred_at: datetime = strawberry.field(description="When.")
+    kind: TimelineEventKind = strawberry.field(description="What happened.")  # type: ignore[valid-type]
+    channel: InteractionChannel = strawberry.field(description="Where it happened.")  # type: ignore[valid-type]
+    source: str = strawberry.field(description="The system it came from (a source name).")
+    system: str = strawberry.field(description="That system's kind: shopify, square, zendesk, "
+                                               "loyalty.")
+    summary: str = strawberry.field(description="One line for a UI.")
+    model: strawberry.Private[history.Event]
+
+    @strawberry.field(description="The order, ticket, ledger entry or cart it is about.")
+    def subject(self) -> TimelineSubject | None:
+        return _subject(self.model.subject)
+
+    @staticmethod
+    def of(event: history.Event) -> TimelineEvent:
+        return TimelineEvent(occurred_at=event.occurred_at, kind=event.kind,
+                             channel=event.channel, source=event.source, system=event.system,
+                             summary=event.summary, model=event)
+
+
+@strawberry.type(description="A page of a customer's timeline, newest first. Cursors are "
+                             "positions in time: pages neither repeat nor skip an event when "
+                             "new ones arrive between two requests.", directives=[scopes()])
+class TimelineConnection:
+    edges: list[Edge[TimelineEvent]] = strawberry.field(description="The events of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page is in the timeline.")
+
+
+# -- requests (traceability) -------------------------------------------------------------------
+RequestKind = strawberry.enum(requests.RequestKind, name="RequestKind",
+                              description="What the customer is waiting for.")
+RequestStatus = strawberry.enum(requests.RequestStatus, name="RequestStatus",
+                                description="Where a request is, in one vocabulary across "
+                                            "systems; COMPLETED, RESOLVED and CANCELLED are "
+                                            "final.")
+RequestActor = strawberry.enum(requests.Actor, name="RequestActor",
+                               description="Who must act next.")
+RequestSubject = Annotated[Order | Ticket, strawberry.union(
+    "RequestSubject", description="The order or ticket that holds a request.")]
+
+
+@strawberry.type(description="What must happen next, and who must do it.",
+                 directives=[scopes()])
+class NextStep:
+    actor: RequestActor = strawberry.field(description="Who must act.")  # type: ignore[valid-type]
+    action: str = strawberry.field(description="What they must do, in one line.")
+
+
+@strawberry.type(description="Something a customer is waiting for — an order to ship, a pickup "
+                             "to collect, a return to refund, a ticket to solve, a points "
+                             "claim — whatever system holds it.",
+                 directives=[scopes(("orders:read", "tickets:read")), Owned()])
+class ServiceRequest:
+    kind: RequestKind = strawberry.field(description="What kind of request.")  # type: ignore[valid-type]
+    status: RequestStatus = strawberry.field(description="Where it is.")  # type: ignore[valid-type]
+    open: bool = strawberry.field(description="Still in flight (the status is not final).")
+    reference: str = strawberry.field(description="What the customer reads out: an order name, "
+                                                  "a receipt id, a ticket number.")
+    channel: InteractionChannel = strawberry.field(description="The channel it started in.")  # type: ignore[valid-type]
+    source: str = strawberry.field(description="The system that holds it (a source name).")
+    system: str = strawberry.field(description="That system's kind.")
+    opened_at: datetime = strawberry.field(description="When it started.")
+    updated_at: datetime = strawberry.field(description="Its last update.")
+    next_step: NextStep | None = strawberry.field(description="What happens next and who "
+                                                              "acts; null once final.")
+    model: strawberry.Private[requests.Request]
+
+    @strawberry.field(description="The store involved: where to collect, where it was "
+                                  "returned.")
+    async def store(self, info: Ctx) -> Location | None:
+        if self.model.location is None:
+            return None
+        index = await stores.location_index(info)
+        place = stores.place_for(index, *self.model.location)
+        return Location.of(place) if place and place.kind is models.LocationKind.STORE \
+            else None
+
+    @strawberry.field(description="The order or ticket that holds it.")
+    def subject(self) -> RequestSubject | None:
+        found = _subject(self.model.subject)
+        return found if isinstance(found, Order | Ticket) else None
+
+    async def owner_id(self, info: Ctx) -> str | None:
+        """The golden id of the customer it is for (ownership, ``schema.policy``)."""
+        subject = self.model.subject
+        if isinstance(subject, models.Order):
+            return await commerce.owner_of(info, subject)
+        return await _golden_of(info, subject.source, subject.requester_id)
+
+    @staticmethod
+    def of(r: requests.Request) -> ServiceRequest:
+        return ServiceRequest(
+            kind=r.kind, status=r.status, open=r.open, reference=r.reference,
+            channel=r.channel, source=r.source, system=r.system, opened_at=r.opened_at,
+            updated_at=r.updated_at, model=r,
+            next_step=NextStep(actor=r.actor, action=r.next_step)
+            if r.actor is not None and r.next_step else None)
 
 
 # -- the customer -----------------------------------------------------------------------------
@@ -493,6 +727,13 @@ async def _golden_of(info: Ctx, source: str, record_id: str) -> str | None:
     golden: str | None = await info.context.loaders.registry_loader("golden_of").load(
         (source, record_id))
     return golden
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A moment without offset is taken as UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def _rules(info: Ctx) -> people.Survivorship:
@@ -599,6 +840,54 @@ class Customer(Node):
         return LoyaltyAccount(source=a.source, card_number=a.id, tier=a.tier, status=a.status,
                               points_balance=a.points_balance, lifetime_points=a.lifetime_points,
                               enrolled_at=a.enrolled_at, member_id=a.member_id)
+
+    @strawberry.field(description="Everything the customer did or had done, in every channel "
+                                  "and system, newest first: orders, pickups, shipments, "
+                                  "returns and refunds, tickets and replies, points, carts "
+                                  "left online. Read in windows: any page costs a bounded "
+                                  "number of upstream requests.",
+                      directives=[scopes(("orders:read", "tickets:read", "loyalty:read")),
+                                  PiiAccess(group="history"), Cost(weight="20"), PAGED])
+    async def timeline(
+        self, info: Ctx, first: First = 20, after: After = None,
+        kinds: Annotated[list[TimelineEventKind] | None, strawberry.argument(  # type: ignore[valid-type]
+            description="Only events of these kinds.")] = None,
+        channels: Annotated[list[InteractionChannel] | None, strawberry.argument(  # type: ignore[valid-type]
+            description="Only events in these channels.")] = None,
+        since: Annotated[datetime | None, strawberry.argument(
+            description="Only events at or after this moment.")] = None,
+        until: Annotated[datetime | None, strawberry.argument(
+            description="Only events at or before this moment.")] = None,
+    ) -> TimelineConnection | None:
+        filters = timeline.Filters(
+            kinds=frozenset(kinds) if kinds else None,
+            channels=frozenset(channels) if channels else None,
+            since=_aware(since), until=_aware(until))
+        found = await timeline.page(info, str(self.id), first, after, filters)
+        edges = [Edge(cursor=c, node=TimelineEvent.of(e)) for c, e in found.events]
+        return TimelineConnection(edges=edges, page_info=PageInfo(
+            has_next_page=found.has_next, has_previous_page=found.has_previous,
+            start_cursor=edges[0].cursor if edges else None, end_cursor=found.end_cursor))
+
+    @strawberry.field(description="Every request still in flight — orders to ship, pickups "
+                                  "to collect, returns to refund, tickets to solve, points "
+                                  "claims — most recently updated first, with who acts next.",
+                      directives=[scopes(("orders:read", "tickets:read", "loyalty:read")),
+                                  PiiAccess(group="history"), Cost(weight="15"),
+                                  ListSize(assumed_size=10)])
+    async def open_requests(self, info: Ctx) -> list[ServiceRequest] | None:
+        return [ServiceRequest.of(r) for r in await requests.open_requests(info, str(self.id))]
+
+    @strawberry.field(description="Open online carts and checkouts (abandoned checkouts, draft "
+                                  "orders), most recently touched first.",
+                      directives=[scopes("orders:read"), PiiAccess(group="orders"),
+                                  Cost(weight="5"), ListSize(assumed_size=3)])
+    async def carts(self, info: Ctx) -> list[Cart] | None:
+        found = await people.per_record(info, str(self.id), CartSource,
+                                        "carts_by_customer_ids")
+        carts = sorted((c for _, cs in found for c in cs), key=lambda c: c.updated_at,
+                       reverse=True)
+        return [Cart.of(c) for c in carts]
 
     @strawberry.field(description="What the customer has spent across channels: order totals "
                                   "of orders not cancelled, less the value returned.",

@@ -9,6 +9,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ SHOPIFY_API_VERSION = "2026-07"
 SQUARE_API_VERSION = "2025-10-16"
 SANDBOX_ISSUER = "c360-sandbox"
 SANDBOX_AUDIENCE = "c360"
+CART_HISTORY_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class SandboxOptions:
     data_dir: Path = Path("sandbox-data")
     loyalty_url: str | None = None
     latency_ms: float = 0.0
+    heavy_customers: int = 0
 
 
 @dataclass
@@ -80,13 +83,16 @@ def gateway_config(running: RunningSandbox) -> dict[str, Any]:
     """The ``c360.toml`` the gateway reads, pointing at this sandbox's silos."""
     shopify, square, zendesk = (ShopifySiloConfig(), SquareSiloConfig(), ZendeskSiloConfig())
     data = running.data
+    # the generated data is dated from ``as_of``: open carts reach back a year before it
+    cart_days = max(0, (datetime.now(UTC) - data.as_of).days) + CART_HISTORY_DAYS
     return {
         "gateway": {"request_budget_ms": 2000},
         "sources": {
             "shopify": {"kind": "shopify", "url": running.url("shopify"),
                         "api_version": SHOPIFY_API_VERSION,
                         "access_token": shopify.access_token, "timeout_ms": 1500,
-                        "references": {"tag:loyalty:": "loyalty"}},
+                        "references": {"tag:loyalty:": "loyalty"},
+                        "cart_lookback_days": cart_days},
             "square": {"kind": "square", "url": running.url("square"),
                        "api_version": SQUARE_API_VERSION,
                        "access_token": square.access_token, "timeout_ms": 1500,
@@ -136,7 +142,8 @@ def ensure_signing_key(data_dir: Path) -> None:
 
 def prepare(options: SandboxOptions) -> RunningSandbox:
     """Generate the data, create the loyalty database and write ground truth and config."""
-    data = generate(customers=options.customers, seed=options.seed)
+    data = generate(customers=options.customers, seed=options.seed,
+                    heavy_customers=options.heavy_customers)
     options.data_dir.mkdir(parents=True, exist_ok=True)
     loyalty_url = options.loyalty_url or "sqlite:///" + str(
         (options.data_dir / "loyalty.sqlite").resolve())

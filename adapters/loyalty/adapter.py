@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -23,7 +23,13 @@ from adapters.loyalty.parse import (
     ledger_entry_from_row,
     phone_key,
 )
-from adapters.models import Customer, LedgerEntry, LoyaltyAccount
+from adapters.models import (
+    Customer,
+    HistorySlice,
+    HistoryWindow,
+    LedgerEntry,
+    LoyaltyAccount,
+)
 from adapters.sql import read
 
 K = TypeVar("K", bound=Hashable)
@@ -198,3 +204,23 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
                        for member, rows in grouped.items()}
         return [entries.get(member, []) for member in ids]
 
+
+    async def ledger_history(self, windows: Sequence[HistoryWindow]
+                             ) -> list[HistorySlice[LedgerEntry]]:
+        """Per window, one statement: the card's newest ``limit`` entries at or before
+        ``until`` (``occurred_at`` descending, entry id breaking ties)."""
+        def naive(moment: datetime | None) -> datetime | None:
+            if moment is None or moment.tzinfo is None:
+                return moment
+            return moment.astimezone(UTC).replace(tzinfo=None)
+
+        pages = await self._gather([
+            self._rows("ledger_history", queries.ledger_window(w.owner, naive(w.until), w.limit))
+            for w in windows])
+        slices: list[HistorySlice[LedgerEntry]] = []
+        with self._parsing("ledger_history"):
+            for rows, w in zip(pages, windows, strict=True):
+                entries = tuple(ledger_entry_from_row(row) for row in rows)
+                full = len(entries) >= w.limit > 0
+                slices.append(HistorySlice(entries, entries[-1].occurred_at if full else None))
+        return slices

@@ -10,6 +10,7 @@ plain SQL that SQLite and PostgreSQL both run (``replace``, ``trim``, ``lower``,
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -131,4 +132,16 @@ def crawl_page(after_member_id: int | None, limit: int) -> sa.Select[Any]:
     stmt = sa.select(*m.c).order_by(m.c.member_id).limit(limit)
     if after_member_id is not None:
         stmt = stmt.where(m.c.member_id > after_member_id)
+    return stmt
+
+
+def ledger_window(card_number: str, until: datetime | None, limit: int) -> sa.Select[Any]:
+    """The newest ``limit`` ledger rows of the member with ``card_number`` that occurred at or
+    before ``until`` (naive UTC, as stored), entry id breaking ties (keyset, index-friendly)."""
+    p, m = points_ledger, loyalty_member
+    stmt = (sa.select(*p.c).join(m, m.c.member_id == p.c.member_id)
+            .where(m.c.card_number == card_number)
+            .order_by(p.c.occurred_at.desc(), p.c.entry_id.desc()).limit(limit))
+    if until is not None:
+        stmt = stmt.where(p.c.occurred_at <= until)
     return stmt

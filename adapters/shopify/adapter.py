@@ -1,4 +1,4 @@
-"""The Shopify Admin adapter: customers, orders, catalog, inventory and locations.
+"""The Shopify Admin adapter: customers, orders, catalog, inventory, locations and open carts.
 
 Everything is read through the Admin REST API except the order ids of a set of customers, which
 REST cannot filter by more than one customer: those come from one Admin GraphQL query per 100
@@ -13,7 +13,7 @@ import random
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -27,7 +27,16 @@ from adapters.errors import (
     UpstreamUnavailable,
 )
 from adapters.http import CALL_DEADLINE, Sleep
-from adapters.models import Customer, InventoryLevel, Location, Order, Variant
+from adapters.models import (
+    Cart,
+    Customer,
+    HistorySlice,
+    HistoryWindow,
+    InventoryLevel,
+    Location,
+    Order,
+    Variant,
+)
 
 from . import parse
 from . import requests as calls
@@ -92,9 +101,10 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
     """Reads one Shopify shop through its Admin REST API (``/admin/api/{version}/``), and its
     Admin GraphQL API for the order ids of many customers at once.
 
-    Implements ``CustomerSource``, ``OrderSource``, ``CatalogSource``, ``InventorySource`` and
-    ``LocationSource``. Every batch method answers aligned with its keys (duplicates answered,
-    ``None``/``[]`` for keys the shop does not have, including keys that cannot be Shopify ids).
+    Implements ``CustomerSource``, ``OrderSource``, ``CatalogSource``, ``InventorySource``,
+    ``LocationSource`` and ``CartSource``. Every batch method answers aligned with its keys
+    (duplicates answered, ``None``/``[]`` for keys the shop does not have, including keys that
+    cannot be Shopify ids).
     Independent requests run concurrently, at most ``config.max_concurrency`` at a time; every
     list is followed through its ``Link`` rel="next" pages to the end.
     """
@@ -119,6 +129,9 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
         self.pickup_names: SharedTtlValue[dict[str, str]] = SharedTtlValue(
             config.catalog_ttl_s, clock)
         """Location name -> id, to recognise native local-pickup shipping lines."""
+        self.carts: SharedTtlValue[dict[str, list[Cart]]] = SharedTtlValue(
+            config.carts_ttl_s, clock)
+        """Customer id -> open carts (see :meth:`carts_by_customer_ids`)."""
 
     # --------------------------------------------------------------------------- customers
 
@@ -238,6 +251,62 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
         found = {order.id: order for bodies in results for order in self._orders(bodies, names)}
         return [found.get(key) for key in ids]
 
+    async def order_history(self, windows: Sequence[HistoryWindow]
+                            ) -> list[HistorySlice[Order]]:
+        """Per window, one Admin GraphQL page of order ids (``customer_id:…
+        processed_at:<=until``, ``sortKey: PROCESSED_AT``, newest first); when it is full, a
+        second of the ids of orders placed at or before the oldest and updated after it
+        (``sortKey: UPDATED_AT``, one page of ``page_size``); then the orders of every window
+        of the batch in one ``orders.json?ids=`` read per 250: three round trips at most,
+        whatever the page of the history."""
+        version, size = self.config.api_version, self.config.page_size
+
+        async def ids_of(call: GraphQLCall) -> list[tuple[str, datetime]]:
+            payload = await self._graphql(call.path, call.body())
+            with self._parsing("orders"):
+                return parse.parse_order_window(payload)
+
+        async def window(w: HistoryWindow) -> tuple[list[str], datetime | None]:
+            if not calls.is_id(w.owner) or w.limit < 1:
+                return [], None
+            found = await ids_of(calls.order_window(version, w.owner, w.until, w.limit))
+            if len(found) < w.limit:
+                return [i for i, _ in found], None
+            edge = min(placed for _, placed in found)
+            spanning = await ids_of(calls.orders_spanning(version, w.owner, edge, size))
+            return [i for i, _ in [*found, *spanning]], edge
+
+        results = await self._gather(window(w) for w in windows)
+        wanted = calls.unique_ids(i for ids, _ in results for i in ids)
+        orders = {o.id: o for o in await self.orders_by_ids(wanted) if o is not None} \
+            if wanted else {}
+        return [HistorySlice(tuple(orders[i] for i in dict.fromkeys(ids)
+                                   if i in orders and orders[i].customer_id == w.owner), edge)
+                for (ids, edge), w in zip(results, windows, strict=True)]
+
+    async def orders_by_references(self, references: Sequence[str]) -> list[list[Order]]:
+        """Per reference, one Admin GraphQL ``name:`` search (``#1042`` and ``1042`` name the
+        same order), exact names only, then the orders in one ``orders.json?ids=`` read."""
+        version = self.config.api_version
+
+        async def named(reference: str) -> list[str]:
+            call = calls.orders_named(version, reference)
+            if call is None:
+                return []
+            payload = await self._graphql(call.path, call.body())
+            with self._parsing("orders"):
+                pairs = parse.parse_order_names(payload)
+            wanted = reference.strip().lstrip("#").lower()
+            return [i for i, name in pairs if name.lstrip("#").lower() == wanted]
+
+        distinct = list(dict.fromkeys(references))
+        found = dict(zip(distinct, await self._gather(named(r) for r in distinct),
+                         strict=True))
+        wanted_ids = calls.unique_ids(i for ids in found.values() for i in ids)
+        orders = {o.id: o for o in await self.orders_by_ids(wanted_ids) if o is not None} \
+            if wanted_ids else {}
+        return [[orders[i] for i in found[r] if i in orders] for r in references]
+
     def _orders(self, bodies: Iterable[Any], names: dict[str, str]) -> list[Order]:
         with self._parsing("orders"):
             return [
@@ -294,6 +363,33 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
                 for variant in parse.parse_products(body, source=self.source):
                     index.setdefault(variant.sku, variant)
         return index
+
+    # ------------------------------------------------------------------------------- carts
+
+    async def carts_by_customer_ids(self, ids: Sequence[str]) -> list[list[Cart]]:
+        """From a shared index of the shop's open carts (REST filters neither checkouts nor
+        draft orders by customer): ``GET checkouts.json?status=open&updated_at_min=<now -
+        cart_lookback_days>`` and ``GET draft_orders.json?status=open`` and ``status=
+        invoice_sent``, every page, concurrently; cached ``carts_ttl_s`` and shared by
+        concurrent callers. Each customer's carts most recently updated first; completed
+        checkouts (recovered) and completed draft orders are left out."""
+        index = await self.carts.get(self._load_carts)
+        return [list(index.get(key, ())) for key in ids]
+
+    async def _load_carts(self) -> dict[str, list[Cart]]:
+        version, size = self.config.api_version, self.config.page_size
+        since = datetime.now(UTC) - timedelta(days=self.config.cart_lookback_days)
+        checkouts, *drafts = await self._gather(
+            self._collect(call) for call in (calls.abandoned_checkouts(version, since, size),
+                                             *calls.open_draft_orders(version, size)))
+        found: list[Cart] = []
+        with self._parsing("checkouts"):
+            for body in checkouts:
+                found.extend(parse.parse_checkouts(body, source=self.source))
+        with self._parsing("draft_orders"):
+            for body in (body for bodies in drafts for body in bodies):
+                found.extend(parse.parse_draft_orders(body, source=self.source))
+        return parse.open_carts_by_customer(found)
 
     # --------------------------------------------------------------------------- locations
 

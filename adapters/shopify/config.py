@@ -25,6 +25,8 @@ class ShopifyConfig:
     references record ``<id>`` of that source (``{"tag:loyalty:": "loyalty"}``).
     ``store_location_ids`` are the shop's locations that are physical stores; the gateway fills it
     from its ``[[stores]]`` mapping (it is not read from the source's table).
+    Open carts are read from the abandoned checkouts updated in the last ``cart_lookback_days``
+    and every open draft order, indexed by customer and kept ``carts_ttl_s`` seconds.
     """
 
     url: str
@@ -37,12 +39,14 @@ class ShopifyConfig:
     store_location_ids: frozenset[str] = frozenset()
     catalog_ttl_s: float = 300.0
     max_concurrency: int = 8
+    cart_lookback_days: int = 30
+    carts_ttl_s: float = 30.0
 
     @classmethod
     def from_table(cls, table: Table) -> Self:
         """Read ``url``, ``access_token``, ``api_version``, ``timeout_ms``, ``retries``,
-        ``page_size``, ``references``, ``catalog_ttl_s`` and ``max_concurrency``; refuse any
-        other key."""
+        ``page_size``, ``references``, ``catalog_ttl_s``, ``max_concurrency``,
+        ``cart_lookback_days`` and ``carts_ttl_s``; refuse any other key."""
         settings = read_http_settings(table, KIND)
         access_token = table.string("access_token")
         api_version = table.string("api_version", "2026-07")
@@ -53,6 +57,8 @@ class ShopifyConfig:
             raise ConfigError(table.key("page_size"), f"must be at most {MAX_PAGE_SIZE}")
         references = read_references(table, _reference_problem)
         catalog_ttl_s = table.number("catalog_ttl_s", 300.0, minimum=0)
+        cart_lookback_days = table.integer("cart_lookback_days", 30, minimum=1)
+        carts_ttl_s = table.number("carts_ttl_s", 30.0, minimum=0)
         table.finish()
         return cls(
             **settings,
@@ -61,6 +67,8 @@ class ShopifyConfig:
             page_size=page_size,
             references=references,
             catalog_ttl_s=catalog_ttl_s,
+            cart_lookback_days=cart_lookback_days,
+            carts_ttl_s=carts_ttl_s,
         )
 
 

@@ -23,6 +23,13 @@ Returns: each refund with ``refund_line_items`` is an :class:`OrderReturn` (line
 refunded subtotal + tax; ``location_id`` where the goods came back, e.g. a store; ``amount`` the
 money paid back by its successful ``refund`` transactions, zero when it has none). Refunds of
 money only (no line items) are not returns.
+
+Carts (:func:`parse_checkouts`, :func:`parse_draft_orders`): an abandoned checkout is ``OPEN``
+until ``completed_at`` is set (``COMPLETED``: the shopper came back and paid); a draft order is
+``OPEN``, ``INVOICE_SENT`` or ``COMPLETED`` by its ``status`` (``COMPLETED`` too whenever it has
+``completed_at`` or an ``order_id``). A line's total is its price × quantity (a checkout's
+``line_price``) less a draft line's own ``applied_discount``; a cart's ``total`` and
+``subtotal`` are the vendor's.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ from typing import Any
 
 from adapters.models import (
     Address,
+    Cart,
+    CartKind,
+    CartLine,
     Channel,
     Customer,
     Fulfillment,
@@ -52,6 +62,14 @@ from adapters.models import (
 from .config import KIND, TAG_REFERENCE
 
 Record = Mapping[str, Any]
+
+SHIPMENT_STATUS = {
+    "label_printed": "IN_TRANSIT", "label_purchased": "IN_TRANSIT", "confirmed": "IN_TRANSIT",
+    "in_transit": "IN_TRANSIT", "ready_for_pickup": "IN_TRANSIT",
+    "attempted_delivery": "OUT_FOR_DELIVERY", "out_for_delivery": "OUT_FOR_DELIVERY",
+    "delivered": "DELIVERED", "failure": "FAILED",
+}
+"""A fulfillment's ``shipment_status`` (the carrier's tracking events), vendor-neutral."""
 
 FULFILLMENT_STATUS = {
     "pending": "PENDING",
@@ -289,6 +307,7 @@ def parse_fulfillments(
                     _optional_id(item.get("location_id")),
                     updated,
                     _text(item.get("tracking_number")),
+                    SHIPMENT_STATUS.get(str(item.get("shipment_status"))),
                 )
             )
     if pickup_at is not None and not found:
@@ -378,6 +397,7 @@ def parse_order(
         returns=tuple(r for r in returns if r is not None),
         location_id=_optional_id(record.get("location_id")) if store else None,
         financial_status=_text(record.get("financial_status")),
+        closed=record.get("closed_at") is not None,
     )
 
 
@@ -543,6 +563,18 @@ def parse_order_refs(payload: Record) -> tuple[list[tuple[str, str | None]], str
     return refs, cursor
 
 
+def parse_order_names(payload: Record) -> list[tuple[str, str]]:
+    """``orders { nodes { legacyResourceId name } }``: (order id, name) pairs."""
+    return [(_id(node["legacyResourceId"]), str(node["name"]))
+            for node in _list(payload["data"]["orders"], "nodes")]
+
+
+def parse_order_window(payload: Record) -> list[tuple[str, datetime]]:
+    """``orders { nodes { legacyResourceId processedAt } }``: (order id, placed at) pairs."""
+    return [(_id(node["legacyResourceId"]), required_time(node["processedAt"]))
+            for node in _list(payload["data"]["orders"], "nodes")]
+
+
 def graphql_error_codes(payload: object) -> list[str] | None:
     """The ``extensions.code`` of every entry of a GraphQL body's ``errors`` (``""`` for an
     entry without one, as for syntax and validation errors); None when it has no errors."""
@@ -580,3 +612,136 @@ def throttle_wait(payload: object) -> float | None:
     if rate <= 0:
         return None
     return max(requested - available, 0.0) / rate
+
+
+# ----------------------------------------------------------------------------------- carts
+
+DRAFT_STATUS = {"open": "OPEN", "invoice_sent": "INVOICE_SENT", "completed": "COMPLETED"}
+DRAFT_ORDER_FIELDS = ("id", "name", "email", "status", "created_at", "updated_at",
+                      "completed_at", "order_id", "currency", "customer", "line_items",
+                      "subtotal_price", "subtotal_price_set", "total_price", "total_price_set",
+                      "invoice_url")
+"""The draft order fields :func:`parse_draft_order` reads, sent as ``fields=``."""
+
+
+def parse_cart_line(line: Record, currency: str) -> CartLine:
+    """A checkout's or a draft order's ``line_items[]`` entry."""
+    quantity = decimal(line["quantity"])
+    unit = money(line, "price", currency)
+    if line.get("line_price") is not None:
+        gross = decimal(line["line_price"])
+    else:
+        gross = unit.amount * quantity
+    discount = line.get("applied_discount")
+    if isinstance(discount, Mapping) and discount.get("amount") is not None:
+        gross -= decimal(discount["amount"])
+    title = str(line["title"])
+    variant_title = _text(line.get("variant_title"))
+    name = _text(line.get("name")) or (f"{title} - {variant_title}" if variant_title else title)
+    return CartLine(
+        sku=_text(line.get("sku")),
+        title=name,
+        quantity=quantity,
+        unit_price=unit,
+        total=Money(gross, unit.currency),
+        variant_id=_optional_id(line.get("variant_id")),
+        product_id=_optional_id(line.get("product_id")),
+    )
+
+
+def _cart_customer(record: Record) -> str | None:
+    customer = record.get("customer")
+    if customer is None:
+        return None
+    if not isinstance(customer, Mapping):
+        raise TypeError("customer must be an object")
+    return _optional_id(customer.get("id"))
+
+
+def _optional_money(record: Record, key: str, currency: str) -> Money | None:
+    if record.get(key) is None and record.get(f"{key}_set") is None:
+        return None
+    return money(record, key, currency)
+
+
+def parse_checkout(record: Record, *, source: str = KIND) -> Cart:
+    """One abandoned checkout (``checkouts[]``)."""
+    currency = str(record["currency"]).upper()
+    created = required_time(record["created_at"])
+    completed = parse_time(record.get("completed_at"))
+    return Cart(
+        source=source,
+        kind=KIND,
+        id=_id(record["id"]),
+        cart_kind=CartKind.CHECKOUT,
+        customer_id=_cart_customer(record),
+        email=_text(record.get("email")),
+        created_at=created,
+        updated_at=parse_time(record.get("updated_at")) or created,
+        status="COMPLETED" if completed is not None else "OPEN",
+        lines=tuple(parse_cart_line(line, currency) for line in _list(record, "line_items")),
+        subtotal=_optional_money(record, "subtotal_price", currency),
+        total=money(record, "total_price", currency),
+        recovery_url=_text(record.get("abandoned_checkout_url")),
+        name=_text(record.get("name")),
+        completed_at=completed,
+    )
+
+
+def parse_checkouts(payload: Record, *, source: str = KIND) -> list[Cart]:
+    """``{"checkouts": [...]}``."""
+    return [parse_checkout(record, source=source) for record in _list(payload, "checkouts")]
+
+
+def parse_draft_order(record: Record, *, source: str = KIND) -> Cart:
+    """One draft order (``draft_orders[]`` or ``draft_order``)."""
+    currency = str(record["currency"]).upper()
+    created = required_time(record["created_at"])
+    completed = parse_time(record.get("completed_at"))
+    order_id = _optional_id(record.get("order_id"))
+    status = DRAFT_STATUS[record["status"]]
+    if completed is not None or order_id is not None:
+        status = "COMPLETED"
+    return Cart(
+        source=source,
+        kind=KIND,
+        id=_id(record["id"]),
+        cart_kind=CartKind.DRAFT_ORDER,
+        customer_id=_cart_customer(record),
+        email=_text(record.get("email")),
+        created_at=created,
+        updated_at=parse_time(record.get("updated_at")) or created,
+        status=status,
+        lines=tuple(parse_cart_line(line, currency) for line in _list(record, "line_items")),
+        subtotal=_optional_money(record, "subtotal_price", currency),
+        total=money(record, "total_price", currency),
+        recovery_url=_text(record.get("invoice_url")),
+        name=_text(record.get("name")),
+        completed_at=completed,
+        order_id=order_id,
+    )
+
+
+def parse_draft_orders(payload: Record, *, source: str = KIND) -> list[Cart]:
+    """``{"draft_orders": [...]}``."""
+    return [parse_draft_order(record, source=source)
+            for record in _list(payload, "draft_orders")]
+
+
+def open_carts_by_customer(carts: Iterable[Cart]) -> dict[str, list[Cart]]:
+    """Customer id -> the customer's open carts (not ``COMPLETED``, no ``completed_at``), most
+    recently updated first; carts without a customer are left out, a cart read twice (a record
+    moving between pages) counts once."""
+    seen: set[tuple[CartKind, str]] = set()
+    found: dict[str, list[Cart]] = {}
+    for cart in carts:
+        key = (cart.cart_kind, cart.id)
+        if (cart.customer_id is None or cart.status == "COMPLETED"
+                or cart.completed_at is not None or key in seen):
+            continue
+        seen.add(key)
+        found.setdefault(cart.customer_id, []).append(cart)
+    for mine in found.values():
+        mine.sort(key=lambda cart: (cart.updated_at, cart.created_at, cart.id.zfill(20)),
+                  reverse=True)
+    return found

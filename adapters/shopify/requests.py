@@ -28,6 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from adapters.shopify.parse import CUSTOMER_FIELDS as _CUSTOMER_FIELDS
+from adapters.shopify.parse import DRAFT_ORDER_FIELDS as _DRAFT_ORDER_FIELDS
 from adapters.shopify.parse import ORDER_FIELDS as _ORDER_FIELDS
 
 CUSTOMER_FIELDS = ",".join(_CUSTOMER_FIELDS)
@@ -74,6 +75,16 @@ ORDER_REFS = """query OrderRefsOfCustomers($first: Int!, $query: String!, $after
   }
 }"""
 """Order ids and their customers' ids, newest first, one page of ``first`` (cost 2 + 2·first)."""
+
+ORDER_WINDOW = """query OrderWindow($first: Int!, $query: String!, $sortKey: OrderSortKeys!,
+    $reverse: Boolean!) {
+  orders(first: $first, query: $query, sortKey: $sortKey, reverse: $reverse) {
+    nodes { legacyResourceId processedAt }
+  }
+}"""
+"""One page of order ids of one customer in a time window (the history windows of a
+timeline): placed at or before a moment, newest placed first; or placed before and updated
+after it, soonest updated first."""
 
 
 def api_path(api_version: str, resource: str) -> str:
@@ -188,6 +199,75 @@ def orders_of_customer(api_version: str, customer_id: str, page_size: int) -> Ca
     return Call(api_path(api_version, "orders"),
                 {"customer_id": customer_id, "status": "any", "limit": str(page_size),
                  "fields": ORDER_FIELDS})
+
+
+ORDERS_NAMED = """query OrdersNamed($first: Int!, $query: String!) {
+  orders(first: $first, query: $query) { nodes { legacyResourceId name } }
+}"""
+"""The orders whose name matches a search (an order reference read out by a customer)."""
+_NAME = re.compile(r"^#?[A-Za-z0-9-]{1,40}$")
+
+
+def orders_named(api_version: str, reference: str) -> GraphQLCall | None:
+    """``name:`` searches for a reference as a customer gives it (``#1042``, ``1042``); None
+    when it cannot be an order name."""
+    text = reference.strip()
+    if not _NAME.match(text):
+        return None
+    bare = text.lstrip("#")
+    query = f"name:{bare} OR name:#{bare}"
+    return GraphQLCall(graphql_path(api_version), ORDERS_NAMED, {"first": 10, "query": query})
+
+
+def search_time(moment: datetime) -> str:
+    """A moment in Shopify's search syntax: UTC, whole seconds (``2026-11-01T09:00:00Z``)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def order_window(api_version: str, customer_id: str, until: datetime | None,
+                 limit: int) -> GraphQLCall:
+    """The ``limit`` orders of a customer placed at or before ``until``, newest first."""
+    query = f"customer_id:{customer_id}"
+    if until is not None:
+        query += f" processed_at:<={search_time(until)}"
+    return GraphQLCall(graphql_path(api_version), ORDER_WINDOW, {
+        "first": min(limit, MAX_IDS), "query": query, "sortKey": "PROCESSED_AT",
+        "reverse": True})
+
+
+def orders_spanning(api_version: str, customer_id: str, at: datetime,
+                    limit: int) -> GraphQLCall:
+    """A customer's orders placed at or before ``at`` and updated after it."""
+    moment = search_time(at)
+    return GraphQLCall(graphql_path(api_version), ORDER_WINDOW, {
+        "first": min(limit, MAX_IDS),
+        "query": f"customer_id:{customer_id} processed_at:<={moment} updated_at:>{moment}",
+        "sortKey": "UPDATED_AT", "reverse": False})
+
+
+CART_STATUSES = ("open", "invoice_sent")
+"""The draft order statuses of an open cart (``completed`` ones became orders)."""
+DRAFT_ORDER_FIELDS = ",".join(_DRAFT_ORDER_FIELDS)
+"""``fields=`` of draft order reads (``checkouts.json`` documents no ``fields``)."""
+
+
+def abandoned_checkouts(api_version: str, since: datetime, page_size: int) -> Call:
+    """``GET checkouts.json?status=open&updated_at_min=…&limit=…``: the abandoned checkouts
+    touched since ``since`` (REST has no customer filter on checkouts)."""
+    return Call(api_path(api_version, "checkouts"),
+                {"status": "open", "updated_at_min": timestamp(since), "limit": str(page_size)})
+
+
+def open_draft_orders(api_version: str, page_size: int) -> list[Call]:
+    """``GET draft_orders.json?status=…&limit=…`` per status of :data:`CART_STATUSES` (the
+    ``status`` filter takes one value; REST has no customer filter on draft orders)."""
+    return [
+        Call(api_path(api_version, "draft_orders"),
+             {"status": status, "limit": str(page_size), "fields": DRAFT_ORDER_FIELDS})
+        for status in CART_STATUSES
+    ]
 
 
 def products(api_version: str, page_size: int) -> Call:

@@ -16,12 +16,21 @@ from adapters.base import HTTPAdapter
 from adapters.cache import LookupCache, MemoryLookupCache, NoCache
 from adapters.errors import UpstreamBadResponse
 from adapters.http import Sleep
-from adapters.models import Customer, InventoryLevel, Location, Order, Variant
+from adapters.models import (
+    Customer,
+    HistorySlice,
+    HistoryWindow,
+    InventoryLevel,
+    Location,
+    Order,
+    Variant,
+)
 from adapters.square import parse
 from adapters.square import requests as req
 from adapters.square.config import KIND, SquareConfig
 
 T = TypeVar("T")
+_SQUARE_ID = re.compile(r"^[A-Za-z0-9]{10,64}$")
 Page = tuple[list[T], str | None]
 _NON_DIGITS = re.compile(r"\D")
 CATALOG_ENTRIES = 50_000
@@ -266,6 +275,54 @@ class SquareAdapter(HTTPAdapter[SquareConfig]):
         for orders in by_customer.values():
             orders.sort(key=lambda o: (o.placed_at, o.id), reverse=True)
         return [list(by_customer.get(key, ())) for key in ids]
+
+    async def order_history(self, windows: Sequence[HistoryWindow]
+                            ) -> list[HistorySlice[Order]]:
+        """Per window, one SearchOrders page per 10 locations (``created_at`` ``end_at`` =
+        ``until``, CREATED_AT descending, ``limit``); when the window is full, one more page
+        of the orders updated after its oldest (UPDATED_AT ascending: Square filters on one
+        time field, so those created after the edge are dropped here). A store sale rarely
+        changes once closed; an order changed long after the edge may fall beyond that page."""
+        location_ids = await self._all_location_ids()
+        chunks = list(req.chunks(location_ids, req.LOCATIONS_PER_ORDER_SEARCH))
+
+        async def window(w: HistoryWindow) -> HistorySlice[Order]:
+            if w.limit < 1:
+                return HistorySlice((), None)
+            found = await self._searched_once([
+                req.order_window(w.owner, chunk, w.until, w.limit) for chunk in chunks])
+            found.sort(key=lambda o: (o.placed_at, o.id), reverse=True)
+            found = [o for o in found if o.customer_id == w.owner][:w.limit]
+            if len(found) < w.limit:
+                return HistorySlice(tuple(found), None)
+            edge = found[-1].placed_at
+            later = await self._searched_once([
+                req.orders_updated_after(w.owner, chunk, edge, req.ORDERS_PER_PAGE)
+                for chunk in chunks])
+            known = {o.id for o in found}
+            spanning = [o for o in later if o.placed_at <= edge and o.id not in known
+                        and o.customer_id == w.owner]
+            return HistorySlice((*found, *spanning), edge)
+
+        return await self._gather(window(w) for w in windows)
+
+    async def _searched_once(self, searches: Sequence[req.Call]) -> list[Order]:
+        async def one(call: req.Call) -> list[Any]:
+            payload = await self._call(call)
+            with self._parsing("orders"):
+                return parse.orders_page(payload)[0]
+
+        pages = await self._gather(one(call) for call in searches)
+        raw = list({str(o["id"]): o for page in pages for o in page}.values())
+        return await self._orders(raw)
+
+    async def orders_by_references(self, references: Sequence[str]) -> list[list[Order]]:
+        """A receipt names its order by id: BatchRetrieveOrders for the references that can be
+        Square ids."""
+        plausible = [r.strip() for r in references]
+        ids = [r for r in plausible if _SQUARE_ID.match(r)]
+        found = dict(zip(ids, await self.orders_by_ids(ids), strict=True)) if ids else {}
+        return [[o] if (o := found.get(r)) is not None else [] for r in plausible]
 
     async def orders_by_ids(self, ids: Sequence[str]) -> list[Order | None]:
         """BatchRetrieveOrders, 100 ids per call; None for ids Square does not return."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -109,6 +109,35 @@ def search_orders(
         },
     }
     return Call("POST", "/v2/orders/search", body=_paged(body, cursor))
+
+
+def order_window(customer_id: str, location_ids: Sequence[str], until: datetime | None,
+                 limit: int) -> Call:
+    """SearchOrders: one customer's ``limit`` orders created at or before ``until`` (inclusive,
+    as Square's ``TimeRange`` is), newest first: one page, no cursor followed."""
+    query: dict[str, Any] = {
+        "filter": {"customer_filter": {"customer_ids": [customer_id]}},
+        "sort": {"sort_field": "CREATED_AT", "sort_order": "DESC"},
+    }
+    if until is not None:
+        query["filter"]["date_time_filter"] = {"created_at": {"end_at": rfc3339(until)}}
+    return Call("POST", "/v2/orders/search", body={
+        "location_ids": list(location_ids), "limit": min(limit, ORDERS_PER_PAGE),
+        "query": query})
+
+
+def orders_updated_after(customer_id: str, location_ids: Sequence[str], at: datetime,
+                         limit: int) -> Call:
+    """SearchOrders: one customer's orders updated after ``at``, soonest updated first (Square
+    filters on one time field only: the caller keeps those created at or before ``at``)."""
+    after = at + timedelta(milliseconds=1)
+    return Call("POST", "/v2/orders/search", body={
+        "location_ids": list(location_ids), "limit": min(limit, ORDERS_PER_PAGE),
+        "query": {
+            "filter": {"customer_filter": {"customer_ids": [customer_id]},
+                       "date_time_filter": {"updated_at": {"start_at": rfc3339(after)}}},
+            "sort": {"sort_field": "UPDATED_AT", "sort_order": "ASC"},
+        }})
 
 
 def batch_retrieve_orders(ids: Sequence[str]) -> Call:

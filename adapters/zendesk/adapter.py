@@ -14,7 +14,14 @@ import httpx
 from adapters.base import HTTPAdapter
 from adapters.errors import UpstreamBadResponse
 from adapters.http import Sleep
-from adapters.models import Customer, Ticket, TicketAudit, TicketComment
+from adapters.models import (
+    Customer,
+    HistorySlice,
+    HistoryWindow,
+    Ticket,
+    TicketAudit,
+    TicketComment,
+)
 from adapters.zendesk import parse
 from adapters.zendesk import requests as calls
 from adapters.zendesk.config import ZendeskConfig
@@ -308,6 +315,40 @@ class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
         else:
             found = await self._each(distinct, requested)
         return [[] if c is None else list(found[c]) for c in canonical]
+
+    async def ticket_history(self, windows: Sequence[HistoryWindow]
+                             ) -> list[HistorySlice[Ticket]]:
+        """Per window, one ``search.json`` page (``created<=until``, newest created first);
+        when it is full, one more of the tickets created at or before its oldest and updated
+        after it (``created<=… updated>…``). A window without ``until`` (a history's first
+        page) also reads the requester's newest tickets by id from
+        ``tickets/requested.json``, which is current where search lags behind by its
+        indexing delay."""
+
+        async def window(w: HistoryWindow) -> HistorySlice[Ticket]:
+            owner = calls.numeric_id(w.owner)
+            if owner is None or w.limit < 1:
+                return HistorySlice((), None)
+            searched = self._get(calls.ticket_window(owner, w.until, w.limit))
+            if w.until is not None:
+                tickets, _ = self._search_results(await searched)
+            else:
+                body, latest = await asyncio.gather(
+                    searched, self._get(calls.newest_requested(owner, w.limit)))
+                tickets = [*self._search_results(body)[0], *self._tickets(latest)]
+            unique = {t.id: t for t in tickets if t.requester_id == owner}
+            found = self._newest_first(list(unique.values()))[:w.limit]
+            if len(found) < w.limit:
+                return HistorySlice(tuple(found), None)
+            edge = found[-1].created_at
+            later, _ = self._search_results(await self._get(
+                calls.tickets_spanning(owner, edge, calls.SEARCH_PER_PAGE)))
+            known = {t.id for t in found}
+            spanning = [t for t in later if t.requester_id == owner and t.id not in known
+                        and t.created_at <= edge]
+            return HistorySlice((*found, *spanning), edge)
+
+        return list(await asyncio.gather(*(window(w) for w in windows)))
 
     async def tickets_by_ids(self, ids: Sequence[str]) -> list[Ticket | None]:
         """Tickets by id (``tickets/show_many.json``, ≤ 100 ids a call, concurrently)."""

@@ -288,11 +288,15 @@ def parse_event(event: Json) -> TicketEvent:
     kind = event["type"]
     if not isinstance(kind, str):
         raise TypeError("an event type must be a string")
+    public = event.get("public") if kind in ("Comment", "VoiceComment") else None
+    if public is not None and not isinstance(public, bool):
+        raise TypeError("public must be a boolean")
     return TicketEvent(
         type=kind,
         field_name=optional_text(event.get("field_name")),
         value=_event_value(event.get("value")),
         previous_value=_event_value(event.get("previous_value")),
+        public=public,
     )
 
 

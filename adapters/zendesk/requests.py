@@ -12,6 +12,7 @@ import base64
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 SHOW_MANY_LIMIT = 100
 PAGE_SIZE = 100
@@ -180,6 +181,42 @@ def search_tickets(query: str, page: int = 1) -> Call:
     if page > 1:
         params["page"] = str(page)
     return Call("/api/v2/search.json", params)
+
+
+def search_time(moment: datetime) -> str:
+    """A moment in Zendesk's search syntax: ISO 8601, UTC, whole seconds."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ticket_window(requester_id: str, until: datetime | None, limit: int) -> Call:
+    """One ``search.json`` page: the requester's ``limit`` tickets created at or before
+    ``until`` (that second included), newest first."""
+    query = f"{TICKET_TYPE_TERM} requester:{requester_id}"
+    if until is not None:
+        query += f" created<={search_time(until)}"
+    return Call("/api/v2/search.json", {
+        "query": query, "sort_by": "created_at", "sort_order": "desc",
+        "per_page": str(min(limit, SEARCH_PER_PAGE))})
+
+
+def tickets_spanning(requester_id: str, at: datetime, limit: int) -> Call:
+    """One ``search.json`` page: the requester's tickets created at or before ``at`` and
+    updated after it, soonest updated first."""
+    moment = search_time(at)
+    return Call("/api/v2/search.json", {
+        "query": f"{TICKET_TYPE_TERM} requester:{requester_id} created<={moment} "
+                 f"updated>{moment}",
+        "sort_by": "updated_at", "sort_order": "asc",
+        "per_page": str(min(limit, SEARCH_PER_PAGE))})
+
+
+def newest_requested(user_id: str, limit: int) -> Call:
+    """The requester's newest tickets by id, one cursor page: always current, where search
+    sees a new ticket only once it is indexed (about a minute)."""
+    return Call(f"/api/v2/users/{user_id}/tickets/requested.json",
+                {"page[size]": str(min(limit, PAGE_SIZE)), "sort": "-id"})
 
 
 def search_pages(count: int) -> int:

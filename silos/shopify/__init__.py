@@ -1,5 +1,6 @@
-"""Emulated Shopify Admin API silo: REST (customers, orders, products, locations, inventory) and
-a minimal Admin GraphQL endpoint (``graphql.json``: orders and customers connections).
+"""Emulated Shopify Admin API silo: REST (customers, orders, products, locations, inventory,
+abandoned checkouts, draft orders) and a minimal Admin GraphQL endpoint (``graphql.json``:
+orders and customers connections).
 
 ``create_app(store, config)`` serves ``/admin/api/{version}/...`` over a :class:`ShopifyStore`
 (records in the vendor's JSON shape, filled through its ``create_*`` methods), wrapped in the

@@ -2,7 +2,8 @@
 
 Served under ``/admin/api/{version}/`` (``YYYY-MM`` or ``unstable``): customers (list, get,
 search, create, their orders), orders (list, get, create, close/open/cancel, refunds,
-fulfillments), products, locations and inventory levels. Every request needs the
+fulfillments), products, locations, inventory levels, abandoned checkouts (list, count) and
+draft orders (list, count, get, create, send invoice, complete). Every request needs the
 ``X-Shopify-Access-Token`` header; every answer to an authenticated request carries
 ``X-Shopify-Shop-Api-Call-Limit`` and ``X-Shopify-API-Version``.
 
@@ -23,6 +24,14 @@ Behaviour chosen to match the real API (and where it could not be verified, mark
   ``since_id`` switches to ascending ids after it; locations by name; inventory levels in
   creation order. Customer search uses the list order (Shopify's default is by last order date).
 * ``orders.json`` and ``customers/{id}/orders.json`` default to ``status=open``.
+* ``checkouts.json`` (abandoned checkouts) takes ``since_id``, ``created_at_*``,
+  ``updated_at_*``, ``status`` (``open``, the default: not archived, ``closed_at`` null;
+  ``closed``); it lists recovered checkouts too (``completed_at`` set), newest first
+  (unverified). ``draft_orders.json`` takes ``ids``, ``since_id``, ``updated_at_*`` and
+  ``status`` (``open``, ``invoice_sent``, ``completed``; every status when absent, as the
+  vendor's sample list holds open and completed drafts), ascending ids like that sample. An
+  unknown ``status`` is 400 ``Invalid value.``. The ``count.json`` endpoints take the lists'
+  filters and answer ``{"count": n}``.
 * ``inventory_levels.json`` needs ``inventory_item_ids`` and/or ``location_ids`` (at most 50 ids
   each, as documented); otherwise 422 (the real body could not be verified).
 * A 429 (bucket full) carries ``Retry-After: 2.0`` and no call-limit header, as measured; the 503
@@ -56,6 +65,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from silos.control import FaultResponses, SandboxControl
 from silos.responses import json_response
 
+from .carts import CHECKOUT_STATUSES, DRAFT_STATUSES
 from .config import ShopifySiloConfig
 from .errors import (
     MAX_LIMIT,
@@ -99,6 +109,13 @@ ORDER_FILTERS = CUSTOMER_FILTERS | {
 }
 PRODUCT_FILTERS = CUSTOMER_FILTERS | {"vendor", "product_type", "status", "handle"}
 SEARCH_FILTERS = frozenset({"query"})
+CHECKOUT_FILTERS = frozenset(
+    {"since_id", "created_at_min", "created_at_max", "updated_at_min", "updated_at_max",
+     "status"}
+)
+DRAFT_ORDER_FILTERS = frozenset(
+    {"ids", "since_id", "updated_at_min", "updated_at_max", "status"}
+)
 INVENTORY_FILTERS = frozenset({"inventory_item_ids", "location_ids", "updated_at_min"})
 
 # GET locations/{id}.json answers without the localized names that GET locations.json carries.
@@ -450,6 +467,103 @@ class ShopifyApi:
             {"fulfillments": [select_fields(f, fields) for f in order["fulfillments"]]}
         )
 
+    # -------------------------------------------------- checkouts, draft orders
+
+    def _checkout_checks(self, filters: dict[str, str]) -> list[Match]:
+        store = self.store
+        _, checks = id_checks(filters, store.checkouts)
+        checks += time_checks(
+            filters,
+            store.tz,
+            {"created_at": store.checkout_created_at, "updated_at": store.checkout_updated_at},
+        )
+        status = filters.get("status", "open")
+        if status not in CHECKOUT_STATUSES:
+            raise invalid_value("status")
+        checkouts = store.checkouts
+        closed = status == "closed"
+        checks.append(lambda i: (checkouts[i]["closed_at"] is not None) is closed)
+        return checks
+
+    async def list_checkouts(self, request: Request) -> Response:
+        store = self.store
+        paging = ListRequest(request, "checkouts", CHECKOUT_FILTERS)
+        checks = self._checkout_checks(paging.filters)
+        ascending = "since_id" in paging.filters
+        page = paging.page(store.checkout_ids, ascending=ascending, match=_combine(checks))
+        return paging.respond("checkouts", page, store.checkout_views(page.ids), ascending)
+
+    async def count_checkouts(self, request: Request) -> Response:
+        filters = _filters(request, CHECKOUT_FILTERS)
+        return _count(self.store.checkout_ids, self._checkout_checks(filters))
+
+    def _draft_order_query(self, filters: dict[str, str]) -> tuple[list[int], list[Match]]:
+        store = self.store
+        subset, checks = id_checks(filters, store.draft_orders)
+        checks += time_checks(filters, store.tz, {"updated_at": store.draft_order_updated_at})
+        if "status" in filters:
+            status = filters["status"]
+            if status not in DRAFT_STATUSES:
+                raise invalid_value("status")
+            drafts = store.draft_orders
+            checks.append(lambda i: drafts[i]["status"] == status)
+        return (store.draft_order_ids if subset is None else subset), checks
+
+    async def list_draft_orders(self, request: Request) -> Response:
+        store = self.store
+        paging = ListRequest(request, "draft_orders", DRAFT_ORDER_FILTERS)
+        ids, checks = self._draft_order_query(paging.filters)
+        page = paging.page(ids, ascending=True, match=_combine(checks))
+        return paging.respond("draft_orders", page, store.draft_order_views(page.ids), True)
+
+    async def count_draft_orders(self, request: Request) -> Response:
+        ids, checks = self._draft_order_query(_filters(request, DRAFT_ORDER_FILTERS))
+        return _count(ids, checks)
+
+    async def get_draft_order(self, request: Request) -> Response:
+        draft = self.store.draft_order(request.path_params["draft_order_id"])
+        if draft is None:
+            return not_found()
+        fields = parse_fields(request.query_params.get("fields"))
+        return json_response({"draft_order": select_fields(draft, fields)})
+
+    async def create_draft_order(self, request: Request) -> Response:
+        body = await read_body(request, "draft_order")
+        draft = self.store.create_draft_order(body)
+        return json_response({"draft_order": draft}, 201)
+
+    async def complete_draft_order(self, request: Request) -> Response:
+        pending = request.query_params.get("payment_pending", "false").lower()
+        if pending not in ("true", "false"):
+            raise invalid_value("payment_pending")
+        draft = self.store.complete_draft_order(
+            request.path_params["draft_order_id"], payment_pending=pending == "true"
+        )
+        return json_response({"draft_order": draft})
+
+    async def send_draft_order_invoice(self, request: Request) -> Response:
+        draft_id = request.path_params["draft_order_id"]
+        if self.store.draft_order(draft_id) is None:
+            return not_found()
+        raw = await request.body()
+        given: Any = {}
+        if raw.strip():
+            try:
+                given = orjson.loads(raw).get("draft_order_invoice") or {}
+            except (orjson.JSONDecodeError, AttributeError) as exc:
+                raise missing_root("draft_order_invoice") from exc
+        if not isinstance(given, dict):
+            raise missing_root("draft_order_invoice")
+        draft = self.store.send_draft_order_invoice(draft_id)
+        invoice = {
+            "to": given.get("to") or draft["email"],
+            "from": given.get("from"),
+            "subject": given.get("subject"),
+            "custom_message": given.get("custom_message"),
+            "bcc": given.get("bcc") or [],
+        }
+        return json_response({"draft_order_invoice": invoice}, 201)
+
     # ----------------------------------------------------------------- products
 
     async def list_products(self, request: Request) -> Response:
@@ -522,6 +636,16 @@ class ShopifyApi:
             match = lambda seq: moments[seq] >= since  # noqa: E731
         page = paging.page(seqs, ascending=True, match=match)
         return paging.respond("inventory_levels", page, [levels[s] for s in page.ids], True)
+
+
+def _filters(request: Request, allowed: frozenset[str]) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if k in allowed}
+
+
+def _count(ids: list[int], checks: list[Match]) -> Response:
+    match = _combine(checks)
+    count = len(ids) if match is None else sum(1 for i in ids if match(i))
+    return json_response({"count": count})
 
 
 async def read_body(request: Request, root: str) -> dict[str, Any]:
@@ -621,6 +745,16 @@ def build_routes(api: ShopifyApi, graphql: AdminGraphQL) -> list[Route]:
         route("/locations.json", api.list_locations, "GET"),
         route("/locations/{location_id:int}.json", api.get_location, "GET"),
         route("/inventory_levels.json", api.list_inventory_levels, "GET"),
+        route("/checkouts.json", api.list_checkouts, "GET"),
+        route("/checkouts/count.json", api.count_checkouts, "GET"),
+        route("/draft_orders.json", api.list_draft_orders, "GET"),
+        route("/draft_orders.json", api.create_draft_order, "POST"),
+        route("/draft_orders/count.json", api.count_draft_orders, "GET"),
+        route("/draft_orders/{draft_order_id:int}.json", api.get_draft_order, "GET"),
+        route("/draft_orders/{draft_order_id:int}/complete.json", api.complete_draft_order,
+              "PUT"),
+        route("/draft_orders/{draft_order_id:int}/send_invoice.json",
+              api.send_draft_order_invoice, "POST"),
     ]
 
 

@@ -10,7 +10,8 @@ Schema: ``QueryRoot.orders`` and ``QueryRoot.customers`` connections (``first``/
 out. Answers come from the store's indexes: ``customer_id:1 OR customer_id:2 …`` costs the
 matching orders, not the shop's.
 
-Search (``query``), see :mod:`.search`: orders support ``customer_id``, ``id`` and
+Search (``query``), see :mod:`.search`: orders support ``customer_id``, ``id``, ``name`` (the
+exact order name, ``name:#1001``) and
 ``created_at``/``updated_at``/``processed_at`` (with ``:<``, ``:>``, ``:<=``, ``:>=``; a value
 without offset is in the shop's time zone) and bare words matching the order name or e-mail;
 customers support ``id``, ``email``, ``phone``, ``first_name``, ``last_name``, ``created_at``,
@@ -488,6 +489,14 @@ class Resolvers:
         }
         if field in columns:
             return self.time_filter(term, columns[field])
+        if field == "name":
+            exact = value.strip().lower()
+            named = store.orders
+
+            def named_so(order_id: int) -> bool:
+                return str(named[order_id]["name"]).lower() == exact
+
+            return search.Filter(None, named_so)
         if field is None:
             wanted = value.strip().lower()
             orders = store.orders

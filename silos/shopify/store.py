@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from . import carts
 from .errors import ShopifyNotFoundError, ShopifyValidationError, missing_root
 from .records import (
     MoneySets,
@@ -64,6 +65,8 @@ ID_BASES = {
     "address": 8_300_000_000_000,
     "order": 5_600_000_000_000,
     "checkout": 30_100_000_000_000,
+    "draft_order": 1_060_000_000_000,
+    "draft_line_item": 1_066_000_000_000,
     "line_item": 14_200_000_000_000,
     "shipping_line": 4_300_000_000_000,
     "fulfillment": 4_900_000_000_000,
@@ -108,7 +111,8 @@ def _rate_cents(base: int, rate_ppm: int) -> int:
 
 
 class ShopifyStore:
-    """The emulated shop's data: customers, orders, products, locations, inventory levels.
+    """The emulated shop's data: customers, orders, products, locations, inventory levels,
+    abandoned checkouts and draft orders.
 
     Indexes kept current by every write: ids (ascending, by kind), customers by lower-cased e-mail
     and by E.164 phone, a name/e-mail token index for search, orders by customer, variants by id,
@@ -152,6 +156,17 @@ class ShopifyStore:
         self.orders_by_customer: dict[int, list[int]] = {}
         self._order_number = 0
         self._sale_transaction: dict[int, tuple[int, str]] = {}
+
+        self.checkouts: dict[int, Record] = {}
+        self.checkout_ids: list[int] = []
+        self.checkout_created_at: dict[int, float] = {}
+        self.checkout_updated_at: dict[int, float] = {}
+        self._checkout_customer: dict[int, int] = {}
+        self.draft_orders: dict[int, Record] = {}
+        self.draft_order_ids: list[int] = []
+        self.draft_order_updated_at: dict[int, float] = {}
+        self._draft_customer: dict[int, int] = {}
+        self._draft_number = 0
 
         self.products: dict[int, Record] = {}
         self.product_ids: list[int] = []
@@ -1565,3 +1580,443 @@ class ShopifyStore:
 
     def refunds(self, order_id: int) -> list[Record]:
         return list(self._order(order_id)["refunds"])
+
+    # ------------------------------------------------- checkouts and draft orders
+
+    def _cart_lines(self, data: Record, *, custom_ships: bool) -> list[tuple[Record, int, int]]:
+        """(line template, unit price cents, quantity) per ``line_items[]`` entry of a checkout
+        or draft order body: a ``variant_id`` (price, title and SKU from the catalog, ``price``
+        may override) or a custom line (``title``, ``price``, optional ``sku``)."""
+        bodies = data.get("line_items")
+        if not isinstance(bodies, list) or not bodies:
+            raise ShopifyValidationError({"line_items": ["must have at least one line item"]})
+        lines: list[tuple[Record, int, int]] = []
+        for body in bodies:
+            if not isinstance(body, dict):
+                raise ShopifyValidationError({"line_items": ["is invalid"]})
+            quantity = _int(body.get("quantity", 1), "line_items.quantity")
+            if quantity < 1:
+                raise ShopifyValidationError({"line_items.quantity": ["must be greater than 0"]})
+            if body.get("variant_id") is not None:
+                variant_id = _int(body["variant_id"], "line_items.variant_id")
+                template = self._line_templates.get(variant_id)
+                if template is None:
+                    raise ShopifyValidationError({"line_items.variant_id": ["is invalid"]})
+                cents = self._variant_cents[variant_id]
+            else:
+                title = body.get("title")
+                if not isinstance(title, str) or not title:
+                    raise ShopifyValidationError({"line_items.title": ["can't be blank"]})
+                template = {
+                    "fulfillment_service": "manual",
+                    "gift_card": bool(body.get("gift_card", False)),
+                    "grams": _int(body.get("grams", 0) or 0, "line_items.grams"),
+                    "name": title,
+                    "product_id": None,
+                    "requires_shipping": bool(body.get("requires_shipping", custom_ships)),
+                    "sku": body.get("sku"),
+                    "taxable": bool(body.get("taxable", True)),
+                    "title": title,
+                    "variant_id": None,
+                    "variant_title": None,
+                    "vendor": body.get("vendor"),
+                }
+                cents = 0
+            if body.get("price") is not None:
+                try:
+                    cents = to_cents(body["price"])
+                except ValueError as exc:
+                    raise ShopifyValidationError({"line_items.price": ["is invalid"]}) from exc
+            lines.append((template, cents, quantity))
+        return lines
+
+    def _cart_customer(self, data: Record) -> Record | None:
+        given = data.get("customer")
+        if given is None:
+            return None
+        if not isinstance(given, dict) or given.get("id") is None:
+            raise ShopifyValidationError({"customer": ["is invalid"]})
+        customer = self.customers.get(_int(given["id"], "customer"))
+        if customer is None:
+            raise ShopifyValidationError({"customer": ["is invalid"]})
+        return customer
+
+    def create_checkout(self, body: Record, *, at: datetime | None = None) -> Record:
+        """An abandoned checkout, as a storefront leaves one (REST has no create endpoint: this
+        is what a shopper who entered contact details and left produces); ``created_at`` and
+        ``updated_at`` are ``at``.
+
+        Body: ``{"checkout": {...}}`` with ``customer`` (``{"id"}``, optional), ``email``
+        (when null or empty, the customer's), ``phone``, ``line_items``
+        (``variant_id``/``quantity``, optional ``price``; or a custom ``title``/``price``),
+        ``source_name`` (default ``web``), ``shipping_lines`` (``title``/``price``),
+        ``shipping_address``, ``billing_address``, ``note``, ``note_attributes``,
+        ``buyer_accepts_marketing``.
+        The recovery link is ``abandoned_checkout_url``, on the shop's domain.
+        """
+        data = _root(body, "checkout")
+        lines = self._cart_lines(data, custom_ships=True)
+        customer = self._cart_customer(data)
+        shipping: list[tuple[Record, int]] = []
+        for item in data.get("shipping_lines") or ():
+            if not isinstance(item, dict):
+                raise ShopifyValidationError({"shipping_lines": ["is invalid"]})
+            title = item.get("title")
+            if not isinstance(title, str) or not title:
+                raise ShopifyValidationError({"shipping_lines.title": ["can't be blank"]})
+            try:
+                cents = to_cents(item.get("price", "0.00"))
+            except ValueError as exc:
+                raise ShopifyValidationError({"shipping_lines.price": ["is invalid"]}) from exc
+            line = carts.checkout_shipping_line(
+                line_id=f"{self.rng.getrandbits(64):016x}", title=title,
+                price=self.money_set.text(cents), code=item.get("code"),
+                source=item.get("source"))
+            shipping.append((line, cents))
+        stamp, moment = self._moment(at)
+        text = self.money_set.text
+        line_items = [
+            carts.checkout_line(template, key=f"{self.rng.getrandbits(64):016x}",
+                                price=text(cents), line_price=text(cents * quantity),
+                                quantity=quantity, properties=None)
+            for template, cents, quantity in lines
+        ]
+        items = sum(cents * quantity for _, cents, quantity in lines)
+        shipping_total = sum(cents for _, cents in shipping)
+        checkout_id = self._new_id("checkout")
+        token = self._token()
+        email = data.get("email") or (None if customer is None else customer["email"])
+        shipping_address = order_address(data.get("shipping_address"))
+        billing_body = data.get("billing_address")
+        billing = (shipping_address if billing_body == data.get("shipping_address")
+                   else order_address(billing_body))
+        checkout: Record = {
+            "id": checkout_id,
+            "token": token,
+            "cart_token": self._token(),
+            "email": email,
+            "gateway": None,
+            "buyer_accepts_marketing": bool(data.get("buyer_accepts_marketing", False)),
+            "created_at": stamp,
+            "updated_at": stamp,
+            "landing_site": data.get("landing_site"),
+            "note": data.get("note"),
+            "note_attributes": data.get("note_attributes") or [],
+            "referring_site": data.get("referring_site"),
+            "shipping_lines": [line for line, _ in shipping],
+            "taxes_included": False,
+            "total_weight": sum(int(t["grams"]) * q for t, _, q in lines),
+            "currency": self.currency,
+            "completed_at": None,
+            "closed_at": None,
+            "user_id": None,
+            "location_id": None,
+            "source_identifier": None,
+            "source_url": None,
+            "device_id": None,
+            "phone": data.get("phone"),
+            "customer_locale": "en",
+            "line_items": line_items,
+            "name": f"#{checkout_id}",
+            "source": None,
+            "abandoned_checkout_url": (
+                f"https://{self.shop_domain}/{self.shop_id}/checkouts/{token}/recover"
+            ),
+            "discount_codes": [],
+            "tax_lines": [],
+            "source_name": str(data.get("source_name") or "web"),
+            "presentment_currency": self.currency,
+            "buyer_accepts_sms_marketing": False,
+            "sms_marketing_phone": None,
+            "total_discounts": "0.00",
+            "total_line_items_price": text(items),
+            "total_price": text(items + shipping_total),
+            "total_tax": "0.00",
+            "subtotal_price": text(items),
+            "total_duties": None,
+            "reservation_token": self._token(),
+            "billing_address": billing,
+            "shipping_address": shipping_address,
+        }
+        self.checkouts[checkout_id] = checkout
+        self.checkout_ids.append(checkout_id)
+        self.checkout_created_at[checkout_id] = moment
+        self.checkout_updated_at[checkout_id] = moment
+        if customer is not None:
+            self._checkout_customer[checkout_id] = int(customer["id"])
+        return self._checkout_view(checkout_id)
+
+    def _checkout_view(self, checkout_id: int) -> Record:
+        checkout = self.checkouts[checkout_id]
+        customer_id = self._checkout_customer.get(checkout_id)
+        if customer_id is None:
+            return checkout
+        return {**checkout, "customer": carts.customer_summary(self.customers[customer_id])}
+
+    def checkout(self, checkout_id: int) -> Record | None:
+        """The checkout as ``checkouts.json`` lists it (with its customer as it is now)."""
+        if checkout_id not in self.checkouts:
+            return None
+        return self._checkout_view(checkout_id)
+
+    def checkout_views(self, ids: Iterable[int]) -> list[Record]:
+        """The checkouts of ``ids`` (all known) as listed."""
+        return [self._checkout_view(i) for i in ids]
+
+    def _touch_checkout(self, checkout_id: int, stamp: str, moment: float) -> None:
+        if moment >= self.checkout_updated_at[checkout_id]:
+            self.checkout_updated_at[checkout_id] = moment
+            self.checkouts[checkout_id]["updated_at"] = stamp
+
+    def complete_checkout(self, checkout_id: int, *, at: datetime | None = None) -> Record:
+        """The shopper came back and paid: an order is created from the checkout (through
+        :meth:`create_order`, carrying its ``checkout_id``/``checkout_token``/``cart_token``)
+        and the checkout gets ``completed_at``. It stays listed (a recovered checkout)."""
+        checkout = self.checkouts.get(checkout_id)
+        if checkout is None:
+            raise ShopifyNotFoundError(checkout_id)
+        if checkout["completed_at"] is not None:
+            raise ShopifyValidationError({"base": ["Checkout has already been completed"]})
+        order_body: Record = {
+            "email": checkout["email"],
+            "phone": checkout["phone"],
+            "line_items": [
+                {"variant_id": line["variant_id"], "quantity": line["quantity"],
+                 "price": line["price"]} if line["variant_id"] is not None else
+                {"title": line["title"], "price": line["price"], "quantity": line["quantity"],
+                 "sku": line["sku"], "requires_shipping": line["requires_shipping"]}
+                for line in checkout["line_items"]
+            ],
+            "shipping_lines": [{"title": s["title"], "price": s["price"], "code": s["code"],
+                                "source": s["source"]} for s in checkout["shipping_lines"]],
+            "source_name": checkout["source_name"],
+            "note": checkout["note"],
+            "note_attributes": checkout["note_attributes"],
+            "shipping_address": checkout["shipping_address"],
+            "billing_address": checkout["billing_address"],
+            "buyer_accepts_marketing": checkout["buyer_accepts_marketing"],
+        }
+        customer_id = self._checkout_customer.get(checkout_id)
+        if customer_id is not None:
+            order_body["customer"] = {"id": customer_id}
+        order = self.create_order({"order": order_body}, at=at)
+        if order["checkout_id"] is not None:
+            order["checkout_id"] = checkout_id
+            order["checkout_token"] = checkout["token"]
+            order["cart_token"] = checkout["cart_token"]
+        stamp, moment = self._moment(at)
+        checkout["completed_at"] = stamp
+        self._touch_checkout(checkout_id, stamp, moment)
+        return self._checkout_view(checkout_id)
+
+    def close_checkout(self, checkout_id: int, *, at: datetime | None = None) -> Record:
+        """The merchant archived the checkout: it gets ``closed_at`` and moves from
+        ``status=open`` to ``status=closed``."""
+        checkout = self.checkouts.get(checkout_id)
+        if checkout is None:
+            raise ShopifyNotFoundError(checkout_id)
+        stamp, moment = self._moment(at)
+        if checkout["closed_at"] is None:
+            checkout["closed_at"] = stamp
+            self._touch_checkout(checkout_id, stamp, moment)
+        return self._checkout_view(checkout_id)
+
+    def create_draft_order(self, body: Record, *, at: datetime | None = None) -> Record:
+        """``POST draft_orders.json`` body -> draft order (``status`` open, ``name`` ``#D1``…).
+
+        Body keys: ``customer`` (``{"id"}``, optional), ``email`` (when null or empty, the
+        customer's), ``line_items`` (``variant_id``/``quantity``, optional ``price``; or a
+        custom ``title``/``price``/``sku``), ``applied_discount`` (``value_type``
+        ``fixed_amount``/``percentage``, ``value``, ``title``, ``description``),
+        ``shipping_line`` (``title``/``price``), ``use_customer_default_address``,
+        ``shipping_address``, ``billing_address``, ``note``, ``note_attributes``, ``tags``.
+        No taxes are computed (``tax_lines`` is empty).
+        """
+        data = _root(body, "draft_order")
+        lines = self._cart_lines(data, custom_ships=False)
+        customer = self._cart_customer(data)
+        try:
+            tags = tag_string(data.get("tags"))
+        except ValueError as exc:
+            raise ShopifyValidationError({"tags": ["is invalid"]}) from exc
+        items = sum(cents * quantity for _, cents, quantity in lines)
+        discount, applied = 0, None
+        discount_body = data.get("applied_discount")
+        if isinstance(discount_body, dict):
+            kind = discount_body.get("value_type", "fixed_amount")
+            try:
+                value = Decimal(str(discount_body.get("value", discount_body.get("amount", 0))))
+            except ArithmeticError as exc:
+                raise ShopifyValidationError({"applied_discount": ["is invalid"]}) from exc
+            if kind == "percentage":
+                discount = _rate_cents(items, int(value * 10_000))
+            elif kind == "fixed_amount":
+                discount = to_cents(value)
+            else:
+                raise ShopifyValidationError({"applied_discount.value_type": ["is invalid"]})
+            discount = max(0, min(discount, items))
+            applied = {
+                "description": discount_body.get("description"),
+                "value": str(float(value)),
+                "title": discount_body.get("title"),
+                "amount": self.money_set.text(discount),
+                "value_type": kind,
+            }
+        shipping_cents, shipping_line = 0, None
+        shipping_body = data.get("shipping_line")
+        if isinstance(shipping_body, dict):
+            try:
+                shipping_cents = to_cents(shipping_body.get("price", "0.00"))
+            except ValueError as exc:
+                raise ShopifyValidationError({"shipping_line.price": ["is invalid"]}) from exc
+            shipping_line = {"title": shipping_body.get("title"), "custom": True,
+                             "handle": None, "price": self.money_set.text(shipping_cents)}
+        shipping_body_address = data.get("shipping_address")
+        billing_body = data.get("billing_address")
+        if data.get("use_customer_default_address") and customer is not None:
+            default = customer.get("default_address")
+            shipping_body_address = shipping_body_address or default
+            billing_body = billing_body or default
+        shipping_address = order_address(shipping_body_address)
+        billing = (shipping_address if billing_body == shipping_body_address
+                   else order_address(billing_body))
+        stamp, moment = self._moment(at)
+        draft_id = self._new_id("draft_order")
+        self._draft_number += 1
+        text = self.money_set.text
+        line_items = [
+            carts.draft_line(template, line_id=self._new_id("draft_line_item"),
+                             price=text(cents), quantity=quantity,
+                             custom=template["variant_id"] is None, properties=None)
+            for template, cents, quantity in lines
+        ]
+        email = data.get("email") or (None if customer is None else customer["email"])
+        draft: Record = {
+            "id": draft_id,
+            "note": data.get("note"),
+            "email": email,
+            "taxes_included": False,
+            "currency": self.currency,
+            "invoice_sent_at": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "tax_exempt": False if customer is None else bool(customer["tax_exempt"]),
+            "completed_at": None,
+            "name": f"#D{self._draft_number}",
+            "allow_discount_codes_in_checkout?": False,
+            "b2b?": False,
+            "status": "open",
+            "line_items": line_items,
+            "api_client_id": CHANNEL_APP_IDS["shopify_draft_order"],
+            "shipping_address": shipping_address,
+            "billing_address": billing,
+            "invoice_url": f"https://{self.shop_domain}/{self.shop_id}/invoices/{self._token()}",
+            "created_on_api_version": None,
+            "applied_discount": applied,
+            "order_id": None,
+            "shipping_line": shipping_line,
+            "tax_lines": [],
+            "tags": tags,
+            "note_attributes": data.get("note_attributes") or [],
+            **carts.draft_money(self.money_set, items=items, discount=discount,
+                                shipping=shipping_cents, tax=0),
+            "payment_terms": None,
+            "presentment_currency": self.currency,
+            "admin_graphql_api_id": gid("DraftOrder", draft_id),
+        }
+        self.draft_orders[draft_id] = draft
+        self.draft_order_ids.append(draft_id)
+        self.draft_order_updated_at[draft_id] = moment
+        if customer is not None:
+            self._draft_customer[draft_id] = int(customer["id"])
+        return self._draft_view(draft_id)
+
+    def _draft_view(self, draft_id: int, *, summary: bool = False) -> Record:
+        draft = self.draft_orders[draft_id]
+        customer_id = self._draft_customer.get(draft_id)
+        if customer_id is None:
+            return draft
+        customer = self.customers[customer_id]
+        embedded = carts.customer_summary(customer) if summary else carts.draft_customer(customer)
+        return {**draft, "customer": embedded}
+
+    def draft_order(self, draft_id: int) -> Record | None:
+        """The draft order as ``GET draft_orders/{id}.json`` answers it."""
+        if draft_id not in self.draft_orders:
+            return None
+        return self._draft_view(draft_id)
+
+    def draft_order_views(self, ids: Iterable[int]) -> list[Record]:
+        """The draft orders of ``ids`` (all known) as listed."""
+        return [self._draft_view(i) for i in ids]
+
+    def _open_draft(self, draft_id: int) -> Record:
+        draft = self.draft_orders.get(draft_id)
+        if draft is None:
+            raise ShopifyNotFoundError(draft_id)
+        if draft["status"] == "completed":
+            raise ShopifyValidationError({"base": ["This order has already been completed"]})
+        return draft
+
+    def _touch_draft(self, draft: Record, stamp: str, moment: float) -> None:
+        draft_id = int(draft["id"])
+        if moment >= self.draft_order_updated_at[draft_id]:
+            self.draft_order_updated_at[draft_id] = moment
+            draft["updated_at"] = stamp
+
+    def send_draft_order_invoice(self, draft_id: int, *, at: datetime | None = None) -> Record:
+        """Mirror of ``POST draft_orders/{id}/send_invoice.json``: ``status`` becomes
+        ``invoice_sent``, ``invoice_sent_at`` is set. Returns the draft order."""
+        draft = self._open_draft(draft_id)
+        stamp, moment = self._moment(at)
+        draft["status"] = "invoice_sent"
+        draft["invoice_sent_at"] = stamp
+        self._touch_draft(draft, stamp, moment)
+        return self._draft_view(draft_id)
+
+    def complete_draft_order(
+        self, draft_id: int, *, at: datetime | None = None, payment_pending: bool = False
+    ) -> Record:
+        """Mirror of ``PUT draft_orders/{id}/complete.json``: the order is created through
+        :meth:`create_order` (``source_name`` ``shopify_draft_order``, ``paid``, or ``pending``
+        with ``payment_pending``); the draft gets ``order_id``, ``status`` completed and
+        ``completed_at``. A completed draft cannot be completed again (422). The answer embeds
+        the customer summary (as the real endpoint does), not the whole customer."""
+        draft = self._open_draft(draft_id)
+        order_body: Record = {
+            "email": draft["email"],
+            "line_items": [
+                {"variant_id": line["variant_id"], "quantity": line["quantity"],
+                 "price": line["price"]} if line["variant_id"] is not None else
+                {"title": line["title"], "price": line["price"], "quantity": line["quantity"],
+                 "sku": line["sku"], "requires_shipping": line["requires_shipping"],
+                 "taxable": line["taxable"]}
+                for line in draft["line_items"]
+            ],
+            "financial_status": "pending" if payment_pending else "paid",
+            "source_name": "shopify_draft_order",
+            "note": draft["note"],
+            "note_attributes": draft["note_attributes"],
+            "tags": draft["tags"],
+            "shipping_address": draft["shipping_address"],
+            "billing_address": draft["billing_address"],
+        }
+        customer_id = self._draft_customer.get(draft_id)
+        if customer_id is not None:
+            order_body["customer"] = {"id": customer_id}
+        if draft["shipping_line"] is not None:
+            order_body["shipping_lines"] = [{"title": draft["shipping_line"]["title"] or
+                                             "Shipping",
+                                             "price": draft["shipping_line"]["price"]}]
+        applied = draft["applied_discount"]
+        if applied is not None and to_cents(applied["amount"]):
+            order_body["discount_codes"] = [{"code": applied["title"] or "Custom",
+                                             "amount": applied["amount"],
+                                             "type": "fixed_amount"}]
+        order = self.create_order({"order": order_body}, at=at)
+        stamp, moment = self._moment(at)
+        draft["order_id"] = order["id"]
+        draft["status"] = "completed"
+        draft["completed_at"] = stamp
+        self._touch_draft(draft, stamp, moment)
+        return self._draft_view(draft_id, summary=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from adapters.models import Customer, LocationKind
 from adapters.protocols import (
+    CartSource,
     CatalogSource,
     CustomerSource,
     InventorySource,
@@ -235,6 +237,33 @@ async def test_loyalty(contract_sandbox: RunningSandbox, contract_runtime: Runti
         assert [e.points for e in ledger] == [
             p["points"] for p in sorted(rows, key=lambda p: (p["occurred_at"], p["entry_id"]),
                                         reverse=True)]
+
+
+async def test_open_carts(contract_sandbox: RunningSandbox, contract_runtime: Runtime) -> None:
+    adapter = contract_runtime.adapters["shopify"]
+    assert isinstance(adapter, CartSource)
+    store = contract_sandbox.data.shopify
+    since = (datetime.now(UTC) - timedelta(days=adapter.config.cart_lookback_days)).timestamp()
+    expected: dict[str, set[str]] = {}
+    for checkout in store.checkout_views(store.checkout_ids):
+        if (checkout["completed_at"] is None and checkout["closed_at"] is None
+                and "customer" in checkout
+                and store.checkout_updated_at[checkout["id"]] >= since):
+            expected.setdefault(str(checkout["customer"]["id"]), set()).add(
+                f"CHECKOUT:{checkout['id']}")
+    for draft in store.draft_order_views(store.draft_order_ids):
+        if draft["status"] in ("open", "invoice_sent") and "customer" in draft:
+            expected.setdefault(str(draft["customer"]["id"]), set()).add(
+                f"DRAFT_ORDER:{draft['id']}")
+    keys = [*ids_of(contract_sandbox, "shopify")[:50], *expected, "999999999"]
+    result = await adapter.carts_by_customer_ids(keys)
+    assert any(result)
+    for key, carts in zip(keys, result, strict=True):
+        assert {f"{c.cart_kind}:{c.id}" for c in carts} == expected.get(key, set())
+        assert all(c.customer_id == key and c.status in ("OPEN", "INVOICE_SENT")
+                   for c in carts)
+        moments = [c.updated_at for c in carts]
+        assert moments == sorted(moments, reverse=True)
 
 
 PAYLOAD_CASES = [*SHOPIFY_CASES, *SQUARE_CASES, *ZENDESK_CASES, *LOYALTY_CASES]

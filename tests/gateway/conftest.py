@@ -17,11 +17,9 @@ from silos.sandbox import RunningSandbox, SandboxOptions, gateway_config, prepar
 from tests.tokens import bearer
 
 
-@pytest.fixture(scope="session")
-def graph_sandbox(tmp_path_factory: pytest.TempPathFactory) -> RunningSandbox:
-    """300 people, indexed once for the whole session."""
-    running = prepare(SandboxOptions(customers=300, seed=42,
-                                     data_dir=tmp_path_factory.mktemp("graph")))
+def indexed_sandbox(options: SandboxOptions) -> RunningSandbox:
+    """A sandbox, its identity index built (a module that writes to the silos makes its own)."""
+    running = prepare(options)
 
     async def index() -> None:
         config = parse_config(gateway_config(running), env={})
@@ -33,15 +31,30 @@ def graph_sandbox(tmp_path_factory: pytest.TempPathFactory) -> RunningSandbox:
     return running
 
 
+@pytest.fixture(scope="session")
+def graph_sandbox(tmp_path_factory: pytest.TempPathFactory) -> RunningSandbox:
+    """300 people, indexed once for the whole session."""
+    return indexed_sandbox(SandboxOptions(customers=300, seed=42,
+                                          data_dir=tmp_path_factory.mktemp("graph")))
+
+
 GatewayFactory = Callable[..., Any]
 
 
 @pytest.fixture
-async def silos(graph_sandbox: RunningSandbox) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+def gateway_sandbox(graph_sandbox: RunningSandbox) -> RunningSandbox:
+    """The sandbox ``gateway`` and ``silos`` serve; a module that writes to the silos
+    overrides it with its own."""
+    return graph_sandbox
+
+
+@pytest.fixture
+async def silos(gateway_sandbox: RunningSandbox
+                ) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
     """Clients to each silo's control API; faults and counters are reset after the test."""
     clients = {kind: httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                        base_url="http://silo")
-               for kind, app in graph_sandbox.apps.items()}
+               for kind, app in gateway_sandbox.apps.items()}
     for client in clients.values():
         await client.post("/_sandbox/reset")
     yield clients
@@ -51,7 +64,7 @@ async def silos(graph_sandbox: RunningSandbox) -> AsyncIterator[dict[str, httpx.
 
 
 @pytest.fixture
-async def gateway(graph_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncClient],
+async def gateway(gateway_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncClient],
                   ) -> AsyncIterator[Callable[..., Any]]:
     """``async with gateway(**config overrides) as client`` — a gateway app and its client."""
     from contextlib import asynccontextmanager
@@ -69,7 +82,7 @@ async def gateway(graph_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncCli
                    ) -> AsyncIterator[httpx.AsyncClient]:
         """Every request carries a token of ``role`` (backoffice by default), unless
         ``headers`` are given (``{}``: anonymous); ``config`` merges top-level tables."""
-        data = copy.deepcopy(gateway_config(graph_sandbox))
+        data = copy.deepcopy(gateway_config(gateway_sandbox))
         for table, values in (config or {}).items():
             if isinstance(values, dict) and isinstance(data.get(table), dict):
                 data[table].update(values)
@@ -81,7 +94,7 @@ async def gateway(graph_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncCli
         if survivorship is not None:
             data["survivorship"] = survivorship
         app = create_app(parse_config(data, env={}),
-                         transports={**graph_sandbox.transports(), **(transports or {})},
+                         transports={**gateway_sandbox.transports(), **(transports or {})},
                          engines=engines, batching=batching)
         if headers is None:
             headers = bearer(data, role, customer=customer, store=store, scopes=scopes)

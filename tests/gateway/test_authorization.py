@@ -21,7 +21,8 @@ pytestmark = pytest.mark.anyio
 
 PROFILE = """query($id: ID!) { customer(id: $id) { id email { value } phone { value }
   loyalty { cardNumber }
-  orders(first: 50) { edges { node { id channel } } } tickets(first: 5) { edges { node { id } } }
+  orders(first: 50) { edges { node { id channel number } } }
+  tickets(first: 5) { edges { node { id } } }
 } }"""
 
 
@@ -34,6 +35,7 @@ class Person:
     card: str
     web_order: str
     store_order: str
+    web_number: str = ""
 
 
 async def _ask(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
@@ -49,6 +51,7 @@ async def _person(client: httpx.AsyncClient, records: dict[str, str]) -> Person 
     golden = found["data"]["customer"]["id"]
     profile = (await _ask(client, PROFILE, id=golden))["data"]["customer"]
     channels = {o["node"]["channel"]: o["node"]["id"] for o in profile["orders"]["edges"]}
+    numbers = {o["node"]["channel"]: o["node"]["number"] for o in profile["orders"]["edges"]}
     if not (profile["email"] and profile["phone"] and profile["loyalty"] and
             {"WEB", "STORE"} <= set(channels)):
         return None
@@ -58,7 +61,8 @@ async def _person(client: httpx.AsyncClient, records: dict[str, str]) -> Person 
         if alone.get("errors") or alone["data"]["customer"]["id"] != golden:
             return None
     return Person(records, golden, profile["email"]["value"], profile["phone"]["value"],
-                  profile["loyalty"]["cardNumber"], channels["WEB"], channels["STORE"])
+                  profile["loyalty"]["cardNumber"], channels["WEB"], channels["STORE"],
+                  numbers["WEB"])
 
 
 @pytest.fixture
@@ -106,6 +110,15 @@ def entry_points(p: Person) -> dict[str, tuple[str, dict[str, Any]]]:
                               f"}} }}", {"v": p.store_order}),
         "order.customer": ("query($v: ID!) { x: order(id: $v) { customer { id email { value } "
                            "loyalty { pointsBalance } } } }", {"v": p.web_order}),
+        "customer(id).timeline": (
+            "query($v: ID!) { x: customer(id: $v) { id timeline(first: 5) { edges { node { "
+            "summary subject { __typename ... on Order { id } } } } } openRequests { reference } "
+            "carts { id } } }", {"v": p.golden}),
+        "request(order name)": ("query($v: String!) { x: request(reference: $v) { reference "
+                                "subject { ... on Order { id number } } } }",
+                                {"v": p.web_number}),
+        "request(loyalty card)": ("query($v: String!) { x: request(reference: $v) { reference "
+                                  "status } }", {"v": p.card}),
         "node(order).customer.orders": (
             "query($v: ID!) { x: node(id: $v) { ... on Order { customer { orders(first: 5) { "
             "edges { node { id } } } } } } }", {"v": p.store_order}),
@@ -120,7 +133,7 @@ def _outcome(body: dict[str, Any], own: Person, other: Person) -> str:
     if "FORBIDDEN" in codes and (value is None or other.golden not in text):
         return "forbidden"
     assert not codes - {"FORBIDDEN"}, body
-    if value is None:
+    if value is None or value == []:
         return "absent"
     if "***" in text:
         return "masked"
@@ -133,6 +146,7 @@ EXPECTED = {
                  "": "absent"},
     "store_associate": {"customer(sourceRef": "forbidden", "customers(search)": "forbidden",
                         "customer(": "masked", "node(customer)": "masked",
+                        "customer(id).timeline": "allowed",
                         "order.customer": "masked", "": "allowed"},
     "agent": {"": "allowed"},
     "backoffice": {"": "allowed"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,9 @@ def test_the_sandbox_table(tmp_path: Path) -> None:
     assert (config.timeout_s, config.retries, config.page_size) == (1.5, 2, 250)
     assert dict(config.references) == {"tag:loyalty:": "loyalty"}
     assert (config.catalog_ttl_s, config.max_concurrency) == (300.0, 8)
+    # the sandbox's data is dated from its as_of: its carts reach a year back from then
+    age = (datetime.now(UTC) - running.data.as_of).days
+    assert (config.cart_lookback_days, config.carts_ttl_s) == (max(0, age) + 365, 30.0)
     assert config.store_location_ids == frozenset()
     assert "shpat_sandbox_token" not in repr(config)
     stores = dataclasses.replace(config, store_location_ids=frozenset({"61000000201"}))
@@ -46,13 +50,15 @@ def test_the_sandbox_table(tmp_path: Path) -> None:
 def test_all_keys_and_env_override() -> None:
     config = read(
         source_table(url="https://shop.example/", retries=0, page_size=100,
-                     catalog_ttl_s=0, max_concurrency=2, timeout_ms=250),
+                     catalog_ttl_s=0, max_concurrency=2, timeout_ms=250,
+                     cart_lookback_days=7, carts_ttl_s=2.5),
         env={"C360_SOURCES_SHOPIFY_ACCESS_TOKEN": "shpat_from_env",
              "C360_SOURCES_SHOPIFY_API_VERSION": "unstable"})
     assert config.url == "https://shop.example"
     assert (config.access_token, config.api_version) == ("shpat_from_env", "unstable")
     assert (config.timeout_s, config.retries, config.page_size) == (0.25, 0, 100)
     assert (config.catalog_ttl_s, config.max_concurrency) == (0.0, 2)
+    assert (config.cart_lookback_days, config.carts_ttl_s) == (7, 2.5)
 
 
 @pytest.mark.parametrize(
@@ -66,6 +72,9 @@ def test_all_keys_and_env_override() -> None:
         ({"page_size": 0}, "sources.shopify.page_size"),
         ({"timeout_ms": "soon"}, "sources.shopify.timeout_ms"),
         ({"max_concurrency": 0}, "sources.shopify.max_concurrency"),
+        ({"cart_lookback_days": 0}, "sources.shopify.cart_lookback_days"),
+        ({"cart_lookback_days": 1.5}, "sources.shopify.cart_lookback_days"),
+        ({"carts_ttl_s": -1}, "sources.shopify.carts_ttl_s"),
         ({"references": {"external_id": "zendesk"}}, "sources.shopify.references.external_id"),
         ({"references": {"tag:": "loyalty"}}, "sources.shopify.references.tag:"),
         ({"references": {"tag:x-": 3}}, "sources.shopify.references.tag:x-"),

@@ -30,6 +30,9 @@ from adapters.square import requests as req
 from adapters.square.config import KIND, SquareConfig
 
 T = TypeVar("T")
+SPANNING_PAGE = 100
+"""Orders read after a history window's edge: Square cannot also filter them on creation, so
+the page is kept small (those changed soonest after the edge come first)."""
 _SQUARE_ID = re.compile(r"^[A-Za-z0-9]{10,64}$")
 Page = tuple[list[T], str | None]
 _NON_DIGITS = re.compile(r"\D")
@@ -297,7 +300,7 @@ class SquareAdapter(HTTPAdapter[SquareConfig]):
                 return HistorySlice(tuple(found), None)
             edge = found[-1].placed_at
             later = await self._searched_once([
-                req.orders_updated_after(w.owner, chunk, edge, req.ORDERS_PER_PAGE)
+                req.orders_updated_after(w.owner, chunk, edge, SPANNING_PAGE)
                 for chunk in chunks])
             known = {o.id for o in found}
             spanning = [o for o in later if o.placed_at <= edge and o.id not in known

@@ -334,8 +334,10 @@ class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
                 tickets, _ = self._search_results(await searched)
             else:
                 body, latest = await asyncio.gather(
-                    searched, self._get(calls.newest_requested(owner, w.limit)))
-                tickets = [*self._search_results(body)[0], *self._tickets(latest)]
+                    searched, self._get(calls.newest_requested(owner, w.limit),
+                                        allow=NOT_FOUND))
+                tickets = [*self._search_results(body)[0],
+                           *(self._tickets(latest) if latest is not None else [])]
             unique = {t.id: t for t in tickets if t.requester_id == owner}
             found = self._newest_first(list(unique.values()))[:w.limit]
             if len(found) < w.limit:

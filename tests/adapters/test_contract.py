@@ -12,15 +12,18 @@ from typing import Any
 
 import pytest
 
-from adapters.models import Customer, LocationKind
+from adapters.models import Customer, HistoryWindow, LocationKind
 from adapters.protocols import (
     CartSource,
     CatalogSource,
     CustomerSource,
     InventorySource,
+    LedgerHistorySource,
     LocationSource,
     LoyaltySource,
+    OrderHistorySource,
     OrderSource,
+    TicketHistorySource,
     TicketSource,
 )
 from gateway.runtime import Runtime
@@ -267,6 +270,56 @@ async def test_open_carts(contract_sandbox: RunningSandbox, contract_runtime: Ru
 
 
 PAYLOAD_CASES = [*SHOPIFY_CASES, *SQUARE_CASES, *ZENDESK_CASES, *LOYALTY_CASES]
+
+
+HISTORY = {"shopify": ("order_history", "orders_by_customer_ids"),
+           "square": ("order_history", "orders_by_customer_ids"),
+           "zendesk": ("ticket_history", "tickets_by_requester_ids"),
+           "loyalty": ("ledger_history", None)}
+
+
+async def _full_history(adapter: Any, kind: str, owner: str) -> list[Any]:
+    if kind == "loyalty":
+        [account] = await adapter.accounts_by_cards([owner])
+        [entries] = await adapter.ledger_by_member_ids([account.member_id])
+        return list(entries)
+    [records] = await getattr(adapter, HISTORY[kind][1])([owner])
+    return list(records)
+
+
+def _created(record: Any) -> datetime:
+    return getattr(record, "placed_at", None) or getattr(record, "created_at", None) or \
+        record.occurred_at
+
+
+@pytest.mark.parametrize("kind", ALL)
+async def test_history_windows_walk_the_whole_history_newest_first(
+        kind: str, contract_sandbox: RunningSandbox, contract_runtime: Runtime) -> None:
+    """Windows of 2 below each window's edge cover every record exactly once, newest first;
+    a window reaching the first record says so; records changed after an edge come with it."""
+    adapter = contract_runtime.adapters[kind]
+    assert isinstance(adapter, (OrderHistorySource, TicketHistorySource, LedgerHistorySource))
+    owners = ids_of(contract_sandbox, kind)
+    histories = {o: await _full_history(adapter, kind, o) for o in owners[:60]}
+    owner = max(histories, key=lambda o: len(histories[o]))
+    full = histories[owner]
+    assert len(full) >= 3
+    method = getattr(adapter, HISTORY[kind][0])
+    seen: list[Any] = []
+    until = None
+    for _ in range(len(full) + 1):
+        [piece, other] = await method([HistoryWindow(owner, until, 2),
+                                       HistoryWindow("999999999", until, 2)])
+        assert other.records == () and other.complete_after is None
+        assert all(until is None or _created(r) <= until for r in piece.records)
+        window = [_created(r) for r in piece.records[:2]]
+        assert window == sorted(window, reverse=True)
+        seen += [r for r in piece.records if r.id not in {s.id for s in seen}]
+        if piece.complete_after is None:
+            break
+        assert piece.complete_after == window[-1]
+        until = piece.complete_after
+    assert sorted(r.id for r in seen) == sorted(r.id for r in full)
 
 
 @pytest.mark.vendor_payloads

@@ -7,6 +7,7 @@ import copy
 import json
 import random
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +23,7 @@ from adapters.errors import (
     UpstreamUnavailable,
 )
 from adapters.http import CALL_DEADLINE
-from adapters.models import Money
+from adapters.models import HistoryWindow, Money
 from adapters.shopify import ShopifyAdapter, ShopifyConfig
 
 pytestmark = pytest.mark.anyio
@@ -434,3 +435,58 @@ async def test_a_failing_rest_batch_fails_the_whole_read() -> None:
         await adapter.orders_by_customer_ids(["1", "2"])
     assert caught.value.status == 403 and sleeps == []
     assert_clean(caught.value)
+
+
+# ------------------------------------------------- history windows and references (GraphQL)
+
+def window(*orders: tuple[int, str]) -> dict[str, Any]:
+    return {"data": {"orders": {"nodes": [
+        {"legacyResourceId": str(order), "processedAt": at, "name": f"#{order}"}
+        for order, at in orders]}}}
+
+
+async def test_a_history_window_asks_for_ids_below_its_edge_then_the_orders_changed_since(
+        ) -> None:
+    sleeps = Sleeps()
+    full = window((12, "2026-05-02T10:00:00Z"), (11, "2026-05-01T10:00:00Z"))
+    adapter, recorder = order_shop([httpx.Response(200, json=full),
+                                    httpx.Response(200, json=window((9, "2026-04-01T00:00:00Z")))],
+                                   sleeps)
+    until = datetime(2026, 6, 1, 12, 30, 15, 500, tzinfo=UTC)
+    [piece] = await adapter.order_history([HistoryWindow("7", until, 2)])
+    first, second = (json.loads(r.content) for r in sent(recorder, GRAPHQL_PATH))
+    assert first["variables"]["query"] == "customer_id:7 processed_at:<=2026-06-01T12:30:15Z"
+    assert (first["variables"]["sortKey"], first["variables"]["reverse"]) == ("PROCESSED_AT",
+                                                                              True)
+    assert second["variables"]["query"] == ("customer_id:7 processed_at:<=2026-05-01T10:00:00Z "
+                                            "updated_at:>2026-05-01T10:00:00Z")
+    assert piece.complete_after == datetime(2026, 5, 1, 10, tzinfo=UTC)
+    [rest] = sent(recorder, ORDERS_PATH)
+    assert rest.url.params["ids"] == "12,11,9" and rest.url.params["status"] == "any"
+    assert piece.records == ()  # the mock's REST answer holds no orders of customer 7
+
+
+@pytest.mark.parametrize("code", ["INTERNAL_SERVER_ERROR", "ACCESS_DENIED", None])
+async def test_history_and_reference_searches_fail_typed(code: str | None) -> None:
+    for call in ("history", "reference"):
+        sleeps = Sleeps()
+        attempts = 3 if code == "INTERNAL_SERVER_ERROR" else 1
+        adapter, _ = order_shop([graphql_error(code, f"no {EMAIL}")] * attempts, sleeps)
+        with pytest.raises(UpstreamError) as caught:
+            if call == "history":
+                await adapter.order_history([HistoryWindow("7", None, 5)])
+            else:
+                await adapter.orders_by_references(["#1042"])
+        assert_clean(caught.value)
+
+
+async def test_a_reference_matches_order_names_exactly() -> None:
+    sleeps = Sleeps()
+    named = {"data": {"orders": {"nodes": [{"legacyResourceId": "11", "name": "#1042"},
+                                           {"legacyResourceId": "12", "name": "#10420"}]}}}
+    adapter, recorder = order_shop([httpx.Response(200, json=named)] * 2, sleeps)
+    assert await adapter.orders_by_references(["not a name!", "1042"]) == [[], []]
+    [search] = sent(recorder, GRAPHQL_PATH)
+    assert json.loads(search.content)["variables"]["query"] == "name:1042 OR name:#1042"
+    [rest] = sent(recorder, ORDERS_PATH)
+    assert rest.url.params["ids"] == "11"

@@ -6,6 +6,7 @@ import json
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from adapters.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from adapters.models import HistoryWindow
 from adapters.square import SquareAdapter, SquareConfig
 
 pytestmark = pytest.mark.anyio
@@ -220,3 +222,50 @@ async def test_a_failing_sku_lookup_fails_the_order_read() -> None:
             await adapter.orders_by_ids(["O1"])
     assert "/v2/catalog/batch-retrieve" in str(caught.value)
     assert [r.url.path for r in recorder.requests].count("/v2/catalog/batch-retrieve") == 2
+
+
+def sale(order_id: str, created: str) -> dict[str, Any]:
+    return {"id": order_id, "location_id": "L1", "customer_id": "C1", "created_at": created,
+            "updated_at": created, "state": "COMPLETED",
+            "total_money": {"amount": 250, "currency": "USD"}}
+
+
+async def test_a_history_window_searches_below_its_edge_then_the_orders_changed_since() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/locations":
+            return httpx.Response(200, json={"locations": [{"id": "L1", "name": "SoHo"}]})
+        body = json.loads(request.content)
+        if body["query"]["sort"]["sort_field"] == "CREATED_AT":
+            return httpx.Response(200, json={"orders": [
+                sale("O2", "2024-03-02T12:00:00.000Z"), sale("O1", "2024-03-01T12:00:00.000Z")]})
+        return httpx.Response(200, json={"orders": [sale("O0", "2024-02-01T12:00:00.000Z"),
+                                                    sale("O3", "2024-03-05T12:00:00.000Z")]})
+
+    recorder = Recorder(answer)
+    async with square(recorder) as (adapter, _):
+        [piece] = await adapter.order_history([HistoryWindow(
+            "C1", datetime(2024, 3, 10, tzinfo=UTC), 2)])
+    searches = [json.loads(r.content) for r in recorder.requests
+                if r.url.path == "/v2/orders/search"]
+    window, changed = searches
+    assert window["query"]["filter"]["date_time_filter"] == {
+        "created_at": {"end_at": "2024-03-10T00:00:00.000Z"}}
+    assert window["limit"] == 2 and window["location_ids"] == ["L1"]
+    assert changed["query"]["filter"]["date_time_filter"] == {
+        "updated_at": {"start_at": "2024-03-01T12:00:00.001Z"}}
+    assert changed["query"]["sort"] == {"sort_field": "UPDATED_AT", "sort_order": "ASC"}
+    # O3 was created after the edge: already in the window's range, not a spanning order
+    assert [o.id for o in piece.records] == ["O2", "O1", "O0"]
+    assert piece.complete_after == datetime(2024, 3, 1, 12, tzinfo=UTC)
+
+
+async def test_a_failing_history_search_is_typed() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/locations":
+            return httpx.Response(200, json={"locations": [{"id": "L1", "name": "SoHo"}]})
+        return httpx.Response(200, content=b"<html>not json</html>")
+
+    async with square(Recorder(answer)) as (adapter, _):
+        with pytest.raises(UpstreamBadResponse) as caught:
+            await adapter.order_history([HistoryWindow("C1", None, 5)])
+    assert_clean(caught.value)

@@ -6,6 +6,7 @@ import base64
 import json
 import random
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from adapters.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from adapters.models import HistoryWindow
 from adapters.zendesk import ZendeskAdapter, ZendeskConfig
 
 pytestmark = pytest.mark.anyio
@@ -83,7 +85,9 @@ CALLS: dict[str, Callable[[ZendeskAdapter], Awaitable[object]]] = {
     "tickets_by_ids": lambda a: a.tickets_by_ids(["7"]),
     "comments_by_ticket_ids": lambda a: a.comments_by_ticket_ids(["7"]),
     "tickets_by_requester_ids (search)": lambda a: a.tickets_by_requester_ids(["42", "43", "44"]),
+    "ticket_history": lambda a: a.ticket_history([HistoryWindow("42", EDGE, 5)]),
 }
+EDGE = datetime(2026, 5, 1, 10, 0, 0, 250_000, tzinfo=UTC)
 
 
 def assert_clean(error: UpstreamError) -> None:
@@ -271,3 +275,38 @@ async def test_a_walk_whose_parent_vanished_is_empty() -> None:
         assert await fake.adapter.comments_by_ticket_ids(["7", "7"]) == [[], []]
         assert await fake.adapter.tickets_by_requester_ids(["42"]) == [[]]
     assert len(fake.requests) == 2 and fake.sleep.delays == []
+
+
+async def test_a_history_window_searches_below_its_edge_then_the_tickets_changed_since() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        tickets = [{**TICKET, "id": 7 + i, "created_at": f"2026-04-0{5 - i}T10:00:00Z",
+                    "updated_at": "2026-04-20T10:00:00Z"} for i in range(2)]
+        return json_response({"results": tickets, "next_page": None, "count": 2})
+
+    fake = Fake(answer)
+    async with fake.client:
+        [piece] = await fake.adapter.ticket_history([HistoryWindow("42", EDGE, 2)])
+    window, changed = fake.requests
+    assert window.url.params["query"] == "type:ticket requester:42 created<=2026-05-01T10:00:00Z"
+    assert (window.url.params["sort_by"], window.url.params["sort_order"]) == ("created_at",
+                                                                               "desc")
+    assert changed.url.params["query"] == ("type:ticket requester:42 "
+                                           "created<=2026-04-04T10:00:00Z "
+                                           "updated>2026-04-04T10:00:00Z")
+    assert [t.id for t in piece.records] == ["7", "8"]
+    assert piece.complete_after == datetime(2026, 4, 4, 10, tzinfo=UTC)
+
+
+async def test_a_first_history_window_also_reads_the_newest_tickets_which_search_lags() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("requested.json"):
+            fresh = {**TICKET, "id": 99, "created_at": "2026-06-01T10:00:00Z"}
+            return json_response({"tickets": [fresh], "meta": {"has_more": False}})
+        return json_response({"results": [TICKET], "next_page": None, "count": 1})
+
+    fake = Fake(answer)
+    async with fake.client:
+        [piece] = await fake.adapter.ticket_history([HistoryWindow("42", None, 5)])
+    assert {r.url.path for r in fake.requests} == {"/api/v2/search.json",
+                                                    "/api/v2/users/42/tickets/requested.json"}
+    assert [t.id for t in piece.records][0] == "99" and piece.complete_after is None

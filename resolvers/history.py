@@ -16,6 +16,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from adapters import models
 
@@ -143,6 +144,11 @@ def _clamp(moment: datetime | None, low: datetime, high: datetime | None) -> dat
     return moment
 
 
+def _count(items: Decimal) -> str:
+    number = int(items) if items == items.to_integral_value() else items
+    return f"{number} item{'' if number == 1 else 's'}"
+
+
 def _money(money: models.Money | None) -> str:
     return "" if money is None else f" ({money.amount} {money.currency})"
 
@@ -163,10 +169,14 @@ def order_events(order: models.Order, stores: Mapping[tuple[str, str], str]) -> 
                             order.kind, text, order))
 
     if order.status == "RETURN":
-        origin = f" of {order.return_of.id}" if order.return_of else ""
+        items = sum((line.quantity for line in order.lines), Decimal(0))
+        value = models.Money(sum((line.total.amount for line in order.lines), Decimal(0)),
+                             order.lines[0].total.currency) if order.lines else order.total
+        origin = f" of {order.return_of.source} order {order.return_of.id}" \
+            if order.return_of else ""
         place = f" at {where}" if where else ""
         add("placed", order.placed_at, EventKind.RETURNED, channel,
-            f"Return{origin}{place}{_money(order.total)}")
+            f"{_count(items)} returned{place}{origin}{_money(value)}")
         return events
     place = f" at {where}" if where else (" online" if channel is EventChannel.WEB else "")
     add("placed", order.placed_at, EventKind.ORDER_PLACED, channel,
@@ -252,8 +262,7 @@ def cart_events(cart: models.Cart) -> list[Event]:
     prepared is not something the customer did (it shows among the open carts)."""
     if cart.cart_kind is not models.CartKind.CHECKOUT or cart.completed_at is not None:
         return []
-    items = sum(int(line.quantity) for line in cart.lines)
+    items = sum((line.quantity for line in cart.lines), Decimal(0))
     return [Event(cart.updated_at, f"{cart.source}:cart:{cart.id}:abandoned",
                   EventKind.CART_ABANDONED, EventChannel.WEB, cart.source, cart.kind,
-                  f"Cart left online with {items} item{'s' if items != 1 else ''}"
-                  f"{_money(cart.total)}", cart)]
+                  f"Cart left online with {_count(items)}{_money(cart.total)}", cart)]

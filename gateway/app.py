@@ -41,6 +41,7 @@ from gateway.graphiql import graphiql_html, wants_page
 from gateway.limits.gate import QueryGate, Refused
 from gateway.ratelimit.middleware import rate_limiting
 from gateway.runtime import Runtime, open_runtime
+from identity.crawl import Crawler, crawling
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from resolvers.principal import Principal, Role
@@ -127,9 +128,10 @@ class GraphQLEndpoint:
 
     def context(self, request: Request, deadline: float) -> Context:
         runtime: Runtime = request.app.state.runtime
+        recheck = runtime.rechecker.for_request(deadline) if runtime.rechecker else None
         return Context(runtime=runtime, request_id=request.state.request_id, deadline=deadline,
                        loaders=Loaders(runtime.adapters, runtime.registry, deadline,
-                                       batching=self.batching),
+                                       batching=self.batching, recheck=recheck),
                        principal=principal_of(request))
 
     async def _run(self, context: Context, query: str, variables: dict[str, Any] | None,
@@ -366,6 +368,11 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
         async with open_runtime(config, transports=transports, engines=engines) as runtime, \
                 watching(endpoint.admission), AsyncExitStack() as stack:
             app.state.runtime = runtime
+            app.state.crawler = None
+            if config.identity.refresh_s > 0:  # the registry kept fresh while serving
+                app.state.crawler = await stack.enter_async_context(crawling(Crawler(
+                    runtime.registry, runtime.customer_sources(), runtime.normalizer,
+                    interval_s=config.identity.refresh_s)))
             jwks_client = None
             if config.auth.jwt is not None and config.auth.jwt.jwks_url is not None:
                 jwks_client = httpx.AsyncClient(

@@ -7,6 +7,7 @@ A bad file fails at start with a :class:`ConfigError` naming the key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -62,6 +63,9 @@ class IdentityConfig:
     default_region: str = "US"
     regions: tuple[str, ...] = ()
     cache_ttl_s: float = 30.0
+    refresh_s: float = 30.0
+    """How often a serving gateway crawls the sources' change feeds, and how old a person's
+    last live re-check may be before a read re-checks them (0: neither)."""
     rules: MatchRules = field(default_factory=MatchRules)
     email_rules: EmailRules = field(default_factory=EmailRules)
 
@@ -130,10 +134,14 @@ def _identity(table: Table) -> IdentityConfig:
         aliases=tuple(sorted((k.lower(), v.lower()) for k, v in aliases.items())),
     )
     email.finish()
+    refresh_s = table.number("refresh_s", 30.0, minimum=0)
+    if not math.isfinite(refresh_s):
+        raise ConfigError(table.key("refresh_s"), "must be a finite number of seconds")
     config = IdentityConfig(
         database_url=table.string("database_url", DEFAULT_IDENTITY_URL),
         default_region=region, regions=regions,
-        cache_ttl_s=table.number("cache_ttl_s", 30.0, minimum=0), rules=rules,
+        cache_ttl_s=table.number("cache_ttl_s", 30.0, minimum=0), refresh_s=refresh_s,
+        rules=rules,
         email_rules=email_rules)
     table.finish()
     return config

@@ -23,6 +23,7 @@ from adapters.sql import create_engine
 from adapters.transport import PooledTransport
 from gateway.audit.store import AuditLog
 from gateway.config import Config
+from identity.freshness import Rechecker
 from identity.matching import Matcher
 from identity.normalize import Normalizer
 from identity.registry import Registry
@@ -44,6 +45,8 @@ class Runtime:
     memo: dict[str, Any] = field(default_factory=dict)
     capabilities: dict[type, frozenset[str]] = field(default_factory=dict)
     """Small process-wide caches (e.g. the location index), each with its own expiry."""
+    rechecker: Rechecker | None = None
+    """Live re-checks of the people requests read (``identity.refresh_s``; None when 0)."""
 
     def customer_sources(self) -> list[CustomerSource]:
         return [a for a in self.adapters.values() if isinstance(a, CustomerSource)]
@@ -105,4 +108,8 @@ async def open_runtime(
             registry, [a for a in adapters.values() if isinstance(a, CustomerSource)],
             normalizer), normalizer, Survivorship(config.survivorship.default,
                                                   config.survivorship.fields), audit)
+        if config.identity.refresh_s > 0:
+            runtime.rechecker = Rechecker(runtime.identity, config.identity.refresh_s,
+                                          rules=config.identity.rules)
+            stack.push_async_callback(runtime.rechecker.close)
         yield runtime

@@ -20,6 +20,8 @@ from identity.matching import Matcher, Override, RecordIdentity, RecordKey
 from identity.normalize import name_tokens
 from identity.schema import (
     identity_alias,
+    identity_check,
+    identity_crawl,
     identity_cursor,
     identity_key,
     identity_override,
@@ -55,6 +57,13 @@ class ReclusterReport:
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _utc(value: Any) -> datetime | None:
+    """A stored time as an aware UTC datetime (SQLite hands them back naive)."""
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _keys_of(record: RecordIdentity) -> list[dict[str, str]]:
@@ -136,29 +145,50 @@ class Registry:
         """Store (or replace) the identifiers of these records; links change on recluster."""
         if not records:
             return
+        async with self._write, self.engine.begin() as conn:
+            await self._store_records(conn, records)
+        self._forget()
+
+    async def upsert_changed(self, records: Sequence[RecordIdentity]) -> set[RecordKey]:
+        """:meth:`upsert` only the records whose identifiers differ from the stored ones (or
+        that are new); returns them with the stored records not yet linked — the keys a
+        neighbourhood recluster needs. A crawl re-reading unchanged records writes nothing."""
+        if not records:
+            return set()
+        latest = {r.key: r for r in records}
+        async with self._write, self.engine.begin() as conn:
+            stored, previous, _ = await self._load(conn, set(latest))
+            known = {r.key: r for r in stored}
+            changed = [r for key, r in latest.items() if known.get(key) != r]
+            if changed:
+                await self._store_records(conn, changed)
+        if changed:
+            self._forget()
+        return {r.key for r in changed} | {key for key in latest if key not in previous}
+
+    async def _store_records(self, conn: AsyncConnection,
+                             records: Sequence[RecordIdentity]) -> None:
         now = datetime.now(UTC)
         insert = self._insert()
-        async with self._write, self.engine.begin() as conn:
-            for chunk in _chunks(records):
-                by_source: dict[str, list[str]] = defaultdict(list)
-                for record in chunk:
-                    by_source[record.source].append(record.id)
-                for source, ids in by_source.items():
-                    await conn.execute(identity_key.delete().where(
-                        identity_key.c.source == source, identity_key.c.record_id.in_(ids)))
-                stmt = insert(identity_record).values([
-                    {"source": r.source, "record_id": r.id, "kind": r.kind,
-                     "first_key": " ".join(r.first), "last_key": " ".join(r.last),
-                     "indexed_at": now} for r in chunk])
-                await conn.execute(stmt.on_conflict_do_update(
-                    index_elements=["source", "record_id"],
-                    set_={"kind": stmt.excluded.kind, "first_key": stmt.excluded.first_key,
-                          "last_key": stmt.excluded.last_key,
-                          "indexed_at": stmt.excluded.indexed_at}))
-                rows = [row for r in chunk for row in _keys_of(r)]
-                if rows:
-                    await conn.execute(identity_key.insert(), rows)
-        self._forget()
+        for chunk in _chunks(records):
+            by_source: dict[str, list[str]] = defaultdict(list)
+            for record in chunk:
+                by_source[record.source].append(record.id)
+            for source, ids in by_source.items():
+                await conn.execute(identity_key.delete().where(
+                    identity_key.c.source == source, identity_key.c.record_id.in_(ids)))
+            stmt = insert(identity_record).values([
+                {"source": r.source, "record_id": r.id, "kind": r.kind,
+                 "first_key": " ".join(r.first), "last_key": " ".join(r.last),
+                 "indexed_at": now} for r in chunk])
+            await conn.execute(stmt.on_conflict_do_update(
+                index_elements=["source", "record_id"],
+                set_={"kind": stmt.excluded.kind, "first_key": stmt.excluded.first_key,
+                      "last_key": stmt.excluded.last_key,
+                      "indexed_at": stmt.excluded.indexed_at}))
+            rows = [row for r in chunk for row in _keys_of(r)]
+            if rows:
+                await conn.execute(identity_key.insert(), rows)
 
     async def remove_missing(self, source: str, keep: Iterable[str]) -> int:
         """After a full crawl of ``source``: forget its records that no longer exist."""
@@ -185,9 +215,109 @@ class Registry:
         async with self.engine.connect() as conn:
             value = (await conn.execute(sa.select(identity_cursor.c.crawled_at).where(
                 identity_cursor.c.source == source))).scalar()
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
+        return _utc(value)
+
+    # -- the incremental crawl's state, shared by every worker ----------------------------
+    async def crawl_high_water(self, source: str) -> datetime | None:
+        """The newest modification time the incremental crawl has read from ``source``."""
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(sa.select(identity_crawl.c.high_water).where(
+                identity_crawl.c.source == source))).scalar()
+        return _utc(value)
+
+    async def take_crawl_lease(self, source: str, owner: str, *, now: datetime,
+                               until: datetime, due_before: datetime | None = None) -> bool:
+        """Become the one worker crawling ``source`` (until ``until``) if nobody holds a live
+        lease on it — and, with ``due_before``, only if its last crawl started before then
+        (another worker's recent crawl counts). One atomic upsert: of workers asking
+        together, exactly one gets it."""
+        insert = self._insert()
+        stmt = insert(identity_crawl).values(source=source, lease_owner=owner,
+                                             lease_until=until)
+        free = sa.or_(identity_crawl.c.lease_until.is_(None),
+                      identity_crawl.c.lease_until < now,
+                      identity_crawl.c.lease_owner == owner)
+        if due_before is not None:
+            free = sa.and_(free, sa.or_(identity_crawl.c.ran_at.is_(None),
+                                        identity_crawl.c.ran_at < due_before))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["source"],
+            set_={"lease_owner": stmt.excluded.lease_owner,
+                  "lease_until": stmt.excluded.lease_until},
+            where=free).returning(identity_crawl.c.source)
+        async with self.engine.begin() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def renew_crawl_lease(self, source: str, owner: str, until: datetime) -> bool:
+        """Extend a lease this worker holds (a long crawl); False if it lost it."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(identity_crawl.update().where(
+                identity_crawl.c.source == source, identity_crawl.c.lease_owner == owner,
+            ).values(lease_until=until))
+            return bool(result.rowcount)
+
+    async def end_crawl(self, source: str, owner: str, *, ran_at: datetime,
+                        high_water: datetime | None) -> None:
+        """Release this worker's lease on ``source``, note when the crawl started and, after a
+        successful one, the new high-water mark."""
+        values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "ran_at": ran_at}
+        if high_water is not None:
+            values["high_water"] = high_water
+        async with self.engine.begin() as conn:
+            await conn.execute(identity_crawl.update().where(
+                identity_crawl.c.source == source,
+                identity_crawl.c.lease_owner == owner).values(**values))
+
+    # -- live re-checks of people ---------------------------------------------------------
+    async def claim_checks(self, golden_ids: Sequence[str], *, now: datetime,
+                           stale_before: datetime, limit: int | None = None,
+                           ) -> tuple[list[str], set[str]]:
+        """Mark checked now the first ``limit`` (all, without) of these people whose last check
+        is older than ``stale_before`` or who were never checked. Returns those marked — a
+        conditional upsert: of workers claiming a person together, one gets it — and those
+        found checked recently (by anyone)."""
+        wanted = list(dict.fromkeys(golden_ids))
+        if not wanted:
+            return [], set()
+        insert = self._insert()
+        async with self.engine.begin() as conn:
+            fresh = set((await conn.execute(sa.select(identity_check.c.golden_id).where(
+                identity_check.c.golden_id.in_(wanted),
+                identity_check.c.checked_at >= stale_before))).scalars())
+            stale = [g for g in wanted if g not in fresh][:limit]
+            if not stale:
+                return [], fresh
+            stmt = insert(identity_check).values([{"golden_id": g, "checked_at": now}
+                                                  for g in stale])
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["golden_id"], set_={"checked_at": stmt.excluded.checked_at},
+                where=identity_check.c.checked_at < stale_before,
+            ).returning(identity_check.c.golden_id)
+            claimed = set((await conn.execute(stmt)).scalars())
+        return [g for g in stale if g in claimed], fresh
+
+    async def identifiers_of(self, golden_ids: Sequence[str]
+                             ) -> dict[str, tuple[list[str], list[str]]]:
+        """Each person's normalized (emails, phones), sorted, as their records carry them."""
+        query = (
+            sa.select(identity_record.c.golden_id, identity_key.c.key_type,
+                      identity_key.c.value)
+            .select_from(identity_key.join(identity_record, sa.and_(
+                identity_key.c.source == identity_record.c.source,
+                identity_key.c.record_id == identity_record.c.record_id)))
+            .where(identity_record.c.golden_id.in_(sa.bindparam("ids", expanding=True)),
+                   identity_key.c.key_type.in_(("email", "phone"))))
+
+        async def work(conn: AsyncConnection) -> dict[str, tuple[set[str], set[str]]]:
+            found: dict[str, tuple[set[str], set[str]]] = {}
+            for chunk in _chunks(sorted(set(golden_ids))):
+                for gid, key_type, value in await conn.execute(query, {"ids": list(chunk)}):
+                    emails, phones = found.setdefault(gid, (set(), set()))
+                    (emails if key_type == "email" else phones).add(value)
+            return found
+
+        found = await read(self.engine, work)
+        return {gid: (sorted(e), sorted(p)) for gid, (e, p) in found.items()}
 
     async def link(self, a: RecordKey, b: RecordKey, *, actor: str, reason: str) -> None:
         """Force two records into one person; survives re-indexing."""

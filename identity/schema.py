@@ -56,3 +56,26 @@ identity_cursor = sa.Table(
     sa.Column("source", sa.String(64), primary_key=True),
     sa.Column("crawled_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+identity_crawl = sa.Table(
+    "identity_crawl",
+    metadata,
+    sa.Column("source", sa.String(64), primary_key=True),
+    # the newest modification time the incremental crawl has read from this source (in the
+    # source's clock); the next crawl reads from it minus a small overlap
+    sa.Column("high_water", sa.DateTime(timezone=True)),
+    # when a crawl of this source last started (it ended, well or not): due again
+    # ``identity.refresh_s`` later, whichever worker runs it
+    sa.Column("ran_at", sa.DateTime(timezone=True)),
+    # the worker crawling this source now, and until when (a dead worker's lease expires)
+    sa.Column("lease_owner", sa.String(128)),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+)
+
+identity_check = sa.Table(
+    "identity_check",
+    metadata,
+    sa.Column("golden_id", sa.String(64), primary_key=True),
+    # when this person's emails and phones were last searched live in every source
+    sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -106,6 +106,11 @@ class IdentityService:
         return await self.registry.lookup("phone", phone)
 
     async def _live(self, search: _Search) -> None:
+        await self.link_customers(await self._search(search))
+
+    async def _search(self, search: _Search) -> list[Customer]:
+        """``search`` every source concurrently; what the ones that answered found (a source
+        that fails is logged and skipped)."""
         results = await asyncio.gather(*(search(s) for s in self.sources),
                                        return_exceptions=True)
         found: list[Customer] = []
@@ -116,4 +121,27 @@ class IdentityService:
                 raise result
             else:
                 found.extend(c for matches in result for c in matches)
-        await self.link_customers(found)
+        return found
+
+    async def link_new(self, emails: Sequence[str], phones: Sequence[str]) -> int:
+        """Search every source live by these normalized emails and E.164 phones and link the
+        records the registry does not hold yet (known records wait for the crawl); returns
+        how many were linked."""
+        if not emails and not phones:
+            return 0
+
+        async def both(source: CustomerSource) -> list[list[Customer]]:
+            by_email, by_phone = await asyncio.gather(
+                source.customers_by_emails(emails) if emails else _nothing(),
+                source.customers_by_phones(phones) if phones else _nothing())
+            return [*by_email, *by_phone]
+
+        found = {(c.source, c.id): c for c in await self._search(both)}
+        known = await self.registry.golden_of(list(found))
+        new = [c for c, golden in zip(found.values(), known, strict=True) if golden is None]
+        await self.link_customers(new)
+        return len(new)
+
+
+async def _nothing() -> list[list[Customer]]:
+    return []

@@ -23,11 +23,15 @@ BatchFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
 
 class Loaders:
     def __init__(self, adapters: dict[str, Any], registry: Registry, deadline: float,
-                 *, batching: bool = True) -> None:
+                 *, batching: bool = True,
+                 recheck: Callable[[Sequence[str]], Awaitable[None]] | None = None) -> None:
+        """``recheck`` runs before a batch of ``records_of`` reads (the identity registry's
+        bounded live re-check of stale people, :mod:`identity.freshness`)."""
         self.adapters = adapters
         self.registry = registry
         self.deadline = deadline
         self.batching = batching
+        self.recheck = recheck
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
 
     def _budgeted(self, source: str, fn: BatchFn) -> Callable[[list[Any]], Any]:
@@ -65,7 +69,17 @@ class Loaders:
         key = ("registry", method)
         found = self._loaders.get(key)
         if found is None:
-            found = DataLoader(self._budgeted("registry", getattr(self.registry, method)),
+            fn = getattr(self.registry, method)
+            if method == "records_of" and self.recheck is not None:
+                fn = _rechecked(fn, self.recheck)
+            found = DataLoader(self._budgeted("registry", fn),
                                batch=self.batching, loop=asyncio.get_running_loop())
             self._loaders[key] = found
         return found
+
+
+def _rechecked(fn: BatchFn, recheck: Callable[[Sequence[str]], Awaitable[None]]) -> BatchFn:
+    async def load(golden_ids: Sequence[Any]) -> Sequence[Any]:
+        await recheck(golden_ids)
+        return await fn(golden_ids)
+    return load

@@ -155,14 +155,18 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
 
     async def crawl_customers(self, since: datetime | None = None
                               ) -> AsyncIterator[list[Customer]]:
-        """Every member, in pages of :attr:`page_size` by ``member_id``.
+        """Every member (enrolled at or after ``since``), in pages of :attr:`page_size` by
+        ``member_id``.
 
-        ``loyalty_member`` has no modification time, so ``since`` cannot narrow the crawl:
-        every crawl is a full one.
+        ``loyalty_member`` has no modification time: its enrolment time is the only change
+        feed, so an incremental crawl finds new members, and a member's later edits reach the
+        registry through a full crawl (``c360 index``) or a live search.
         """
         after: int | None = None
+        enrolled = None if since is None else since.astimezone(UTC).replace(tzinfo=None)
         while True:
-            rows = await self._rows("crawl_customers", queries.crawl_page(after, self.page_size))
+            rows = await self._rows("crawl_customers",
+                                    queries.crawl_page(after, self.page_size, enrolled))
             if not rows:
                 return
             with self._parsing("crawl_customers"):

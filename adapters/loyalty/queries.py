@@ -126,12 +126,16 @@ def ledger() -> sa.Select[Any]:
             .order_by(p.c.member_id, p.c.occurred_at.desc(), p.c.entry_id.desc()))
 
 
-def crawl_page(after_member_id: int | None, limit: int) -> sa.Select[Any]:
-    """The next ``limit`` members by ``member_id`` (keyset pagination)."""
+def crawl_page(after_member_id: int | None, limit: int,
+               since: datetime | None = None) -> sa.Select[Any]:
+    """The next ``limit`` members by ``member_id`` (keyset pagination); with ``since`` (naive
+    UTC, as stored), only those enrolled at or after it."""
     m = loyalty_member
     stmt = sa.select(*m.c).order_by(m.c.member_id).limit(limit)
     if after_member_id is not None:
         stmt = stmt.where(m.c.member_id > after_member_id)
+    if since is not None:
+        stmt = stmt.where(m.c.enrolled_at >= since)
     return stmt
 
 

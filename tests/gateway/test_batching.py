@@ -12,6 +12,10 @@ import pytest
 
 pytestmark = pytest.mark.anyio
 
+NO_RECHECK = {"identity": {"refresh_s": 0}}
+"""These count the graph's reads; the live re-check of people read (a few searches per
+request, once per person per interval) is counted in ``test_freshness.py``."""
+
 S2 = """{ customers(first: 50) { edges { node {
   displayName { value }
   orders(first: 5) { edges { node { number lines { sku product { title } } } } }
@@ -26,7 +30,7 @@ async def counts(silos: dict[str, httpx.AsyncClient]) -> dict[str, dict[str, int
 
 async def run_s2(gateway: Callable[..., Any], silos: dict[str, httpx.AsyncClient],
                  batching: bool) -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
-    async with gateway(batching=batching, budget_ms=30_000) as client:
+    async with gateway(batching=batching, budget_ms=30_000, config=NO_RECHECK) as client:
         for client_ in silos.values():
             await client_.post("/_sandbox/reset")
         response = await client.post("/graphql", json={"query": S2})
@@ -63,7 +67,7 @@ async def test_aliased_root_fields_are_batched_together(
         f'c{n}: customer(sourceRef: {{kind: "shopify", id: "{i}"}}) {{ '
         f'displayName {{ value }} orders(first: 10) {{ totalCount }} tickets {{ totalCount }} }}'
         for n, i in enumerate(ids)) + " }"
-    async with gateway() as client:
+    async with gateway(config=NO_RECHECK) as client:
         response = await client.post("/graphql", json={"query": query})
     body = response.json()
     assert "errors" not in body

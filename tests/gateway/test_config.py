@@ -84,6 +84,31 @@ def test_a_bad_value_names_its_key(data: dict[str, Any], path: str, value: Any,
     assert error.value.key == key
 
 
+@pytest.mark.parametrize(
+    ("value", "env", "message"),
+    [(-1, None, "must be at least 0"), ("soon", None, "must be a number"),
+     (True, None, "must be a number"), (None, "-5", "must be at least 0"),
+     (None, "inf", "must be a finite number of seconds"),
+     (None, "nan", "must be a finite number of seconds")],
+)
+def test_a_bad_refresh_interval_is_refused(data: dict[str, Any], value: Any, env: str | None,
+                                           message: str) -> None:
+    if value is not None:
+        data["identity"]["refresh_s"] = value
+    environ = {} if env is None else {"C360_IDENTITY_REFRESH_S": env}
+    with pytest.raises(ConfigError) as error:
+        parse_config(data, env=environ)
+    assert error.value.key == "identity.refresh_s"
+    assert message in str(error.value)
+
+
+def test_the_refresh_interval_defaults_to_30s_and_0_turns_it_off(data: dict[str, Any]) -> None:
+    assert parse_config(data, env={}).identity.refresh_s == 30.0
+    data["identity"]["refresh_s"] = 0
+    assert parse_config(data, env={}).identity.refresh_s == 0.0
+    assert parse_config(data, env={"C360_IDENTITY_REFRESH_S": "2.5"}).identity.refresh_s == 2.5
+
+
 def test_a_store_naming_an_unknown_source_is_refused(data: dict[str, Any]) -> None:
     data["stores"][0]["locations"]["pos-eu"] = "L1"
     with pytest.raises(ConfigError) as error:

@@ -241,12 +241,20 @@ async def test_ledger_newest_first_with_parsed_order_refs(
     assert refs > 50
 
 
-async def test_crawl_is_full_and_paged_by_member_id(
+async def test_crawl_is_paged_by_member_id_and_narrowed_by_enrolment(
         loyalty_engine: AsyncEngine, loyalty_data: Sandbox, statement_log: StatementLog) -> None:
     adapter = make_adapter(loyalty_engine)
     adapter.page_size = 50
     members = loyalty_data.loyalty_members
-    pages = [page async for page in adapter.crawl_customers(datetime.now(UTC))]
+    assert [page async for page in adapter.crawl_customers(datetime.now(UTC))] == []
+    enrolled = sorted(m["enrolled_at"] for m in members)
+    middle = enrolled[len(enrolled) // 2].replace(tzinfo=UTC)
+    later = [c.id async for page in adapter.crawl_customers(middle) for c in page]
+    assert sorted(later) == sorted(m["card_number"] for m in members
+                                   if m["enrolled_at"].replace(tzinfo=UTC) >= middle)
+    assert 0 < len(later) < len(members)
+    statement_log.reset()
+    pages = [page async for page in adapter.crawl_customers(None)]
     assert [len(p) for p in pages] == [50, 50, len(members) - 100]
     assert statement_log.count == 3
     by_card = {m["card_number"]: m for m in members}

@@ -19,10 +19,11 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from adapters.errors import UpstreamError
 from adapters.models import Customer
@@ -65,6 +66,23 @@ def _stamp(customer: Customer) -> datetime | None:
     if stamp is None:
         return None
     return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+T = TypeVar("T")
+
+
+async def whole(write: Awaitable[T]) -> T:
+    """Run a registry write to its end even when the crawl is cancelled meanwhile (a SQLite
+    write cut short leaves its transaction holding the database's lock until the connection is
+    dropped), then let the cancellation through."""
+    task = asyncio.ensure_future(write)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()  # seen: the cancellation is what the caller gets
+        raise
 
 
 class Crawler:
@@ -123,22 +141,22 @@ class Crawler:
         name = source.source
         started = self.clock()
         due_before = None if force else started - self.interval * DUE_SHARE
-        if not await self.registry.take_crawl_lease(name, self.owner, now=started,
-                                                    until=started + self.lease,
-                                                    due_before=due_before):
+        if not await whole(self.registry.take_crawl_lease(
+                name, self.owner, now=started, until=started + self.lease,
+                due_before=due_before)):
             return SourceCrawl(name, "skipped")
         try:
             return await self._read(source, started)
         except UpstreamError as exc:
-            await self.registry.end_crawl(name, self.owner, ran_at=started, high_water=None)
+            await whole(self.registry.end_crawl(name, self.owner, ran_at=started, high_water=None))
             log.warning("identity crawl: %s failed (%s); its cursor stays, retried in %.0fs",
                         name, type(exc).__name__, self.interval.total_seconds())
             return SourceCrawl(name, "failed", problem=type(exc).__name__)
         except BaseException:
             # cancelled (shutdown) or a bug: free the lease for the next worker, cursor kept
             try:
-                await self.registry.end_crawl(name, self.owner, ran_at=started,
-                                              high_water=None)
+                await whole(self.registry.end_crawl(name, self.owner, ran_at=started,
+                                                    high_water=None))
             except Exception:  # noqa: BLE001 - the lease then expires on its own
                 pass
             raise
@@ -153,10 +171,10 @@ class Crawler:
         newest: datetime | None = None
         renewed = started
         async for page in source.crawl_customers(since):
-            keys = await self.registry.upsert_changed(
-                [record_identity(c, self.normalizer) for c in page])
+            keys = await whole(self.registry.upsert_changed(
+                [record_identity(c, self.normalizer) for c in page]))
             if keys and since is not None:
-                await self.registry.recluster(scope=keys)
+                await whole(self.registry.recluster(scope=keys))
             records += len(page)
             changed += len(keys)
             stamps = [s for s in map(_stamp, page) if s is not None]
@@ -164,20 +182,20 @@ class Crawler:
                 newest = max(newest or stamps[0], *stamps)
             if self.clock() - renewed > self.lease / 3:
                 renewed = self.clock()
-                if not await self.registry.renew_crawl_lease(name, self.owner,
-                                                             renewed + self.lease):
+                if not await whole(self.registry.renew_crawl_lease(
+                        name, self.owner, renewed + self.lease)):
                     log.warning("identity crawl: %s lease lost mid-crawl; stopping", name)
                     return SourceCrawl(name, "skipped", records, changed, since)
         if since is None and changed:
-            await self.registry.recluster()
+            await whole(self.registry.recluster())
         # the newest change read, never past this crawl's start (a record stamped in the
         # future must not hide the changes before it); a crawl that read nothing new keeps
         # its mark (a first, empty one starts from now)
         marks = [m for m in (base, None if newest is None else min(newest, started))
                  if m is not None]
         high_water = max(marks) if marks else started
-        await self.registry.end_crawl(name, self.owner, ran_at=started,
-                                      high_water=high_water)
+        await whole(self.registry.end_crawl(name, self.owner, ran_at=started,
+                                            high_water=high_water))
         if changed:
             log.info("identity crawl: %s: %d records read, %d changed", name, records, changed)
         return SourceCrawl(name, "crawled", records, changed, since, high_water)

@@ -13,22 +13,25 @@ One command measures, on the same emulated silos, the same queries and the same 
 
 Scenarios: **S1** one customer 360 by email (profile, last 10 orders with lines and products,
 open tickets, loyalty); **S2** 50 customers with their orders, tickets and loyalty tier; **S3**
-stores within 25 km with a SKU in stock. Silo latency profiles (``POST /_sandbox/faults``): 0
-ms; 20 ms ± 5 ms; Zendesk at 1 s. Concurrency 1 (latency, closed loop) and 50 (throughput:
-closed loop for req/s, then Poisson arrivals at 75 % of its complete answers/s for the
-latencies). Fixed durations,
-warm-up excluded (and each server primed first: every scenario's variables once per worker,
-so catalog indexes are warm as in a server that has been up a while); every loop is bounded in
-requests and time. Loopback only.
+stores within 25 km with a SKU in stock; **S4** the first page (20 events) of a heavy
+customer's timeline (4 sandbox customers of ~5,000 events each, by loyalty card) and **S4-p10**
+its tenth page (from page 9's cursor, walked once before measuring) — c360 only, with upstream
+requests per page and the ratio of page 10's to page 1's. Silo latency profiles
+(``POST /_sandbox/faults``): 0 ms; 20 ms ± 5 ms; Zendesk at 1 s. Concurrency 1 (latency,
+closed loop) and 50 (throughput: closed loop for req/s, then Poisson arrivals at 75 % of its
+complete answers/s for the latencies). Fixed durations, warm-up excluded (and each server
+primed first: every scenario's variables once per worker, so catalog indexes are warm as in a
+server that has been up a while); every loop is bounded in requests and time. Loopback only.
 
 Writes ``bench/results/results.md`` (the table and the targets checklist), ``results.json`` and
 ``latency.png``, and prints the table.
 
-Run time on the 2-core benchmark machine (2,000 customers): the default run **about 19
-minutes** (1,116 s measured: 78 cells, 6 s measured per latency cell and 3 s + 6 s per
-throughput cell after 1 s warm-ups, longer where a slow profile needs it, and each server
-primed first); ``--quick`` **about 3 minutes** (26 cells: the 20 ms profile, S1/S2 at c=1 with
-Zendesk at 1 s, shorter phases).
+Run time on the 2-core benchmark machine (2,000 customers): the default run **about 21
+minutes** (1,116 s measured before S4, whose 8 cells — S4 and S4-p10, 0 and 20 ms, c = 1 and
+50 — add about 1.5 minutes: 88 cells with Hive Gateway, 6 s measured per latency cell and 3 s +
+6 s per throughput cell after 1 s warm-ups, longer where a slow profile needs it, and each
+server primed first); ``--quick`` **about 5 minutes** (291 s measured on a busy machine: 31
+cells, the 20 ms profile, S1/S2 at c=1 with Zendesk at 1 s, S4/S4-p10 at c=1, shorter phases).
 The plot needs matplotlib (the ``bench`` extra); the peer needs Node.js ≥ 20.
 """
 
@@ -52,7 +55,7 @@ def _terminate(signum: int, frame: Any) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a ~3-minute smoke run")
+    parser.add_argument("--quick", action="store_true", help="a ~5-minute smoke run")
     parser.add_argument("--customers", type=int, default=2000,
                         help="sandbox population (default 2000)")
     parser.add_argument("--base-port", type=int, default=18400,

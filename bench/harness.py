@@ -9,15 +9,23 @@ throughput, the server process tree's CPU time (utime + stime from ``/proc/<pid>
 workers included) and its peak RSS (``VmHWM`` summed over the tree); per contestant × scenario,
 the upstream requests per query per source (``/_sandbox/stats`` around K counted queries).
 
+The sandbox holds :data:`HEAVY_CUSTOMERS` heavy customers (``c360 sandbox --heavy``, about 5,000
+timeline events each) for **S4**: the first page of such a customer's timeline, and **S4-p10**,
+its tenth page, whose ``after`` cursor (page 9's ``endCursor``) is found once per customer by
+walking nine pages through the first c360 server, before it is primed and measured. Their upstream
+count is the requests of one page.
+
 **The floor** is the latency of the silo calls on the critical path, what a gateway with zero
 overhead would still pay. Each scenario needs a fixed number of sequential levels of silo calls
-(:data:`FLOOR_LEVELS`: which silo calls one level makes concurrently, from c360's own plan with
-its identity registry and its catalog/location caches warm). The harness samples each silo's
-response time as a client sees it (a cheap read: Shopify ``customers.json?ids=<1>``, Square
-``customers/bulk-retrieve`` of 1, Zendesk ``users/show_many`` of 1, one loyalty SQL lookup) under
-each latency profile, then draws, per level, one sample per call on that level and keeps the
-slowest, sums the levels, and repeats 20,000 times: the floor's p50/p95/p99. With one silo at 1 s
-the samples are the 0 ms ones plus the added second (the emulator adds exactly latency ± jitter).
+(:data:`FLOOR_LEVELS`: which silo calls one level makes concurrently, from c360's own plan with its
+identity registry and its catalog/location caches warm; an entry of a level may itself be a chain
+of levels, as when each source pages its own window while the others do theirs). The harness
+samples each silo's response time as a client sees it (a cheap read: Shopify
+``customers.json?ids=<1>``, Square ``customers/bulk-retrieve`` of 1, Zendesk ``users/show_many`` of
+1, one loyalty SQL lookup) under each latency profile, then draws, per level, one sample per call
+on that level (a chain: the sum of its levels) and keeps the slowest, sums the levels, and repeats
+20,000 times: the floor's p50/p95/p99. With one silo at 1 s the samples are the 0 ms ones plus the
+added second (the emulator adds exactly latency ± jitter).
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import httpx
 import tomli_w
@@ -46,6 +54,10 @@ REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
 SILOS = ("shopify", "square", "zendesk")
 SILO_OFFSET = {"shopify": 1, "square": 2, "zendesk": 3}
+HEAVY_CUSTOMERS = 4
+"""Heavy customers in the sandbox (S4's variables rotate over them); ~0.2 s of generation each."""
+S4_PAGES_BEFORE = 9
+"""S4-p10 reads the page after this many pages of 20."""
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 PROFILES: dict[str, dict[str, tuple[float, float]]] = {
@@ -56,7 +68,11 @@ PROFILES: dict[str, dict[str, tuple[float, float]]] = {
 """Per silo (added latency ms, ± jitter ms) through ``POST /_sandbox/faults``. The loyalty
 database is a SQLite file: it has no fault API and never gets added latency."""
 
-FLOOR_LEVELS: dict[str, list[list[str]]] = {
+FloorPlan: TypeAlias = "list[list[str | FloorPlan]]"
+"""Sequential levels; a level's entries run concurrently, each one call to a silo or a chain
+(a nested plan: its own levels one after another)."""
+
+FLOOR_LEVELS: dict[str, FloorPlan] = {
     # profile, orders, tickets, loyalty of the registry's records; the products of the order
     # lines come from the catalogs' caches (Shopify's SKU index, Square's variations by SKU)
     "S1": [["shopify", "shopify", "square", "square", "zendesk", "zendesk", "loyalty"]],
@@ -72,6 +88,35 @@ FLOOR_LEVELS: dict[str, list[list[str]]] = {
 # channels filtered to WEB, tickets) through the same levels
 FLOOR_LEVELS["S1-shared"] = FLOOR_LEVELS["S1"]
 FLOOR_LEVELS["S2-shared"] = FLOOR_LEVELS["S2"]
+# One timeline page: the card's person from the registry (no silo call), the location index and
+# the open carts from the caches; then every source reads its window of 21 concurrently — Shopify
+# an Admin GraphQL page of order ids, a GraphQL page of those changed since the window's edge,
+# then orders.json?ids=; Square a SearchOrders window, then one of orders updated after the edge
+# (its SKUs from the variation cache); Zendesk a search.json window (on the first page with the
+# requester's newest tickets from tickets/requested.json beside it), then a search of tickets
+# changed since the edge; loyalty one SQL statement. The merge needs every stream's edge before
+# it knows which tickets changed after it, so those tickets' audits (about 3 a page: 1 to 7
+# measured) come after every window: 4 silo round trips on the critical path.
+_SHOPIFY_WINDOW: FloorPlan = [["shopify"], ["shopify"], ["shopify"]]
+_SQUARE_WINDOW: FloorPlan = [["square"], ["square"]]
+FLOOR_LEVELS["S4"] = [[_SHOPIFY_WINDOW, _SQUARE_WINDOW, [["zendesk", "zendesk"], ["zendesk"]],
+                       "loyalty"], ["zendesk", "zendesk", "zendesk"]]
+FLOOR_LEVELS["S4-p10"] = [[_SHOPIFY_WINDOW, _SQUARE_WINDOW, [["zendesk"], ["zendesk"]],
+                           "loyalty"], ["zendesk", "zendesk", "zendesk"]]
+
+
+def draw_floor(plan: FloorPlan, samples: dict[str, list[float]], rng: random.Random) -> float:
+    """One draw of a plan's silo latency: its levels one after another, each costing its
+    slowest entry (a call: one sampled response time of its silo; a chain: its own draw)."""
+    return sum(max(rng.choice(samples[e]) if isinstance(e, str) else draw_floor(e, samples, rng)
+                   for e in level) for level in plan)
+
+
+def floor_calls(plan: FloorPlan) -> list[int]:
+    """Silo calls per level (a chain's calls count on the level that starts it)."""
+    return [sum(1 if isinstance(e, str) else sum(floor_calls(e)) for e in level)
+            for level in plan]
+
 
 S1_QUERY = """query S1($email: String!) {
   customer(email: $email) {
@@ -94,6 +139,12 @@ S2_QUERY = """query S2 {
 S3_QUERY = """query S3($sku: String!, $lat: Float!, $lng: Float!) {
   storesWithStock(sku: $sku, near: {lat: $lat, lng: $lng}, radiusKm: 25) {
     location { id name address { line1 city } } available distanceKm } }"""
+
+S4_QUERY = """query S4($card: String!, $after: String) {
+  customer(loyaltyCard: $card) { timeline(first: 20, after: $after) {
+    edges { cursor node { occurredAt kind channel system summary subject { __typename } } }
+    pageInfo { hasNextPage endCursor } } } }"""
+"""A timeline page of 20 (S4: the first; S4-p10: ``after`` page 9's ``endCursor``)."""
 
 
 @dataclass(frozen=True)
@@ -130,20 +181,24 @@ class Contestant:
 def plan(quick: bool, peer: bool) -> list[Contestant]:
     """The contestants and their cells. The default run is every cell (Hive Gateway and the
     shared-subset queries only where the peer is available); ``--quick`` is a smoke run of the
-    20 ms profile, S1/S2 at c=1 with Zendesk at 1 s, and the shared subset at c=50."""
+    20 ms profile, S1/S2 at c=1 with Zendesk at 1 s, and the shared subset at c=50. S4 (a
+    heavy customer's timeline) is c360's alone: Hive Gateway has no such view, and the direct
+    client would have to re-implement the windowed merge of four histories."""
     def cells(scenarios: tuple[str, ...], profiles: tuple[str, ...] = tuple(PROFILES),
               conc: tuple[int, ...] = (1, 50)) -> list[tuple[str, str, int]]:
         return [(s, p, c) for p in profiles for s in scenarios for c in conc]
 
     shared = ("S1-shared", "S2-shared") if peer else ()
     fast = ("0ms", "20ms")
+    timeline = ("S4", "S4-p10")
     if not quick:
         # S3 never calls Zendesk (its 1 s profile is the 0 ms one); a second worker changes
         # nothing for one client at a time; without batching and without a gateway, 50
         # concurrent S2s do not finish within the client's 10 s (measured once, at 20 ms)
         return [
             Contestant("c360-1w", "c360 (1 worker)", "c360", 1,
-                       cells=cells(("S1", "S2") + shared) + cells(("S3",), fast)),
+                       cells=cells(("S1", "S2") + shared) + cells(("S3",), fast)
+                       + cells(timeline, fast)),
             Contestant("c360-2w", "c360 (2 workers)", "c360", 2,
                        cells=cells(("S1", "S2") + shared, conc=(50,))
                        + cells(("S3",), fast, (50,))),
@@ -163,7 +218,8 @@ def plan(quick: bool, peer: bool) -> list[Contestant]:
     return [
         Contestant("c360-1w", "c360 (1 worker)", "c360", 1,
                    cells=cells(("S1", "S2", "S3") + shared, ("20ms",))
-                   + cells(("S1", "S2"), ("zendesk-1s",), (1,)) + [("S1", "0ms", 1)]),
+                   + cells(("S1", "S2"), ("zendesk-1s",), (1,)) + [("S1", "0ms", 1)]
+                   + cells(timeline, ("20ms",), (1,))),
         Contestant("c360-2w", "c360 (2 workers)", "c360", 2,
                    cells=cells(shared or ("S1",), ("20ms",), (50,))),
         Contestant("c360-nobatch", "c360 no batching (1 worker)", "c360", 1,
@@ -291,11 +347,12 @@ class Run:
     def start_sandbox(self) -> None:
         data = self.work / "sandbox"
         data.mkdir(parents=True, exist_ok=True)
-        log(f"sandbox: {self.customers:,} customers on ports {self.base_port + 1}-"
-            f"{self.base_port + 3}")
+        log(f"sandbox: {self.customers:,} customers and {HEAVY_CUSTOMERS} heavy ones on ports "
+            f"{self.base_port + 1}-{self.base_port + 3}")
         self.sandbox = start_process(
             [PY, "-m", "gateway.cli", "sandbox", "--customers", str(self.customers),
-             "--port", str(self.base_port), "--data-dir", str(data)], self.work / "sandbox.log")
+             "--heavy", str(HEAVY_CUSTOMERS), "--port", str(self.base_port),
+             "--data-dir", str(data)], self.work / "sandbox.log")
         wait_until(lambda: all(self.http.get(self.silo_url(s) + "/_sandbox/stats")
                                .status_code == 200 for s in SILOS) and
                    self.config_path.is_file(), 300, "sandbox", self.sandbox)
@@ -323,7 +380,9 @@ class Run:
 
     def choose_variables(self) -> None:
         """S1 emails of people known to Shopify and at least two other silos (their Shopify
-        address); S2 shared: sets of 50 Shopify ids; S3: catalog SKUs × store coordinates."""
+        address; heavy customers left out); S2 shared: sets of 50 Shopify ids; S3: catalog
+        SKUs × store coordinates; S4: the heavy customers' loyalty cards (S4-p10's cursors
+        come from :meth:`walk_timelines`)."""
         truth = json.loads((self.work / "sandbox" / "ground_truth.json").read_text())
         with self.config_path.open("rb") as fh:
             self.config = tomllib.load(fh)
@@ -332,7 +391,11 @@ class Run:
         headers = {"X-Shopify-Access-Token": shop["access_token"]}
         rich = []
         all_shopify = []
+        cards = []
         for person in truth:
+            if "events" in person:  # a heavy customer: ground truth counts their events
+                cards += [r["id"] for r in person["records"] if r["kind"] == "loyalty"]
+                continue
             kinds = {r["kind"] for r in person["records"]}
             ids = [r["id"] for r in person["records"] if r["kind"] == "shopify"]
             if len(ids) == 1:
@@ -366,8 +429,36 @@ class Run:
         s2_sets = [sorted(all_shopify[i * 50:(i + 1) * 50]) for i in range(4)
                    if len(all_shopify) >= (i + 1) * 50]
         self.shared_ids = s2_sets
+        self.variables["S4"] = [{"card": card} for card in cards]
         log(f"variables: {len(self.variables['S1'])} S1 emails, {len(self.variables['S3'])} "
-            f"S3 (sku, point) pairs, {len(s2_sets)} sets of 50 Shopify ids")
+            f"S3 (sku, point) pairs, {len(s2_sets)} sets of 50 Shopify ids, {len(cards)} "
+            f"heavy customers' cards")
+
+    def walk_timelines(self, contestant: Contestant) -> None:
+        """S4-p10's variables: per heavy customer, page 9's ``endCursor``, walking the first
+        nine pages once through this (c360) server with 0 ms silos. A cursor is a position in
+        the timeline, valid for every server of the run."""
+        self.set_profile("0ms")
+        target = self.target(contestant, "S4")
+        started = time.monotonic()
+        found = []
+        for variables in target["variables"]:
+            after = None
+            for page in range(S4_PAGES_BEFORE):
+                r = self.http.post(target["url"], json={"query": target["query"], "variables": {
+                    **variables, "after": after}}, headers=target["headers"], timeout=30)
+                r.raise_for_status()
+                body = r.json()
+                info = ((((body.get("data") or {}).get("customer") or {}).get("timeline")
+                         or {}).get("pageInfo") or {})
+                if body.get("errors") or not info.get("hasNextPage"):
+                    raise RuntimeError(f"timeline of {variables['card']}, page {page + 1}: "
+                                       f"{body.get('errors') or 'no next page'}")
+                after = info["endCursor"]
+            found.append({**variables, "after": after})
+        self.variables["S4-p10"] = found
+        log(f"  S4-p10: page {S4_PAGES_BEFORE}'s cursor of {len(found)} timelines "
+            f"({time.monotonic() - started:.1f}s)")
 
     def set_profile(self, profile: str) -> None:
         for silo, (latency, jitter) in PROFILES[profile].items():
@@ -437,13 +528,12 @@ class Run:
         for profile, by_silo in samples.items():
             floor[profile] = {}
             for scenario, levels in FLOOR_LEVELS.items():
-                draws = sorted(sum(max(rng.choice(by_silo[s]) for s in level)
-                                   for level in levels) for _ in range(20_000))
+                draws = sorted(draw_floor(levels, by_silo, rng) for _ in range(20_000))
                 floor[profile][scenario] = {
                     "p50_ms": round(draws[len(draws) // 2], 3),
                     "p95_ms": round(draws[int(len(draws) * 0.95)], 3),
                     "p99_ms": round(draws[int(len(draws) * 0.99)], 3),
-                    "levels": [len(level) for level in levels]}
+                    "levels": floor_calls(levels)}
         summary = {p: {s: round(sorted(v)[len(v) // 2], 3) for s, v in by.items()}
                    for p, by in samples.items()}
         log(f"floor: silo response p50 (ms) {summary}")
@@ -487,12 +577,13 @@ class Run:
 
     def query_of(self, contestant: Contestant, scenario: str) -> str:
         if contestant.kind == "peer":
-            return {"S1-shared": self.hive.S1_PEER, "S2-shared": self.hive.S2_PEER}[scenario]
+            return str({"S1-shared": self.hive.S1_PEER, "S2-shared": self.hive.S2_PEER}[scenario])
         if scenario == "S1-shared":
             return str(self.hive.S1_C360)
         if scenario == "S2-shared":
             return str(self.hive.S2_C360)
-        return {"S1": S1_QUERY, "S2": S2_QUERY, "S3": S3_QUERY}[scenario]
+        return {"S1": S1_QUERY, "S2": S2_QUERY, "S3": S3_QUERY, "S4": S4_QUERY,
+                "S4-p10": S4_QUERY}[scenario]
 
     def target(self, contestant: Contestant, scenario: str) -> dict[str, Any]:
         if contestant.kind == "direct":
@@ -596,15 +687,18 @@ class Run:
         self.set_profile("0ms")
         started = time.monotonic()
         sent = 0
-        for scenario in sorted({c[0] for c in contestant.cells}):
+        answered: dict[int, int] = {}
+        for scenario in sorted({c[0] for c in contestant.cells} & set(self.variables)):
             target = self.target(contestant, scenario)
             for _ in range(contestant.workers):
                 for variables in target["variables"]:
-                    self.http.post(target["url"], json={
+                    r = self.http.post(target["url"], json={
                         "query": target["query"], "variables": variables},
-                        headers={"Connection": "close"}, timeout=30)
+                        headers={**target["headers"], "Connection": "close"}, timeout=30)
+                    answered[r.status_code] = answered.get(r.status_code, 0) + 1
                     sent += 1
-        log(f"  primed with {sent} requests ({time.monotonic() - started:.1f}s)")
+        log(f"  primed with {sent} requests ({time.monotonic() - started:.1f}s), HTTP status: "
+            f"{dict(sorted(answered.items()))}")
 
     def count_upstream(self, contestant: Contestant, scenario: str) -> dict[str, Any]:
         self.set_profile("0ms")
@@ -627,6 +721,13 @@ class Run:
             log(f"{contestant.name}: could not start: {exc}")
             return
         try:
+            if (contestant.kind == "c360" and "S4-p10" not in self.variables
+                    and any(c[0] == "S4-p10" for c in contestant.cells)):
+                try:
+                    self.walk_timelines(contestant)
+                except (RuntimeError, httpx.HTTPError, KeyError) as exc:
+                    self.skipped.append(f"S4-p10: no cursors ({exc})")
+                    log(f"  S4-p10: no cursors: {exc}")
             if contestant.kind != "direct":
                 self.prime(contestant)
             for profile in PROFILES:
@@ -694,7 +795,9 @@ class Run:
                      "durations": self.d.__dict__, "profiles": {
                          p: {s: {"latency_ms": v[0], "jitter_ms": v[1]} for s, v in by.items()}
                          for p, by in PROFILES.items()},
-                     "queries": {"S1": S1_QUERY, "S2": S2_QUERY, "S3": S3_QUERY}},
+                     "queries": {"S1": S1_QUERY, "S2": S2_QUERY, "S3": S3_QUERY,
+                                 "S4": S4_QUERY, "S4-p10": S4_QUERY},
+                     "heavy_customers": HEAVY_CUSTOMERS},
             "floor": floor,
             "rows": self.rows,
             "upstream": self.upstream,

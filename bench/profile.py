@@ -1,9 +1,10 @@
-"""Where the gateway's CPU goes: ``python -m bench.profile S1 [--queries 300] [--latency-ms 0]
-[--html FILE]``.
+"""Where the gateway's CPU goes: ``python -m bench.profile S1|S2|S3|S4|S4-p10 [--queries 300]
+[--profile 0ms] [--html FILE]``.
 
 Starts the sandbox silos in their own process and indexes them, as the benchmark does; then runs
 the gateway app in this process (its real transports and databases, sockets to the silos),
-primes it with every variable set of the scenario once, and sends ``--queries`` queries one at a
+primes it with every variable set of the scenario once (for S4-p10, walking each heavy
+customer's timeline to page 9's cursor first), and sends ``--queries`` queries one at a
 time (in process, through ``httpx.ASGITransport``) under pyinstrument (the ``bench`` extra).
 Prints the CPU per query and the self time by package and by function — the tables that pointed
 at each fix of the benchmarks issue — and with ``--html`` writes pyinstrument's interactive
@@ -23,13 +24,23 @@ from typing import Any
 
 import httpx
 
-from bench.harness import PROFILES, S1_QUERY, S2_QUERY, S3_QUERY, Run, log, stop_process
+from bench.harness import (
+    PROFILES,
+    S1_QUERY,
+    S2_QUERY,
+    S3_QUERY,
+    S4_PAGES_BEFORE,
+    S4_QUERY,
+    Run,
+    log,
+    stop_process,
+)
 from gateway.app import create_app
 from gateway.config import load_config
 from gateway.loop import run as run_loop
 from gateway.loop import tune_gc
 
-QUERIES = {"S1": S1_QUERY, "S2": S2_QUERY, "S3": S3_QUERY}
+QUERIES = {"S1": S1_QUERY, "S2": S2_QUERY, "S3": S3_QUERY, "S4": S4_QUERY, "S4-p10": S4_QUERY}
 
 
 def _package(frame: Any) -> str:
@@ -54,7 +65,8 @@ def self_times(root: Any) -> tuple[Counter[str], Counter[str]]:
 
 
 async def profile(config_path: Path, query: str, variables: list[dict[str, Any]],
-                  queries: int, html: Path | None, credentials: dict[str, str]) -> None:
+                  queries: int, html: Path | None, credentials: dict[str, str],
+                  walk: int = 0) -> None:
     from pyinstrument import Profiler
 
     app = create_app(load_config(config_path))
@@ -62,6 +74,8 @@ async def profile(config_path: Path, query: str, variables: list[dict[str, Any]]
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://c360",
             headers=credentials) as client:
+        if walk:  # each timeline's cursor after ``walk`` pages
+            variables = [await _walk(client, query, values, walk) for values in variables]
         for values in variables:
             primed = await client.post("/graphql", json={"query": query, "variables": values})
             if primed.status_code != 200:
@@ -91,6 +105,19 @@ async def profile(config_path: Path, query: str, variables: list[dict[str, Any]]
         print(f"tree: {html}")
 
 
+async def _walk(client: httpx.AsyncClient, query: str, values: dict[str, Any],
+                pages: int) -> dict[str, Any]:
+    after = None
+    for _ in range(pages):
+        body = (await client.post("/graphql", json={
+            "query": query, "variables": {**values, "after": after}})).json()
+        info = body["data"]["customer"]["timeline"]["pageInfo"]
+        if not info["hasNextPage"]:
+            raise RuntimeError(f"the timeline of {values} ends before page {pages + 1}")
+        after = info["endCursor"]
+    return {**values, "after": after}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -110,8 +137,9 @@ def main() -> None:
         run.set_profile(args.profile)
         log(f"profiling {args.queries} {args.scenario} queries")
         run_loop(profile(run.config_path, QUERIES[args.scenario],
-                         run.variables[args.scenario], args.queries, args.html,
-                         run.credentials))
+                         run.variables[args.scenario.removesuffix("-p10")], args.queries,
+                         args.html, run.credentials,
+                         S4_PAGES_BEFORE if args.scenario == "S4-p10" else 0))
     finally:
         if run.sandbox is not None:
             stop_process(run.sandbox)

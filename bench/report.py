@@ -25,6 +25,9 @@ BUDGET_SLACK_MS = 50.0
 """The client sees the budget plus the HTTP hop and the response's serialization."""
 FLOOR_OVERHEAD_MS = 3.0
 SILO_SHORT = (("shopify", "sh"), ("square", "sq"), ("zendesk", "zd"), ("loyalty", "loy"))
+TIMELINE_SLACK = 1.25
+"""S4: page 10 may cost this many times page 1's upstream requests and still count as the same
+(which of a window's tickets changed after its edge, and so need their audits read, varies)."""
 VENDOR_SPLITS = {"POST /v2/orders/search": 5}
 """Endpoints whose vendor limit splits one batch: Square SearchOrders takes 10 customer ids, so
 a page of 50 customers may need 5 calls at one level."""
@@ -40,6 +43,33 @@ def _f(value: float | None, digits: int = 1) -> str:
 def _key(row: dict[str, Any]) -> tuple[Any, ...]:
     return (row["scenario"], row["profile"], row["concurrency"],
             ORDER.index(row["key"]) if row["key"] in ORDER else 99)
+
+
+def _plan(plan: list[Any], top: bool = True) -> str:
+    """Floor levels in words: ``[2 sh + sq] → [sh]``; a chain (silos paging one after another
+    while the others do theirs) in parentheses."""
+    short = dict(SILO_SHORT)
+    levels = []
+    for level in plan:
+        parts: list[str] = []
+        counts: dict[str, int] = {}
+        for entry in level:
+            if isinstance(entry, str):
+                if entry not in counts:
+                    parts.append(entry)
+                counts[entry] = counts.get(entry, 0) + 1
+            else:
+                parts.append("(" + _plan(entry, top=False) + ")")
+        words = [(f"{counts[p]} {short.get(p, p)}" if counts[p] > 1 else short.get(p, p))
+                 if p in counts else p for p in parts]
+        levels.append(("[" + " + ".join(words) + "]") if top else " + ".join(words))
+    return " → ".join(levels)
+
+
+def _round_trips(plan: list[Any]) -> int:
+    """Sequential silo round trips on the plan's critical path."""
+    return sum(max(1 if isinstance(e, str) else _round_trips(e) for e in level)
+               for level in plan)
 
 
 def _upstream(results: dict[str, Any], key: str, scenario: str) -> str:
@@ -206,7 +236,15 @@ def checklist(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     else:
         checks.append(("Zendesk at 1 s: every c360 answer within the 2 s budget", "n/a",
                        "not measured"))
-    # 6. what authentication, rate and query limits cost: c360 with and without them, same run
+    # 6. S4: a timeline page costs one window per stream, whatever the page
+    p1 = up.get(BASELINE, {}).get("S4")
+    p10 = up.get(BASELINE, {}).get("S4-p10")
+    target = f"S4: page 10 costs the upstream requests of page 1 (≤ {TIMELINE_SLACK}×)"
+    if p1 and p10:
+        checks.append((target, *_timeline_cost(rows, p1["upstream"], p10["upstream"])))
+    else:
+        checks.append((target, "n/a", "not counted"))
+    # 7. what authentication, rate and query limits cost: c360 with and without them, same run
     parts = []
     ok, seen = True, False
     for profile in ("0ms", "20ms"):
@@ -224,6 +262,45 @@ def checklist(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                    ("PASS" if ok else "FAIL") if seen else "n/a",
                    "; ".join(parts) or "not measured"))
     return checks
+
+
+def _timeline_cost(rows: list[dict[str, Any]], first: dict[str, Any],
+                   tenth: dict[str, Any]) -> tuple[str, str]:
+    """(status, detail) of S4's page 10 against page 1: upstream requests per page per source,
+    their ratio, the endpoints only one of them calls, and the p50 and CPU of both."""
+    per = []
+    for silo, short in SILO_SHORT:
+        if silo in first and silo in tenth:
+            a, b = first[silo]["per_query"], tenth[silo]["per_query"]
+            per.append(f"{short} {b:.1f} vs {a:.1f}" + (f" ({b / a:.2f}×)" if a else ""))
+    total1 = sum(v["per_query"] for v in first.values())
+    total10 = sum(v["per_query"] for v in tenth.values())
+    ratio = total10 / total1 if total1 else math.inf
+    words = ("the same upstream requests as" if 1 / TIMELINE_SLACK <= ratio <= TIMELINE_SLACK
+             else "fewer upstream requests than" if ratio < 1 else "more upstream requests than")
+    only = []
+    for label, mine, other in (("page 1 only", first, tenth), ("page 10 only", tenth, first)):
+        eps = {ep: n for silo, v in mine.items() for ep, n in v["endpoints"].items()
+               if ep not in other.get(silo, {}).get("endpoints", {})}
+        if eps:
+            only.append(f"{label}: " + ", ".join(f"{ep} {n:g}" for ep, n in sorted(eps.items())))
+    detail = (f"page 10 costs {words} page 1 — {total10:.1f} vs {total1:.1f} requests per page "
+              f"= {ratio:.2f}× ({' · '.join(per)})")
+    if only:
+        detail += "; " + "; ".join(only)
+    timings = []
+    for profile in ("20ms", "0ms"):
+        a = _row(rows, BASELINE, "S4", profile, 1)
+        b = _row(rows, BASELINE, "S4-p10", profile, 1)
+        f = _row(rows, "floor", "S4-p10", profile, 1)
+        if a and b and a.get("p50_ms") and b.get("p50_ms"):
+            timings.append(f"{profile} c=1 p50 page 1 {a['p50_ms']:.1f} ms, page 10 "
+                           f"{b['p50_ms']:.1f} ms" + (f" (floor {f['p50_ms']:.1f})" if f else "")
+                           + f", CPU per page {_f(a.get('cpu_s_per_1k'))} / "
+                           f"{_f(b.get('cpu_s_per_1k'))} ms")
+    if timings:
+        detail += "; " + "; ".join(timings)
+    return ("PASS" if ratio <= TIMELINE_SLACK else "FAIL"), detail
 
 
 def render_checklist(results: dict[str, Any]) -> str:
@@ -257,9 +334,21 @@ def markdown(results: dict[str, Any]) -> str:
         "- **floor**: the silo latencies on the critical path — for each scenario the "
         "sequential levels of silo calls (calls on one level run together), each level costing "
         "the slowest of its calls, drawn from the silos' measured response times under that "
-        "profile; levels (calls per level): "
-        + ", ".join(f"{s} {[len(level) for level in lv]}"
+        "profile; levels (concurrent silo calls per level, → one level after another, a "
+        "chain in parentheses): "
+        + ", ".join(f"{s} {_plan(lv)} ({_round_trips(lv)} round trip"
+                    f"{'s' if _round_trips(lv) > 1 else ''})"
                     for s, lv in floor.get("levels", {}).items()) + ".",
+    ]
+    if any(r["scenario"].startswith("S4") for r in results.get("rows", [])):
+        notes.append(
+            "- **S4 / S4-p10**: the first / the tenth page of 20 events of a heavy customer's "
+            f"timeline (about 5,000 events; {meta.get('heavy_customers', 'the')} customers "
+            "rotated, S4-p10 from page 9's `endCursor`, walked once before measuring); its "
+            "upstream req/query is the requests of one page. c360 only: Hive Gateway has no "
+            "such view, and the direct client would have to re-implement the windowed merge of "
+            "four histories (not measured).")
+    notes += [
         "",
         table(results),
         "",

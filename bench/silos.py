@@ -84,7 +84,10 @@ async def main_async(customers: int, rounds: int) -> None:
     zconf = ZendeskSiloConfig()
     basic = base64.b64encode(f"{zconf.email}/token:{zconf.api_token}".encode())
     auth = [(b"authorization", b"Basic " + basic)]
-    batches = lambda kind, n: [ids[kind][i:i + n] for i in range(0, 20 * n, n)]  # noqa: E731
+
+    def batches(kind: str, n: int) -> list[list[str]]:
+        return [ids[kind][i:i + n] for i in range(0, 20 * n, n)]
+
     print(f"silo CPU per request ({customers} customers, {rounds} rounds)")
     await measure("shopify GET customers.json?ids=<50>", shop, [
         ("GET", f"{base}/customers.json", f"ids={','.join(b)}&limit=250", b"", token)

@@ -9,7 +9,9 @@ by the person's normalized emails and phones (the vendors' own searches, the mac
 live lookup on a registry miss). Records the registry does not hold yet are linked through the
 same match rules; records it holds wait for the crawl.
 
-Bounded: at most :data:`PEOPLE_PER_REQUEST` people per request and
+Bounded: only reads of a few people are re-checked (a page listing more than
+:data:`PEOPLE_PER_REQUEST` is left to the crawl), at most :data:`PEOPLE_PER_REQUEST` people per
+request and
 :data:`VALUES_PER_PERSON` identifiers per person are searched; the request waits at most
 :data:`WAIT_S` (and never more than a quarter of its remaining budget) for the answers, after
 which the re-check goes on in the background for at most :data:`TIMEOUT_S` — its links then
@@ -164,6 +166,10 @@ class RequestRechecks:
         self.left = rechecker.people_per_request
 
     async def __call__(self, golden_ids: Sequence[str]) -> None:
+        if len(set(golden_ids)) > self.rechecker.people_per_request:
+            # a list (a page of customers): nobody in particular is being looked at, and the
+            # crawl keeps it fresh; re-checking some would only slow the page down
+            return
         wait_s = self.rechecker.wait_s
         if self.deadline is not None:
             remaining = self.deadline - asyncio.get_running_loop().time()

@@ -197,7 +197,8 @@ def post_graphql(url: str, query: str, variables: Mapping[str, Any] | None = Non
 
 
 def start(port: int, workers: int, env: Mapping[str, str], *, host: str = "127.0.0.1",
-          timeout_s: float = START_TIMEOUT_S, log_path: Path | None = None) -> subprocess.Popen:
+          timeout_s: float = START_TIMEOUT_S,
+          log_path: Path | None = None) -> subprocess.Popen[bytes]:
     """Start Hive Gateway on ``host:port`` with ``--fork workers`` and wait (at most
     ``timeout_s``) until every worker has started and the gateway answers a query.
 
@@ -257,7 +258,7 @@ def _tail(log_path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-def stop(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
+def stop(proc: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
     """SIGTERM to the gateway's whole process group, then SIGKILL to it after ``grace_s``.
 
     The group, not the primary alone: with ``--fork`` > 1, a SIGTERM or SIGINT to the primary

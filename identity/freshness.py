@@ -38,6 +38,9 @@ log = logging.getLogger("c360.identity")
 PEOPLE_PER_REQUEST = 3
 VALUES_PER_PERSON = 4
 WAIT_S = 0.5
+IN_FLIGHT = 2
+"""Re-checks one process runs at once: beyond it a read is left to the crawl (under load the
+searches would slow every read down; an agent opening one customer finds one free)."""
 TIMEOUT_S = 5.0
 _BUDGET_SHARE = 0.25
 
@@ -49,7 +52,7 @@ class Rechecker:
                  rules: MatchRules | None = None,
                  people_per_request: int = PEOPLE_PER_REQUEST,
                  values_per_person: int = VALUES_PER_PERSON, wait_s: float = WAIT_S,
-                 timeout_s: float = TIMEOUT_S,
+                 timeout_s: float = TIMEOUT_S, in_flight: int = IN_FLIGHT,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         if interval_s <= 0:
             raise ValueError("the re-check interval must be positive")
@@ -60,6 +63,7 @@ class Rechecker:
         self.values_per_person = values_per_person
         self.wait_s = wait_s
         self.timeout_s = timeout_s
+        self.in_flight = in_flight
         self.clock = clock
         self._fresh: MemoryLookupCache[bool] = MemoryLookupCache(ttl_s=interval_s)
         """People this process knows were checked within the interval (no database read)."""
@@ -86,7 +90,8 @@ class Rechecker:
             elif self._fresh.get(("checked", gid)) is None:
                 stale.append(gid)
         started = 0
-        if stale and limit > 0:
+        busy = len(set(self._running.values())) >= self.in_flight
+        if stale and limit > 0 and not busy:
             claimed: asyncio.Future[list[str]] = loop.create_future()
             # a context of its own: the request's upstream deadline does not cut it short, and
             # what outlives the wait goes on in the background

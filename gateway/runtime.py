@@ -26,7 +26,7 @@ from gateway.config import Config
 from identity.freshness import Rechecker
 from identity.matching import Matcher
 from identity.normalize import Normalizer
-from identity.registry import Registry
+from identity.registry import Registry, tune_sqlite
 from identity.service import IdentityService
 from resolvers.people import Survivorship
 
@@ -94,6 +94,7 @@ async def open_runtime(
         identity_engine = engines.get("identity")
         if identity_engine is None:
             identity_engine = create_engine(config.identity.database_url)
+            tune_sqlite(identity_engine)
             stack.push_async_callback(identity_engine.dispose)
         normalizer = Normalizer(config.identity.email_rules, config.identity.default_region,
                                 config.identity.regions)

@@ -101,6 +101,22 @@ _ALIASED = sa.select(identity_alias.c.alias, identity_alias.c.golden_id).where(
 """Hot reads, built once: each execution binds its keys (an expanding ``IN``)."""
 
 
+def tune_sqlite(engine: AsyncEngine) -> None:
+    """On a SQLite registry, write-ahead logging: readers (every request) and the writer (the
+    crawl, re-checks, the audit log) no longer block each other, and a writer waits its turn
+    for up to 5 s. A no-op on other databases."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    sa.event.listen(engine.sync_engine, "connect", on_connect)
+
+
 class Registry:
     """Golden id ↔ (source, record id) links, with the identifiers that made them."""
 

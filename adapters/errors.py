@@ -9,7 +9,15 @@
         ├── UpstreamUnavailable       connection refused/reset, 5xx, maintenance (503)
         ├── UpstreamRateLimited       429; ``retry_after`` seconds when the vendor said so
         ├── UpstreamBadResponse       an answer we cannot use: not JSON, wrong shape, odd 4xx
-        └── UpstreamAuthError         401/403: the credentials in the config are refused
+        ├── UpstreamAuthError         401/403: the credentials in the config are refused
+        └── UpstreamRejected          a write the silo refused as invalid (422, 400): not applied
+            ├── RecordNotFound        the write names a record the silo does not have
+            ├── InsufficientPoints    a redemption larger than the member's balance
+            └── InsufficientStock     more units than the location has available
+
+A write that fails with :class:`UpstreamRejected` was certainly not applied; any other
+failure of a write (a timeout, a 5xx, a dropped connection) leaves its outcome unknown until
+it is read back.
 
 Adapters map every transport and vendor failure to one of these at their boundary with
 ``raise ... from exc``; nothing else escapes an adapter. ``code`` is the stable
@@ -85,3 +93,28 @@ class UpstreamAuthError(UpstreamError):
     """The source refused our credentials; to a caller the source is simply unavailable."""
 
     code = "SOURCE_UNAVAILABLE"
+
+
+class UpstreamRejected(UpstreamError):
+    """The silo refused a write as invalid (HTTP 400/409/422, a violated rule): certainly not
+    applied, and not worth retrying with the same input."""
+
+    code = "SOURCE_REJECTED"
+
+
+class RecordNotFound(UpstreamRejected):
+    """A write names a record (customer, order, ticket, card, variant) the silo does not have."""
+
+    code = "NOT_FOUND"
+
+
+class InsufficientPoints(UpstreamRejected):
+    """A redemption (or a reversal that must not overdraw) larger than the balance."""
+
+    code = "INSUFFICIENT_POINTS"
+
+
+class InsufficientStock(UpstreamRejected):
+    """More units asked for than the location has available."""
+
+    code = "INSUFFICIENT_STOCK"

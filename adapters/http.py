@@ -106,14 +106,18 @@ class VendorHTTP:
         json: Any = None,
         idempotent: bool,
         allow: frozenset[int] = frozenset(),
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send one request, retrying only when ``idempotent`` (reads, or writes the vendor
         deduplicates by an idempotency key). Statuses in ``allow`` are returned to the caller
-        (e.g. 404 for "no such record"); any other non-2xx raises."""
+        (e.g. 404 for "no such record", 422 for a refused write, which the adapter maps to
+        :class:`~adapters.errors.UpstreamRejected`); any other non-2xx raises. ``headers`` are
+        added to the source's own (e.g. an ``Idempotency-Key``)."""
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         content = orjson.dumps(json) if json is not None else None
-        headers = self.headers if content is None else {
-            **self.headers, "Content-Type": "application/json"}
+        headers = {**self.headers, **(headers or {})}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
         attempt = 0
         while True:
             attempt += 1

@@ -355,3 +355,142 @@ class HistorySlice(Generic[R]):
 
     records: tuple[R, ...]
     complete_after: datetime | None
+
+
+# -- what writes ask of a silo ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    """``quantity`` units of the variant with ``sku``; each adapter resolves the SKU to its own
+    variant or catalog id."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnLineRequest:
+    """A line brought back: the SKU, how many, and the unit price it was sold at."""
+
+    sku: str
+    quantity: int
+    unit_price: Money
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewWebOrder:
+    """An online order for a customer of the web shop (Shopify ids), picked up at
+    ``pickup_location_id`` (a Shopify location) when given. ``saga_tag`` is carried on the
+    order (a tag and a note attribute) so that a write whose answer was lost can be found."""
+
+    customer_id: str
+    lines: tuple[LineRequest, ...]
+    saga_tag: str
+    pickup_location_id: str | None = None
+    email: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewRefund:
+    """Lines of a web order refunded, restocked at ``restock_location_id`` (a Shopify
+    location) when given; ``key`` is carried in the refund's note to find it again."""
+
+    order_id: str
+    lines: tuple[LineRequest, ...]
+    key: str
+    restock_location_id: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewStoreOrder:
+    """An order at a store's point of sale (Square ids); with ``pickup`` it carries a PICKUP
+    fulfillment for ``recipient_name`` to collect at the counter."""
+
+    location_id: str
+    lines: tuple[LineRequest, ...]
+    customer_id: str | None = None
+    reference_id: str | None = None
+    pickup: bool = False
+    recipient_name: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewStoreReturn:
+    """Goods brought back to a store (Square ids): a return order at ``location_id`` whose
+    ``reference_id`` names the sale (e.g. the web order), with the refunded lines."""
+
+    location_id: str
+    lines: tuple[ReturnLineRequest, ...]
+    reference_id: str
+    customer_id: str | None = None
+
+
+class StockState(StrEnum):
+    """Square's inventory states that a write moves units between."""
+
+    IN_STOCK = "IN_STOCK"
+    RESERVED_FOR_SALE = "RESERVED_FOR_SALE"
+    SOLD = "SOLD"
+
+
+@dataclass(frozen=True, slots=True)
+class StockMove:
+    """``quantity`` units of ``sku`` at ``location_id`` moved from one state to another (a
+    reservation: IN_STOCK → RESERVED_FOR_SALE; its release: the reverse; a sale from it:
+    RESERVED_FOR_SALE → SOLD). ``reference_id`` ties the move to the order it serves."""
+
+    sku: str
+    location_id: str
+    quantity: int
+    from_state: StockState
+    to_state: StockState
+    reference_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewRequester:
+    """A helpdesk user to create for a customer who has none; ``external_id`` (c360's person
+    id) makes the creation safe to repeat."""
+
+    name: str
+    email: str | None
+    phone: str | None
+    external_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    requester_id: str
+    subject: str
+    body: str
+    channel: str
+    """Where the customer asked: web | phone | email | store | chat."""
+    order_reference: str | None = None
+    """Written in the source's configured order-reference field."""
+    tags: tuple[str, ...] = ()
+    public: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class NewComment:
+    body: str
+    public: bool = True
+    author_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewLedgerEntry:
+    """A points movement for the member with card ``card``. Unless
+    ``allow_negative_balance`` (a reversal that must happen even if the points were spent),
+    an entry that would take the balance below zero is refused."""
+
+    card: str
+    points: int
+    reason: str
+    """PURCHASE | REDEMPTION | RETURN | ADJUSTMENT"""
+    channel: str | None = None
+    order_ref: SourceRef | None = None
+    allow_negative_balance: bool = False

@@ -3,7 +3,14 @@ its keys (``result[i]`` answers ``keys[i]``), so a DataLoader can sit in front o
 
 An adapter implements the capabilities its vendor has (Shopify: customers, orders, catalog,
 inventory, locations; Square: the same; Zendesk: customers and tickets; loyalty: customers and
-loyalty). Write capabilities will join these as their own protocols.
+loyalty). Writes are their own protocols (``…Writer``), below the reads.
+
+Writes and exactly-once: each write method documents how a repeat is made harmless — a vendor
+idempotency key (Square ``idempotency_key``, Zendesk ``Idempotency-Key``, the loyalty
+database's request table), a marker carried on the record and a read-back method to find it
+(Shopify's saga tag, a refund's note), or an operation that is harmless to repeat (cancel,
+status changes). A write that fails with :class:`~adapters.errors.UpstreamRejected` was not
+applied; after any other failure its outcome is unknown until read back.
 
 The history capabilities (``OrderHistorySource``, ``TicketHistorySource``,
 ``LedgerHistorySource``) read one person's records in windows (``HistoryWindow`` →
@@ -26,7 +33,17 @@ from adapters.models import (
     LedgerEntry,
     Location,
     LoyaltyAccount,
+    NewComment,
+    NewLedgerEntry,
+    NewRefund,
+    NewRequester,
+    NewStoreOrder,
+    NewStoreReturn,
+    NewTicket,
+    NewWebOrder,
     Order,
+    OrderReturn,
+    StockMove,
     Ticket,
     TicketAudit,
     TicketComment,
@@ -160,4 +177,121 @@ class LedgerHistorySource(Source, Protocol):
                              ) -> list[HistorySlice[LedgerEntry]]:
         """Each window's ledger entries (``owner`` = card number): the ``limit`` newest at or
         before ``until`` (entries never change once written)."""
+        ...
+
+
+# -- writes --------------------------------------------------------------------------------------
+@runtime_checkable
+class WebOrderWriter(Source, Protocol):
+    """Online orders (Shopify): pickup orders, their preparation and collection, refunds."""
+
+    async def create_order(self, order: NewWebOrder) -> Order:
+        """Create the order, carrying ``order.saga_tag``. The vendor has no idempotency key
+        here: before creating again after an unknown outcome, look with :meth:`orders_by_tag`."""
+        ...
+
+    async def orders_by_tag(self, tag: str) -> list[Order]:
+        """The orders carrying a saga tag (read back after an unknown outcome)."""
+        ...
+
+    async def cancel_order(self, order_id: str, *, reason: str, restock: bool) -> Order:
+        """Cancel the order (its units restocked when ``restock``); an order already cancelled
+        is answered as it is."""
+        ...
+
+    async def mark_ready_for_pickup(self, order_id: str) -> Order:
+        """The order's pickup fulfillment orders prepared for pickup (the customer is told);
+        harmless to repeat."""
+        ...
+
+    async def complete_pickup(self, order_id: str) -> Order:
+        """Fulfil what is still open (the customer collected it); harmless to repeat."""
+        ...
+
+    async def create_refund(self, refund: NewRefund) -> OrderReturn:
+        """Refund lines, restocked at ``refund.restock_location_id``; ``refund.key`` is carried
+        on the refund. Before refunding again after an unknown outcome, look with
+        :meth:`refunds_by_key`."""
+        ...
+
+    async def refunds_by_key(self, order_id: str, key: str) -> list[OrderReturn]:
+        """The order's refunds carrying ``key``."""
+        ...
+
+    async def complete_draft_order(self, draft_id: str, *, saga_tag: str,
+                                   pickup_location_id: str | None) -> Order:
+        """Turn a draft order into an order (payment pending), carrying ``saga_tag``, picked up
+        at ``pickup_location_id`` when given. A draft already completed answers the order it
+        became."""
+        ...
+
+
+@runtime_checkable
+class StoreOrderWriter(Source, Protocol):
+    """Orders at a store's point of sale (Square): store sales, pickups, returns."""
+
+    async def create_store_order(self, order: NewStoreOrder, *, key: str) -> Order:
+        """Create the order with ``key`` as the vendor's idempotency key: repeating the call
+        with the same key answers the same order."""
+        ...
+
+    async def update_store_order(self, order_id: str, *, key: str,
+                                 fulfillment_state: str | None = None,
+                                 state: str | None = None) -> Order:
+        """Move the order on: its fulfillment to PROPOSED | RESERVED | PREPARED | COMPLETED |
+        CANCELED and/or the order to OPEN | COMPLETED | CANCELED. Moving to the state it is
+        in answers it as it is."""
+        ...
+
+    async def create_store_return(self, ret: NewStoreReturn, *, key: str) -> Order:
+        """A return order at the store, ``reference_id`` naming the sale; idempotent on
+        ``key``."""
+        ...
+
+
+@runtime_checkable
+class InventoryWriter(Source, Protocol):
+    async def move_stock(self, moves: Sequence[StockMove], *, key: str) -> None:
+        """Apply the moves in one batch, idempotent on ``key`` (the same key never moves
+        twice)."""
+        ...
+
+
+@runtime_checkable
+class TicketWriter(Source, Protocol):
+    """Helpdesk tickets (Zendesk)."""
+
+    async def ensure_requester(self, person: NewRequester) -> str:
+        """The helpdesk user id for this person: the existing one matched by
+        ``external_id`` or email, else a new one (safe to repeat)."""
+        ...
+
+    async def create_ticket(self, ticket: NewTicket, *, key: str) -> Ticket:
+        """Create once per ``key`` (the vendor's idempotency key): repeating answers the same
+        ticket."""
+        ...
+
+    async def add_comment(self, ticket_id: str, comment: NewComment, *, key: str) -> Ticket:
+        """Add a comment once per ``key`` (carried in the update's audit and read back before
+        a repeat)."""
+        ...
+
+    async def set_status(self, ticket_id: str, status: str, *, key: str) -> Ticket:
+        """Set the status (new | open | pending | hold | solved | closed); harmless to
+        repeat."""
+        ...
+
+
+@runtime_checkable
+class PointsWriter(Source, Protocol):
+    """The loyalty ledger: each entry one transaction that locks the member's balance."""
+
+    async def post_points(self, entry: NewLedgerEntry, *, key: str) -> LedgerEntry:
+        """Write the entry once per ``key``: the same key answers the entry already written.
+        Raises :class:`~adapters.errors.InsufficientPoints` when the balance would go below
+        zero (unless allowed), :class:`~adapters.errors.RecordNotFound` for an unknown card."""
+        ...
+
+    async def entry_by_key(self, key: str) -> LedgerEntry | None:
+        """The entry written for ``key``, if any."""
         ...

@@ -10,6 +10,7 @@ stack trace or a bare 500.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import uuid
@@ -132,7 +133,8 @@ class GraphQLEndpoint:
         return Context(runtime=runtime, request_id=request.state.request_id, deadline=deadline,
                        loaders=Loaders(runtime.adapters, runtime.registry, deadline,
                                        batching=self.batching, recheck=recheck),
-                       principal=principal_of(request))
+                       principal=principal_of(request),
+                       idempotency_key=request.headers.get("idempotency-key"))
 
     async def _run(self, context: Context, query: str, variables: dict[str, Any] | None,
                    operation_name: str | None) -> Any:
@@ -146,10 +148,14 @@ class GraphQLEndpoint:
             running.exception()  # retrieved: the caller had its answer already
 
     async def execute(self, request: Request, query: str, variables: dict[str, Any] | None,
-                      operation_name: str | None, media_type: str) -> Response:
+                      operation_name: str | None, media_type: str, *,
+                      mutation: bool = False) -> Response:
         """Run the operation under admission control and the request budget (see
-        :mod:`gateway.admission`)."""
-        budget = self.settings.request_budget_ms / 1000
+        :mod:`gateway.admission`); a mutation's budget is ``sagas.budget_ms``."""
+        budget_ms = self.settings.request_budget_ms
+        if mutation:
+            budget_ms = max(budget_ms, request.app.state.runtime.config.sagas.budget_ms)
+        budget = budget_ms / 1000
         arrived = arrival(request.scope)
         wait_until = min(arrived + self.settings.queue_wait_ms / 1000, arrived + budget)
         if not await self.admission.enter(wait_until):
@@ -170,10 +176,9 @@ class GraphQLEndpoint:
             # and keeps its admission slot until it has
             running.cancel()
             log.warning("request %s: cut at its %d ms budget", request.state.request_id,
-                        self.settings.request_budget_ms)
+                        budget_ms)
             return _json({"errors": [{
-                "message": f"the request did not complete within its "
-                           f"{self.settings.request_budget_ms} ms budget",
+                "message": f"the request did not complete within its {budget_ms} ms budget",
                 "extensions": {"code": "BUDGET_EXCEEDED",
                                "requestId": request.state.request_id}}]}, 504, media_type)
         result = running.result()
@@ -253,7 +258,8 @@ class GraphQLEndpoint:
             return _request_error("variables must be an object", 400, media_type)
         if operation_name is not None and not isinstance(operation_name, str):
             return _request_error("operationName must be a string", 400, media_type)
-        return await self.execute(request, query, variables, operation_name, media_type)
+        return await self.execute(request, query, variables, operation_name, media_type,
+                                  mutation=checked.mutation)
 
 
 def access_records(context: Context, operation_name: str | None) -> list[AccessRecord]:
@@ -347,6 +353,13 @@ async def readyz(request: Request) -> Response:
                  200 if ready else 503)
 
 
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait for it to end (before what it uses closes)."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None
                = None, engines: Mapping[str, AsyncEngine] | None = None,
                batching: bool = True, graphiql_headers: Mapping[str, str] | None = None,
@@ -380,6 +393,9 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
                     timeout=5.0)
                 stack.push_async_callback(jwks_client.aclose)
             authenticator.open(jwks_client)
+            recovery = asyncio.create_task(runtime.sagas.recover_every(
+                config.sagas.recover_interval_s))
+            stack.push_async_callback(_stop, recovery)
             app.state.redis = None
             if config.redis_url is not None:
                 from redis.asyncio import Redis

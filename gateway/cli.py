@@ -86,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--since", type=_timestamp, default=None,
                        help="only reads since this ISO 8601 time")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    sagas = commands.add_parser(
+        "sagas", help="the mutations' sagas: list them, resume or compensate one")
+    sagas.add_argument("--config", type=Path, required=True)
+    sagas.add_argument("--failed", action="store_true",
+                       help="only sagas that did not complete")
+    sagas.add_argument("--json", action="store_true", help="one JSON object per line")
+    sagas.add_argument("action", nargs="?", choices=("resume", "compensate"),
+                       help="resume: drive it on from where it stopped; compensate: undo "
+                            "what it wrote")
+    sagas.add_argument("saga_id", nargs="?", help="the saga id (with an action)")
     apikey = commands.add_parser("apikey", help="API keys for backend services")
     apikey_commands = apikey.add_subparsers(dest="apikey_command", required=True)
     create = apikey_commands.add_parser(
@@ -173,6 +183,53 @@ async def _audit(config_path: Path, customer: str, since: datetime | None,
     return 0
 
 
+async def _sagas(config_path: Path, failed: bool, as_json: bool, action: str | None,
+                 saga_id: str | None) -> int:
+    import json
+
+    from gateway.config import load_config
+    from gateway.runtime import open_runtime
+    from sagas.engine import SagaUnknown
+    from sagas.store import SagaState
+
+    def line(state: SagaState) -> str:
+        if as_json:
+            return json.dumps({
+                "id": state.saga_id, "journey": state.journey, "status": state.status.value,
+                "created_at": state.created_at.isoformat(), "subject": state.subject,
+                "role": state.role, "failed_step": state.failed_step,
+                "error_code": state.error_code, "steps": [
+                    {"name": s.name, "source": s.source, "status": s.status.value,
+                     "attempts": s.attempts, "error_code": s.error_code}
+                    for s in state.steps]})
+        steps = " ".join(f"{s.name}:{s.status.value}" for s in state.steps)
+        problem = f"  {state.failed_step}: {state.error_code}" if state.error_code else ""
+        return (f"{state.saga_id}  {state.created_at.isoformat(timespec='seconds')}  "
+                f"{state.journey:22s} {state.status.value:12s} {steps}{problem}")
+
+    if (action is None) != (saga_id is None):
+        print("c360: give an action and a saga id together (resume ID | compensate ID)",
+              file=sys.stderr)
+        return 2
+    config = load_config(config_path)
+    async with open_runtime(config) as runtime:
+        if action is None:
+            for state in await runtime.sagas.store.listing(failed=failed):
+                print(line(state))
+            return 0
+        assert saga_id is not None
+        try:
+            if action == "resume":
+                state = await runtime.sagas.resume(saga_id)
+            else:
+                state = await runtime.sagas.compensate(saga_id)
+        except SagaUnknown:
+            print(f"c360: no saga {saga_id}", file=sys.stderr)
+            return 1
+        print(line(state))
+        return 0 if state.status.value in ("COMPLETED", "COMPENSATED") else 1
+
+
 def _timestamp(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -232,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_loop(_index(args.config, args.since))
         if args.command == "audit":
             return run_loop(_audit(args.config, args.customer, args.since, args.json))
+        if args.command == "sagas":
+            return run_loop(_sagas(args.config, args.failed, args.json, args.action,
+                                   args.saga_id))
         if args.command == "token":
             return _token(args)
         if args.command == "apikey":

@@ -80,6 +80,24 @@ class SurvivorshipConfig:
 
 
 @dataclass(frozen=True)
+class SagaConfig:
+    """``[sagas]``: how mutations' sagas run."""
+
+    budget_ms: int = 20_000
+    """How long a mutation's request waits for its saga (longer than a read's budget: a
+    saga calls several silos one after the other). A saga not finished by then goes on; the
+    answer says so, and repeating the call with the same key gets its result."""
+    lease_s: float = 30.0
+    """How long a worker's claim on a running saga lasts without progress; a saga whose
+    worker died is taken over (recovered) after it."""
+    recover_interval_s: float = 10.0
+    """How often a serving gateway looks for sagas to recover (also once at start)."""
+    pause_after: str | None = None
+    """Test hook (``journey.step``): a saga stops for good after that step, as if its worker
+    hung there — for the crash-recovery test. Never set in production."""
+
+
+@dataclass(frozen=True)
 class Config:
     gateway: GatewaySettings
     sources: Mapping[str, SourceConfig]
@@ -89,6 +107,7 @@ class Config:
     auth: AuthConfig = field(default_factory=AuthConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
+    sagas: SagaConfig = field(default_factory=SagaConfig)
     redis_url: str | None = None
     """Shared state for several workers (rate limits; later caches and breakers)."""
     path: Path | None = None
@@ -213,13 +232,20 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str],
                                  persisted=parse_persisted(root.table("persisted"), base))
     rate_limits = parse_rate_limits(root.table("rate_limits"),
                                     {key.name: key.role for key in auth.api_keys})
+    sagas_table = root.table("sagas")
+    sagas = SagaConfig(
+        budget_ms=sagas_table.integer("budget_ms", 20_000, minimum=100),
+        lease_s=float(sagas_table.number("lease_s", 30.0, minimum=0.5)),
+        recover_interval_s=float(sagas_table.number("recover_interval_s", 10.0, minimum=0.1)),
+        pause_after=sagas_table.string("pause_after", None))
+    sagas_table.finish()
     redis_url = root.string("redis_url", None)
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://",
                                                            "unix://")):
         raise ConfigError("redis_url", "must be a redis://, rediss:// or unix:// URL")
     root.finish()
     return Config(gateway, sources, tuple(stores), identity, survivorship, auth=auth,
-                  limits=limits, rate_limits=rate_limits, redis_url=redis_url)
+                  limits=limits, rate_limits=rate_limits, sagas=sagas, redis_url=redis_url)
 
 
 def _origins(table: Table) -> list[str]:

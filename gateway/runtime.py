@@ -29,6 +29,9 @@ from identity.normalize import Normalizer
 from identity.registry import Registry, tune_sqlite
 from identity.service import IdentityService
 from resolvers.people import Survivorship
+from sagas.engine import SagaEngine
+from sagas.journeys import Journeys
+from sagas.store import SagaStore
 
 HTTP_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
 
@@ -42,6 +45,7 @@ class Runtime:
     normalizer: Normalizer
     survivorship: Survivorship
     audit: AuditLog
+    sagas: SagaEngine
     memo: dict[str, Any] = field(default_factory=dict)
     capabilities: dict[type, frozenset[str]] = field(default_factory=dict)
     """Small process-wide caches (e.g. the location index), each with its own expiry."""
@@ -105,10 +109,16 @@ async def open_runtime(
         await registry.create()
         audit = AuditLog(identity_engine)
         await audit.create()
-        runtime = Runtime(config, adapters, registry, IdentityService(
+        identity = IdentityService(
             registry, [a for a in adapters.values() if isinstance(a, CustomerSource)],
-            normalizer), normalizer, Survivorship(config.survivorship.default,
-                                                  config.survivorship.fields), audit)
+            normalizer)
+        saga_store = SagaStore(identity_engine)
+        await saga_store.create()
+        sagas = SagaEngine(saga_store, Journeys(adapters, registry, identity).all(),
+                           lease_s=config.sagas.lease_s, pause_after=config.sagas.pause_after)
+        stack.push_async_callback(sagas.close)
+        runtime = Runtime(config, adapters, registry, identity, normalizer, Survivorship(
+            config.survivorship.default, config.survivorship.fields), audit, sagas)
         if config.identity.refresh_s > 0:
             runtime.rechecker = Rechecker(runtime.identity, config.identity.refresh_s,
                                           rules=config.identity.rules)

@@ -37,6 +37,8 @@ class Context:
     accessed: dict[str, set[str]] = field(default_factory=dict)
     """Golden id → groups of profile fields read in this request (the PII access audit)."""
     partial_errors: list[GraphQLError] = field(default_factory=list)
+    idempotency_key: str | None = None
+    """The request's ``Idempotency-Key`` header (a mutation's key unless it gives one)."""
     guard: object = None
     """This request's authorization state (``schema.authorization.Guard``), set by the
     execution context."""

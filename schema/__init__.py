@@ -13,6 +13,7 @@ from strawberry.extensions import DisableIntrospection, ParserCache, ValidationC
 
 from schema.authorization import GuardedExecutionContext, policy_of
 from schema.extensions import GatewayErrors, HideSuggestions
+from schema.mutation import Mutation
 from schema.query import Query
 from schema.types import Customer, Location, Order, Product, Ticket
 
@@ -33,6 +34,7 @@ def build_schema(*, introspection: bool = True, suggestions: bool = True) -> C36
     extensions.append(lambda: ValidationCache(maxsize=512))
     schema = C360Schema(
         query=Query,
+        mutation=Mutation,
         types=[Customer, Order, Product, Location, Ticket],
         extensions=extensions,
         execution_context_class=GuardedExecutionContext,

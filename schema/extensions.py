@@ -17,6 +17,7 @@ from adapters.errors import (
     UpstreamBadResponse,
     UpstreamError,
     UpstreamRateLimited,
+    UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
@@ -45,6 +46,11 @@ def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
                                                       f"{type(original).__name__}")
         unavailable.__cause__ = original
         original = unavailable
+    if isinstance(original, UpstreamRejected):
+        return GraphQLError(f"{original.source} refused the write: "
+                            f"{str(original).split(': ', 1)[-1]}", nodes=error.nodes,
+                            path=error.path, original_error=original,
+                            extensions={"code": original.code, "source": original.source})
     if isinstance(original, UpstreamError):
         template = next((t for cls, t in _PUBLIC.items() if isinstance(original, cls)),
                         "{source} is unavailable")

@@ -48,21 +48,36 @@ SCOPES: dict[str, str] = {
     "loyalty:read": "loyalty memberships and ledgers",
     "catalog:read": "products and variants",
     "stock:read": "inventory levels and stores with stock",
+    "tickets:write": "open tickets and comment on them",
+    "tickets:manage": "set a ticket's status",
+    "loyalty:redeem": "spend a member's points",
+    "loyalty:adjust": "add or take away points with a reason",
+    "orders:write": "place pickup orders and hand online carts off to a store",
+    "pickup:fulfil": "mark pickup orders ready and collected",
+    "returns:write": "take web orders back in a store",
+    "identity:steward": "link and split customer records",
 }
 
 _READ_ONE = frozenset({"customers:lookup", "orders:read", "tickets:read", "loyalty:read",
                        "catalog:read", "stock:read"})
 
 DEFAULT_GRANTS: dict[str, frozenset[str]] = {
-    "customer": _READ_ONE | {"contact:read"},
-    "store_associate": _READ_ONE | {"contact:masked"},
+    "customer": _READ_ONE | {"contact:read", "tickets:write", "loyalty:redeem",
+                             "orders:write"},
+    "store_associate": _READ_ONE | {"contact:masked", "tickets:write", "loyalty:redeem",
+                                    "orders:write", "pickup:fulfil", "returns:write"},
     "agent": _READ_ONE | {"contact:read", "customers:search", "records:read",
-                          "tickets:internal"},
+                          "tickets:internal", "tickets:write", "tickets:manage",
+                          "loyalty:redeem", "loyalty:adjust", "orders:write"},
     "backoffice": frozenset(SCOPES),
     "service": frozenset(),
 }
 """The scopes each role grants (``auth.roles.<role>.scopes`` in the config overrides them); a
-``service`` has exactly the scopes of its key or token."""
+``service`` has exactly the scopes of its key or token.
+
+Writes: a customer opens tickets, spends points and orders for themself; a store associate
+also prepares and hands over pickups and takes returns, in their store; an agent also manages
+tickets and adjusts points; only back office links and splits records."""
 
 SEARCH_PAGE = 10
 """``customers(search:)`` without ``customers:list``: at most this many, one page."""

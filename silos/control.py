@@ -9,11 +9,15 @@ which serves:
 ``POST /_sandbox/reset``
     zeroes the counters and clears every fault.
 ``POST /_sandbox/faults``
-    JSON ``{"latency_ms", "jitter_ms", "error_rate", "rate_limited", "down"}`` (every key
-    optional, omitted keys keep their value): added latency (uniform in
-    ``latency_ms ± jitter_ms``), a share of requests answered with the vendor's 500, a 429 storm
-    in the vendor's shape, or every request refused with 503. ``GET /_sandbox/faults`` returns
-    the current settings.
+    JSON ``{"latency_ms", "jitter_ms", "error_rate", "rate_limited", "down",
+    "lost_response", "endpoints"}`` (every key optional, omitted keys keep their value): added
+    latency (uniform in ``latency_ms ± jitter_ms``), a share of requests answered with the
+    vendor's 500, a 429 storm in the vendor's shape, every request refused with 503, or
+    ``lost_response``: the request is **applied** and its answer lost — the caller gets a
+    ``504 Gateway Timeout`` as from a proxy that gave up waiting (the outcome a write's caller
+    cannot know). ``endpoints`` (a list of ``"METHOD /route/template"`` as in the stats; empty
+    for all) limits the faults to those endpoints, e.g. one step of a saga.
+    ``GET /_sandbox/faults`` returns the current settings.
 
 Vendor specifics (the 429/500/503 bodies and headers) come from a :class:`FaultResponses` given by
 each silo, so the faults look exactly like the vendor's own.
@@ -48,6 +52,11 @@ class Faults:
     error_rate: float = 0.0
     rate_limited: bool = False
     down: bool = False
+    lost_response: bool = False
+    endpoints: list[str] = field(default_factory=list)
+
+    def applies_to(self, endpoint: str) -> bool:
+        return not self.endpoints or endpoint in self.endpoints
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update, validating every key and value (raises ``ValueError``)."""
@@ -55,7 +64,11 @@ class Faults:
             if key not in self.__dataclass_fields__:
                 raise ValueError(f"unknown fault {key!r}")
             current = getattr(self, key)
-            if isinstance(current, bool):
+            if key == "endpoints":
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise ValueError("endpoints must be a list of strings")
+                value = list(value)
+            elif isinstance(current, bool):
                 if not isinstance(value, bool):
                     raise ValueError(f"{key} must be a boolean")
             else:
@@ -65,6 +78,10 @@ class Faults:
                     raise ValueError("error_rate must be between 0 and 1")
                 value = float(value)
             setattr(self, key, value)
+
+
+async def _discard(message: Any) -> None:
+    """An ASGI ``send`` that drops the answer (the write is applied, its answer lost)."""
 
 
 @dataclass(frozen=True)
@@ -103,8 +120,12 @@ class SandboxControl:
             response = await self.control(Request(scope, receive))
             await response(scope, receive, send)
             return
-        self.stats[self.endpoint_of(scope)] += 1
+        endpoint = self.endpoint_of(scope)
+        self.stats[endpoint] += 1
         faults = self.faults
+        if not faults.applies_to(endpoint):
+            await self.app(scope, receive, send)
+            return
         if faults.latency_ms or faults.jitter_ms:
             delay = faults.latency_ms + self.rng.uniform(-faults.jitter_ms, faults.jitter_ms)
             if delay > 0:
@@ -118,6 +139,10 @@ class SandboxControl:
             fault = self.responses.server_error()
         if fault is not None:
             await fault(scope, receive, send)
+            return
+        if faults.lost_response:
+            await self.app(scope, receive, _discard)
+            await json_response({"error": "Gateway Timeout"}, 504)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

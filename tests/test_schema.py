@@ -43,3 +43,18 @@ def test_every_type_field_and_argument_is_described() -> None:
         if isinstance(graphql_type, GraphQLEnumType):
             continue
     assert missing == []
+
+
+def test_the_readme_examples_are_valid_operations() -> None:
+    from graphql import DocumentNode, OperationDefinitionNode, OperationType, parse, validate
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in readme.split("```graphql\n")[1:]]
+    definitions = [d for b in blocks for d in parse(b).definitions]
+    mutations = [d for d in definitions if isinstance(d, OperationDefinitionNode)
+                 and d.operation is OperationType.MUTATION]
+    assert len(mutations) >= 6, "the README shows the journeys that write"
+    schema = build_schema()._schema
+    for definition in definitions:
+        errors = validate(schema, DocumentNode(definitions=(definition,)))
+        assert not errors, errors

@@ -17,7 +17,7 @@ from schema.masking import mask_email, mask_phone, mask_postal_code
 from schema.policy import DEFAULT_GRANTS, SCOPES, RequiresScopes, satisfied, scopes
 
 pytestmark = pytest.mark.anyio
-ROOT_AND_PII = ("Query", "Customer")
+ROOT_AND_PII = ("Query", "Mutation", "Customer")
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +102,29 @@ def test_role_grants_follow_the_issue(policy: Policy) -> None:
     assert satisfied([[]], frozenset())
     assert not satisfied([["a", "b"]], frozenset({"a"}))
     assert satisfied([["a", "b"], ["c"]], frozenset({"c"}))
+
+
+WRITERS = {"customer", "store_associate", "agent", "backoffice"}
+MUTATION_ROLES = {
+    "createTicket": WRITERS, "addTicketComment": WRITERS,
+    "setTicketStatus": {"agent", "backoffice"},
+    "adjustPoints": {"agent", "backoffice"}, "redeemPoints": WRITERS,
+    "placePickupOrder": WRITERS, "handOffCart": WRITERS,
+    "markReadyForPickup": {"store_associate", "backoffice"},
+    "completePickup": {"store_associate", "backoffice"},
+    "returnInStore": {"store_associate", "backoffice"},
+    "linkCustomers": {"backoffice"}, "splitCustomer": {"backoffice"},
+}
+
+
+def test_each_mutation_declares_the_roles_that_may_call_it(policy: Policy) -> None:
+    schema = build_schema()._schema
+    assert set(schema.type_map["Mutation"].fields) == set(MUTATION_ROLES)  # type: ignore[attr-defined]
+    for role in Role:
+        verdicts = policy.verdicts(DEFAULT_GRANTS[role.value])
+        allowed = {name for name in MUTATION_ROLES if verdicts[("Mutation", name)]}
+        assert allowed == {n for n, roles in MUTATION_ROLES.items() if role.value in roles}, \
+            role
 
 
 @strawberry.type

@@ -1,8 +1,10 @@
-"""The loyalty database adapter: ``CustomerSource`` and ``LoyaltySource`` over SQL tables."""
+"""The loyalty database adapter: ``CustomerSource``, ``LoyaltySource`` and ``PointsWriter``
+over SQL tables (:mod:`adapters.loyalty.tables`)."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -12,9 +14,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.base import SourceAdapter
-from adapters.loyalty import queries
+from adapters.errors import (
+    InsufficientPoints,
+    RecordNotFound,
+    UpstreamError,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+from adapters.loyalty import queries, writes
 from adapters.loyalty.config import LoyaltyConfig
-from adapters.loyalty.faults import map_error
+from adapters.loyalty.faults import is_write_conflict, map_error
 from adapters.loyalty.parse import (
     KIND,
     account_from_row,
@@ -29,6 +38,7 @@ from adapters.models import (
     HistoryWindow,
     LedgerEntry,
     LoyaltyAccount,
+    NewLedgerEntry,
 )
 from adapters.sql import read
 
@@ -59,6 +69,9 @@ _CUSTOMERS = {by: queries.customers(members) for by, members in _MEMBERS.items()
 _ACCOUNTS = {by: queries.accounts(members) for by, members in _MEMBERS.items()}
 _LEDGER = queries.ledger()
 
+WRITE_ATTEMPTS = 5
+"""Runs of one points write when a concurrent writer took its entry id or request key."""
+
 
 class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
     """Reads the in-house loyalty database through an injected async SQLAlchemy engine.
@@ -75,6 +88,10 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
       ``- . ( ) + /``) against the last 10 digits of the asked number, so national, E.164 and
       punctuated spellings of one number meet. A number with fewer digits must match whole.
 
+    Points writes (:meth:`post_points`) are one transaction each, exactly once per request
+    key; see :mod:`adapters.loyalty.writes`. On SQLite they need a file database (every
+    connection its own transaction), which they lock whole while writing.
+
     Failures leave as :mod:`adapters.errors` only (see :mod:`adapters.loyalty.faults`).
     """
 
@@ -86,6 +103,8 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
                  source: str = KIND) -> None:
         super().__init__(config, source)
         self.engine = engine
+        self._request_table_ready = False
+        self._request_table_lock = asyncio.Lock()
 
     # -- plumbing ----------------------------------------------------------------------------
     async def _rows(self, operation: str, statement: sa.Select[Any],
@@ -228,3 +247,108 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
                 full = len(entries) >= w.limit > 0
                 slices.append(HistorySlice(entries, entries[-1].occurred_at if full else None))
         return slices
+
+    # -- PointsWriter ------------------------------------------------------------------------
+    @property
+    def _sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    async def _ensure_request_table(self, operation: str) -> None:
+        """Create ``c360_points_request`` if missing, once per adapter (the first write)."""
+        if self._request_table_ready:
+            return
+        async with self._request_table_lock:
+            if self._request_table_ready:
+                return
+            try:
+                async with self._slots, asyncio.timeout(self.config.timeout_s):
+                    async with self.engine.begin() as conn:
+                        if not self._sqlite:
+                            await conn.execute(writes.request_table_lock())
+                        await conn.execute(writes.create_request_table())
+            except Exception as exc:
+                raise map_error(self.source, operation, exc) from exc
+            self._request_table_ready = True
+
+    async def _post_once(self, entry: NewLedgerEntry, key: str) -> LedgerEntry:
+        """One transaction: the entry already written for ``key``, or the new one."""
+        async with self.engine.connect() as conn:
+            if self._sqlite:
+                await conn.exec_driver_sql(writes.sqlite_busy_timeout(self.config.timeout_s))
+                await conn.exec_driver_sql(writes.SQLITE_BEGIN)
+            found = (await conn.execute(writes.entry_for_key(key))).first()
+            if found is None:
+                member = (await conn.execute(writes.member_for_update(entry.card))).first()
+                if member is None:
+                    raise RecordNotFound(self.source, "post_points: no member has this card")
+                if not self._sqlite:  # a writer with the same key may have committed meanwhile
+                    found = (await conn.execute(writes.entry_for_key(key))).first()
+            if found is not None:
+                with self._parsing("post_points"):
+                    return ledger_entry_from_row(found._mapping)
+            member_id, status = int(member.member_id), member.status
+            if status != writes.ACTIVE:
+                raise UpstreamRejected(self.source,
+                                       "post_points refused: the membership is not active")
+            if entry.points < 0 and not entry.allow_negative_balance:
+                balance = int((await conn.execute(writes.balance(member_id))).scalar_one())
+                if balance + entry.points < 0:
+                    raise InsufficientPoints(
+                        self.source, "post_points refused: the balance is too low")
+            if not self._sqlite:
+                await conn.execute(writes.entry_id_lock())
+            entry_id = int((await conn.execute(writes.next_entry_id())).scalar_one())
+            now = datetime.now(UTC).replace(tzinfo=None)
+            values = writes.ledger_values(entry_id, member_id, entry, now)
+            await conn.execute(writes.insert_entry(values))
+            await conn.execute(writes.insert_request(key, entry_id, member_id, now))
+            await conn.commit()
+        with self._parsing("post_points"):
+            return ledger_entry_from_row(values)
+
+    async def post_points(self, entry: NewLedgerEntry, *, key: str) -> LedgerEntry:
+        """Write ``entry`` once per ``key``: the same key again (even concurrently) answers
+        the entry already written, whatever the entry asked.
+
+        One transaction locks the member (``FOR UPDATE``; on SQLite the whole database, from
+        ``BEGIN IMMEDIATE``), reads the balance, allocates ``max(entry_id) + 1`` and writes
+        the ledger row with its ``c360_points_request`` row. A concurrent insert of the same
+        entry id or key rolls it back and it runs again (:data:`WRITE_ATTEMPTS` runs). The
+        whole write holds one of the adapter's slots and runs under ``config.timeout_s``.
+
+        Raises :class:`~adapters.errors.RecordNotFound` for an unknown card,
+        :class:`~adapters.errors.UpstreamRejected` for a member who is not ACTIVE or an order
+        reference the ledger cannot hold, :class:`~adapters.errors.InsufficientPoints` when a
+        negative entry would take the balance below zero (unless
+        ``entry.allow_negative_balance``); nothing is written then.
+        """
+        try:
+            writes.order_ref_text(entry.order_ref)
+        except ValueError:
+            raise UpstreamRejected(
+                self.source, "post_points refused: the order reference is not kind:id") from None
+        await self._ensure_request_table("post_points")
+        try:
+            async with self._slots, asyncio.timeout(self.config.timeout_s):
+                for attempt in range(1, WRITE_ATTEMPTS + 1):
+                    try:
+                        return await self._post_once(entry, key)
+                    except sa.exc.DBAPIError as exc:
+                        if not is_write_conflict(exc):
+                            raise
+                        if attempt == WRITE_ATTEMPTS:
+                            raise UpstreamUnavailable(
+                                self.source, "post_points failed: concurrent writes") from exc
+                    await asyncio.sleep(random.uniform(0, 0.005 * attempt))
+        except UpstreamError:
+            raise
+        except Exception as exc:
+            raise map_error(self.source, "post_points", exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def entry_by_key(self, key: str) -> LedgerEntry | None:
+        """The ledger entry :meth:`post_points` wrote for ``key``; None when none was."""
+        await self._ensure_request_table("entry_by_key")
+        rows = await self._rows("entry_by_key", writes.entry_for_key(key))
+        with self._parsing("entry_by_key"):
+            return ledger_entry_from_row(rows[0]) if rows else None

@@ -110,6 +110,20 @@ def classify(exc: BaseException) -> tuple[ErrorType, str]:
     return UpstreamUnavailable, what
 
 
+_CONFLICT_SQLSTATES = frozenset({"23505", "40001", "40P01"})
+"""unique_violation, serialization_failure, deadlock_detected: a concurrent writer won."""
+_CONFLICT_SQLITE = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` says a concurrent transaction took the same key first (or the database
+    chose this one to abort): the transaction was rolled back and may simply run again."""
+    if not isinstance(exc, sa_exc.DBAPIError) or exc.orig is None:
+        return False
+    sqlstate, sqlite_name = _driver_codes(exc.orig)
+    return sqlstate in _CONFLICT_SQLSTATES or sqlite_name in _CONFLICT_SQLITE
+
+
 def map_error(source: str, operation: str, exc: BaseException) -> UpstreamError:
     """``exc`` (raised while running ``operation``) as the c360 error to raise ``from`` it."""
     if isinstance(exc, UpstreamError):

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.loyalty.parse import PHONE_KEY_DIGITS
-from silos.loyalty.schema import loyalty_member, points_ledger
+from adapters.loyalty.tables import loyalty_member, points_ledger
 
 MEMBER_COLUMNS = tuple(c.name for c in loyalty_member.c)
 EMAIL_SPACE = ("\t", "\r", "\n")

@@ -54,6 +54,14 @@ UNCHECKED_TOKENS = 1_000_000
 class Admitted:
     query: str
     """The document to execute (the persisted one, for a persisted operation)."""
+    mutation: bool = False
+    """Whether the operation to run is a mutation (it gets the saga budget)."""
+
+
+def _is_mutation(document: DocumentNode, operation_name: Any) -> bool:
+    operation = operation_of(document, operation_name if isinstance(operation_name, str)
+                             else None)
+    return operation is not None and operation.operation is OperationType.MUTATION
 
 
 @dataclass(frozen=True)
@@ -247,12 +255,12 @@ class QueryGate:
             query = params.get("query")
             if not isinstance(query, str) or not query.strip():
                 return Refused(400, "BAD_REQUEST", "query must be a non-empty string")
-            if method == "GET":
-                parsed = self._parse(query, UNCHECKED_TOKENS)
-                if isinstance(parsed, DocumentNode) and (
-                        refused := self._only_queries(parsed, params.get("operationName"))):
-                    return refused
-            return Admitted(query)
+            parsed = self._parse(query, UNCHECKED_TOKENS)
+            if method == "GET" and isinstance(parsed, DocumentNode) and (
+                    refused := self._only_queries(parsed, params.get("operationName"))):
+                return refused
+            return Admitted(query, isinstance(parsed, DocumentNode) and _is_mutation(
+                parsed, params.get("operationName")))
         resolved = await self._document(params, state)
         if isinstance(resolved, Refused):
             return resolved
@@ -295,4 +303,4 @@ class QueryGate:
                            others=[(e.message, _locations(e)) for e in errors[1:]])
         if register is not None:
             await self._store(state).put(register, text)
-        return Admitted(text)
+        return Admitted(text, _is_mutation(document, operation_name))

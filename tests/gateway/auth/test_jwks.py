@@ -187,7 +187,7 @@ async def test_a_verified_token_is_remembered_until_it_expires(
     idp = Idp(_jwk(rsa_key, "k1"))
     async with idp.client() as client:
         verifier = TokenVerifier(_config(leeway_s=0), client)
-        exp = int(time.time()) + 1
+        exp = int(time.time()) + 2  # at least a second ahead
         token = jwt.encode({"iss": "idp", "aud": "c360", "sub": "s", "exp": exp}, rsa_key,
                            algorithm="RS256", headers={"kid": "k1"})
         first = await verifier.verify(token)

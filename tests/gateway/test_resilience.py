@@ -138,6 +138,7 @@ async def test_a_registry_that_cannot_record_a_live_find_is_a_typed_unavailable_
 
     from gateway.audit.store import AuditLog
     from identity.schema import metadata
+    from sagas.store import SagaStore
 
     path = tmp_path / "registry.sqlite"
     empty = sa.create_engine(f"sqlite:///{path}")
@@ -145,6 +146,7 @@ async def test_a_registry_that_cannot_record_a_live_find_is_a_typed_unavailable_
     empty.dispose()
     writable = create_async_engine(f"sqlite+aiosqlite:///{path}")
     await AuditLog(writable).create()
+    await SagaStore(writable).create()
     await writable.dispose()
     read_only = create_async_engine(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true")
     email = next(c["email"] for c in graph_sandbox.data.shopify.customers.values()

@@ -139,3 +139,38 @@ async def test_every_mutation_leaves_an_audit_record(
     assert [(r["journey"], r["role"], r["sources"], r["status"]) for r in records] == [
         ("split_customer", "backoffice", "registry", "COMPLETED")]
     assert records[0]["subject"].startswith("backoffice-")
+
+
+def _writers_missing() -> bool:
+    from adapters.protocols import InventoryWriter, TicketWriter, WebOrderWriter
+    from adapters.shopify import ShopifyAdapter
+    from adapters.square import SquareAdapter
+    from adapters.zendesk import ZendeskAdapter
+
+    return not any(all(hasattr(a, n) for n in vars(p) if not n.startswith("_")) for a, p in (
+        (ShopifyAdapter, WebOrderWriter), (SquareAdapter, InventoryWriter),
+        (ZendeskAdapter, TicketWriter)))
+
+
+@pytest.mark.skipif(not _writers_missing(), reason="the vendor writers exist")
+async def test_journeys_without_their_vendor_writers_answer_not_configured_and_write_nothing(
+        steward_sandbox: RunningSandbox, gateway: Callable[..., Any],
+        silos: dict[str, Any]) -> None:
+    """What the README says of issue 11's pending journeys: a typed refusal, nothing
+    written anywhere (the saga never starts)."""
+    from tests.gateway.mutations import writes
+
+    person = people_with(steward_sandbox, "shopify")[0]
+    store = steward_sandbox.data.stores[0].code
+    async with gateway() as client:
+        who = await graphql(client, WHO, kind="shopify", id=person["shopify"])
+        customer = who["data"]["customer"]["id"]
+        for query, variables in (
+                ("""mutation($c: ID!, $s: ID!) { placePickupOrder(customer: $c, store: $s,
+                    lines: [{sku: "X", quantity: 1}]) { saga { id } } }""",
+                 {"c": customer, "s": store}),
+                ("""mutation($c: ID!) { createTicket(customer: $c, subject: "s", body: "b",
+                    channel: WEB) { saga { id } } }""", {"c": customer})):
+            body = await mutate(client, query, new_key(), **variables)
+            assert error_codes(body) == ["NOT_CONFIGURED"], body
+    assert await writes(silos) == {kind: 0 for kind in silos}

@@ -128,8 +128,9 @@ class TicketPayload:
     @strawberry.field(description="The ticket, read back from the helpdesk.",
                       directives=[scopes("tickets:read")])
     async def ticket(self, info: Ctx) -> Ticket | None:
-        model = await info.context.loaders.loader(
-            str(self.ticket_ref["source"]), "tickets_by_ids").load(str(self.ticket_ref["id"]))
+        loader = info.context.loaders.loader(str(self.ticket_ref["source"]), "tickets_by_ids")
+        loader.clear(str(self.ticket_ref["id"]))  # read after the write, not the cached one
+        model = await loader.load(str(self.ticket_ref["id"]))
         return None if model is None else Ticket.of(model)
 
 

@@ -1,7 +1,8 @@
 """The Zendesk Support adapter: end users as customers, and their tickets, comments and audits.
 
 ``ZendeskAdapter(ZendeskConfig(...), client, source="zendesk")`` implements
-:class:`~adapters.protocols.CustomerSource` and :class:`~adapters.protocols.TicketSource`.
+:class:`~adapters.protocols.CustomerSource`, :class:`~adapters.protocols.TicketSource` and
+:class:`~adapters.protocols.TicketWriter`.
 """
 
 from __future__ import annotations

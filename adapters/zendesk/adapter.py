@@ -12,12 +12,20 @@ from typing import Any, TypeVar
 import httpx
 
 from adapters.base import HTTPAdapter
-from adapters.errors import UpstreamBadResponse
+from adapters.errors import (
+    ConfigError,
+    RecordNotFound,
+    UpstreamBadResponse,
+    UpstreamRejected,
+)
 from adapters.http import Sleep
 from adapters.models import (
     Customer,
     HistorySlice,
     HistoryWindow,
+    NewComment,
+    NewRequester,
+    NewTicket,
     Ticket,
     TicketAudit,
     TicketComment,
@@ -25,18 +33,32 @@ from adapters.models import (
 from adapters.zendesk import parse
 from adapters.zendesk import requests as calls
 from adapters.zendesk.config import ZendeskConfig
-from adapters.zendesk.requests import Call
+from adapters.zendesk.requests import Call, Write
 
 T = TypeVar("T")
 NOT_FOUND = frozenset({404})
+REFUSED = frozenset({400, 404, 409, 422})
+"""Write answers that say "not applied": 404 (no such ticket or user), 400 (malformed, or an
+``Idempotency-Key`` reused with another body), 409 (a conflicting concurrent update), 422
+(a record Zendesk refuses, e.g. any update of a closed ticket)."""
 
 
 class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
-    """``CustomerSource`` and ``TicketSource`` over the Zendesk Support API.
+    """``CustomerSource``, ``TicketSource`` and ``TicketWriter`` over the Zendesk Support API.
 
     A customer is an active Zendesk end user; agents and admins are never returned. Every
     method answers its keys in order (duplicates included) and runs its requests concurrently,
     at most ``config.max_concurrency`` at a time.
+
+    Writes and repeats: ``ensure_requester`` is ``users/create_or_update`` (matched by
+    ``external_id``, else e-mail: safe to repeat, retried); ``create_ticket`` sends the key as
+    Zendesk's ``Idempotency-Key`` and is retried after a timeout or 5xx with the same key
+    (Zendesk answers the ticket already created; keys hold two hours); ``add_comment`` carries
+    the key in the update's ``metadata`` (the audit's ``metadata.custom``) and reads the
+    ticket's audits before writing, so a repeat finds the comment and does not add it again
+    (not retried within a call); ``set_status`` is harmless to repeat and retried. A refusal
+    (400/409/422) is :class:`~adapters.errors.UpstreamRejected`, a missing ticket or user
+    :class:`~adapters.errors.RecordNotFound`.
     """
 
     KIND = parse.KIND
@@ -392,3 +414,111 @@ class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
         canonical = [calls.numeric_id(i) for i in ids]
         found = await self._each([c for c in canonical if c is not None], audits)
         return [[] if c is None else list(found[c]) for c in canonical]
+
+    # -- writes -----------------------------------------------------------------------------
+    async def _write(self, write: Write, *, idempotent: bool) -> Any:
+        """The JSON answer of one write; a refusal (:data:`REFUSED`) raised as
+        :class:`RecordNotFound` (404) or :class:`UpstreamRejected`."""
+        async with self._slots:
+            response = await self._http.send(
+                write.method, write.path, json=write.body, idempotent=idempotent,
+                allow=REFUSED, headers=write.headers,
+            )
+        status = response.status_code
+        if status in REFUSED:
+            what = f"{write.method} {write.path} answered HTTP {status}"
+            error = RecordNotFound if status == 404 else UpstreamRejected
+            raise error(self._source, what, status=status)
+        return self._http.json(response)
+
+    def _ticket(self, body: Any) -> Ticket:
+        with self._parsing("ticket"):
+            return parse.parse_ticket(
+                parse.ticket_of(body), source=self._source,
+                order_field_id=self.config.order_number_field_id,
+            )
+
+    def _ticket_id(self, ticket_id: str) -> str:
+        canonical = calls.numeric_id(ticket_id)
+        if canonical is None:
+            raise RecordNotFound(self._source, "not a Zendesk ticket id")
+        return canonical
+
+    async def _show_ticket(self, ticket_id: str) -> Ticket:
+        body = await self._get(calls.show_ticket(ticket_id), allow=NOT_FOUND)
+        if body is None:
+            raise RecordNotFound(self._source, f"GET /api/v2/tickets/{ticket_id}.json "
+                                               "answered HTTP 404", status=404)
+        return self._ticket(body)
+
+    async def ensure_requester(self, person: NewRequester) -> str:
+        """The end user with ``person.external_id`` (else ``person.email``), updated with the
+        person's name, e-mail and phone, or a new end user: ``users/create_or_update.json``
+        (201 created, 200 updated), safe to repeat."""
+        body = await self._write(
+            calls.create_or_update_user(person.name, person.email, person.phone,
+                                        person.external_id),
+            idempotent=True,
+        )
+        with self._parsing("user"):
+            return parse.user_id(body)
+
+    async def create_ticket(self, ticket: NewTicket, *, key: str) -> Ticket:
+        """``POST tickets.json`` with ``Idempotency-Key: key``: the channel as the tag
+        ``channel_<channel>`` (Zendesk sets ``via.channel`` to ``api``), the order reference
+        in the custom field ``config.order_number_field_id``. Retried with the same key after
+        a timeout or 5xx; a repeat within two hours answers the ticket already created."""
+        requester = calls.numeric_id(ticket.requester_id)
+        if requester is None:
+            raise RecordNotFound(self._source, "not a Zendesk user id")
+        if ticket.order_reference is not None and self.config.order_number_field_id is None:
+            raise ConfigError(f"sources.{self._source}.order_number_field_id",
+                              "needed to write a ticket's order reference")
+        write = calls.create_ticket(
+            requester_id=requester, subject=ticket.subject, body=ticket.body,
+            public=ticket.public, channel=ticket.channel, tags=ticket.tags,
+            order_reference=ticket.order_reference,
+            order_field_id=self.config.order_number_field_id, key=key,
+        )
+        return self._ticket(await self._write(write, idempotent=True))
+
+    async def _carries_key(self, ticket_id: str, key: str) -> bool:
+        bodies = await self._cursor_walk(
+            lambda after: calls.ticket_audits(ticket_id, after), "audits"
+        )
+        with self._parsing("audits"):
+            return any(parse.audits_carry_key(body, key) for body in bodies)
+
+    async def add_comment(self, ticket_id: str, comment: NewComment, *, key: str) -> Ticket:
+        """The ticket's audits are read first: when one carries ``key`` (an earlier call was
+        applied, its answer lost) the ticket is answered as it is; else ``PUT tickets/{id}``
+        adds the comment with ``key`` in the update's ``metadata``. Not retried within the
+        call: after an unknown outcome, call again (it reads back first)."""
+        canonical = self._ticket_id(ticket_id)
+        if await self._carries_key(canonical, key):
+            return await self._show_ticket(canonical)
+        author = None if comment.author_id is None else calls.numeric_id(comment.author_id)
+        if comment.author_id is not None and author is None:
+            raise RecordNotFound(self._source, "not a Zendesk user id")
+        write = calls.add_comment(canonical, comment.body, public=comment.public,
+                                  author_id=author, key=key)
+        return self._ticket(await self._write(write, idempotent=False))
+
+    async def set_status(self, ticket_id: str, status: str, *, key: str) -> Ticket:
+        """``PUT tickets/{id}`` with the status (retried: setting it again changes nothing).
+        Zendesk refuses any update of a closed ticket (422): when the ticket already has the
+        status asked for (a repeat of ``closed``) it is answered as it is, else the refusal is
+        :class:`UpstreamRejected`."""
+        canonical = self._ticket_id(ticket_id)
+        try:
+            return self._ticket(await self._write(
+                calls.set_status(canonical, status, key=key), idempotent=True))
+        except RecordNotFound:
+            raise
+        except UpstreamRejected as exc:
+            if exc.status != 422:
+                raise
+            current = await self._show_ticket(canonical)
+            if current.status == status:
+                return current
+            raise

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.models import Customer, Ticket, TicketAudit, TicketComment, TicketEvent
-from adapters.zendesk.requests import phone_digits
+from adapters.zendesk.requests import CHANNEL_TAG_PREFIX, KEY_METADATA, phone_digits
 
 KIND = "zendesk"
 END_USER = "end-user"
+API_CHANNEL = "api"
 
 Json = Mapping[str, Any]
 
@@ -190,11 +191,22 @@ def order_reference(ticket: Json, field_id: int | None) -> str | None:
     return None
 
 
+def ticket_channel(via_channel: str | None, tags: Sequence[str]) -> str | None:
+    """Where the customer asked: ``via.channel``, except for a ticket created through the API
+    (``api``, or no via) that carries a ``channel_<x>`` tag (how c360 writes it, see
+    :data:`~adapters.zendesk.requests.CHANNEL_TAG_PREFIX`): then ``<x>``."""
+    if via_channel is None or via_channel == API_CHANNEL:
+        for tag in tags:
+            if tag.startswith(CHANNEL_TAG_PREFIX) and len(tag) > len(CHANNEL_TAG_PREFIX):
+                return tag.removeprefix(CHANNEL_TAG_PREFIX)
+    return via_channel
+
+
 def parse_ticket(
     ticket: Json, *, source: str = KIND, order_field_id: int | None = None
 ) -> Ticket:
-    """A Zendesk ticket: subject, status, priority, channel (``via.channel``), requester,
-    times, tags and the order reference from the configured custom field."""
+    """A Zendesk ticket: subject, status, priority, channel (see :func:`ticket_channel`),
+    requester, times, tags and the order reference from the configured custom field."""
     via = ticket.get("via") or {}
     if not isinstance(via, Mapping):
         raise TypeError("via must be an object")
@@ -212,7 +224,7 @@ def parse_ticket(
         subject=subject or "",
         status=status,
         priority=optional_text(ticket.get("priority")),
-        channel=optional_text(via.get("channel")),
+        channel=ticket_channel(optional_text(via.get("channel")), tags),
         requester_id=record_id(ticket["requester_id"]),
         created_at=parse_time(ticket["created_at"]),
         updated_at=optional_time(ticket.get("updated_at")),
@@ -348,3 +360,44 @@ def export_next(body: Json) -> str | None:
 def search_has_next(body: Json) -> bool:
     """Whether an offset-paginated answer has a ``next_page``."""
     return body.get("next_page") is not None
+
+
+# -- writes -------------------------------------------------------------------------------------
+def user_id(body: Json) -> str:
+    """The id of the ``user`` a users write answered."""
+    user = body["user"]
+    if not isinstance(user, Mapping):
+        raise TypeError("user must be an object")
+    return record_id(user["id"])
+
+
+def ticket_of(body: Json) -> Json:
+    """The ``ticket`` object of a show, create or update answer."""
+    ticket = body["ticket"]
+    if not isinstance(ticket, Mapping):
+        raise TypeError("ticket must be an object")
+    return ticket
+
+
+def audit_custom(audit: Json) -> Json:
+    """The ``metadata.custom`` of an audit (what a write's ``metadata`` carried), {} if none."""
+    metadata = audit.get("metadata") or {}
+    if not isinstance(metadata, Mapping):
+        raise TypeError("metadata must be an object")
+    custom = metadata.get("custom") or {}
+    if not isinstance(custom, Mapping):
+        raise TypeError("metadata.custom must be an object")
+    return custom
+
+
+def audits_carry_key(body: Json, key: str) -> bool:
+    """Whether an audit of this page was written with ``key`` (:data:`KEY_METADATA` in its
+    ``metadata.custom``, or one level down under ``custom`` should a write have nested it)."""
+    for audit in records(body, "audits"):
+        custom = audit_custom(audit)
+        nested = custom.get("custom")
+        if custom.get(KEY_METADATA) == key or (
+            isinstance(nested, Mapping) and nested.get(KEY_METADATA) == key
+        ):
+            return True
+    return False

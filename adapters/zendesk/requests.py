@@ -1,9 +1,10 @@
 """The Zendesk Support API calls the adapter makes, as pure values (no I/O).
 
-Every call is a ``GET`` (:class:`Call`: path and query). Limits are Zendesk's own: 100 ids per
-``show_many``, ``page[size]`` at most 100 for cursor pagination, ``per_page`` at most 100 for the
-offset-paginated searches and at most 1000 for the incremental export, and for the unified
-Search API (``search.json``) 64 words per query and 1,000 results per query (10 pages of 100).
+Every read is a ``GET`` (:class:`Call`: path and query), every write a :class:`Write`. Limits
+are Zendesk's own: 100 ids per ``show_many``, ``page[size]`` at most 100 for cursor pagination,
+``per_page`` at most 100 for the offset-paginated searches and at most 1000 for the incremental
+export, and for the unified Search API (``search.json``) 64 words per query and 1,000 results
+per query (10 pages of 100).
 """
 
 from __future__ import annotations
@@ -244,3 +245,97 @@ def ticket_comments(ticket_id: str, after: str | None = None) -> Call:
 def ticket_audits(ticket_id: str, after: str | None = None) -> Call:
     """One cursor page of a ticket's audits, oldest first."""
     return Call(f"/api/v2/tickets/{ticket_id}/audits.json", _cursor_params(after))
+
+
+# -- writes -------------------------------------------------------------------------------------
+CHANNEL_TAG_PREFIX = "channel_"
+"""API-created tickets get ``via.channel`` ``api`` from Zendesk (``via`` is read-only), so the
+channel the customer asked through (web | phone | email | store | chat) is written as the tag
+``channel_<channel>``; :func:`adapters.zendesk.parse.ticket_channel` reads it back for tickets
+whose ``via.channel`` is ``api``."""
+KEY_METADATA = "c360_key"
+"""The key of an update (a comment) in the ticket's write-only ``metadata``, which Zendesk
+records as the audit's ``metadata.custom``: read back before a repeat."""
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+_TAG_UNSAFE = re.compile(r"[^a-z0-9_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One write of the Zendesk API: method, path, JSON body and extra headers."""
+
+    method: str
+    path: str
+    body: dict[str, object]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def channel_tag(channel: str) -> str:
+    """``channel_<channel>``, lower case, anything but letters, digits and ``_`` as ``_`` (a
+    Zendesk tag has no spaces)."""
+    return CHANNEL_TAG_PREFIX + (_TAG_UNSAFE.sub("_", channel.strip().lower()) or "unknown")
+
+
+def create_or_update_user(
+    name: str, email: str | None, phone: str | None, external_id: str
+) -> Write:
+    """``users/create_or_update.json``: the user with this ``external_id`` (else this e-mail),
+    updated, or a new one. No ``role``: a new user is an end user, and a matched agent keeps
+    their role."""
+    user: dict[str, object] = {"name": name, "external_id": external_id,
+                               "skip_verify_email": True}
+    if email:
+        user["email"] = email
+    if phone:
+        user["phone"] = phone
+    return Write("POST", "/api/v2/users/create_or_update.json", {"user": user})
+
+
+def create_ticket(
+    *,
+    requester_id: str,
+    subject: str,
+    body: str,
+    public: bool,
+    channel: str,
+    tags: Sequence[str],
+    order_reference: str | None,
+    order_field_id: int | None,
+    key: str,
+) -> Write:
+    """``tickets.json`` with ``key`` as the ``Idempotency-Key``; the channel as a tag (see
+    :data:`CHANNEL_TAG_PREFIX`), the order reference in the custom field ``order_field_id``.
+    Raises ``ValueError`` for an order reference without a configured field."""
+    ticket: dict[str, object] = {
+        "subject": subject,
+        "comment": {"body": body, "public": public},
+        "requester_id": int(requester_id),
+        "tags": unique([*tags, channel_tag(channel)]),
+    }
+    if order_reference is not None:
+        if order_field_id is None:
+            raise ValueError("an order reference needs order_number_field_id")
+        ticket["custom_fields"] = [{"id": order_field_id, "value": order_reference}]
+    return Write("POST", "/api/v2/tickets.json", {"ticket": ticket}, {IDEMPOTENCY_HEADER: key})
+
+
+def add_comment(
+    ticket_id: str, body: str, *, public: bool, author_id: str | None, key: str
+) -> Write:
+    """``PUT tickets/{id}.json`` adding a comment, ``key`` in the audit's metadata."""
+    comment: dict[str, object] = {"body": body, "public": public}
+    if author_id is not None:
+        comment["author_id"] = int(author_id)
+    return Write("PUT", f"/api/v2/tickets/{ticket_id}.json",
+                 {"ticket": {"comment": comment, "metadata": {KEY_METADATA: key}}})
+
+
+def set_status(ticket_id: str, status: str, *, key: str) -> Write:
+    """``PUT tickets/{id}.json`` setting the status (a repeat changes nothing: no audit)."""
+    return Write("PUT", f"/api/v2/tickets/{ticket_id}.json",
+                 {"ticket": {"status": status, "metadata": {KEY_METADATA: key}}})
+
+
+def show_ticket(ticket_id: str) -> Call:
+    return Call(f"/api/v2/tickets/{ticket_id}.json")

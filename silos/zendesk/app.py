@@ -9,6 +9,10 @@ The unified Search API (``/api/v2/search.json``) answers ``type:ticket`` queries
 purpose: attachments, organizations, groups, side-loads other than identities, the search count
 and export endpoints, and searches of users, organizations and groups through ``search.json``
 (users have their own ``users/search.json``).
+
+Writes: ``users`` and ``users/create_or_update`` (POST), ``tickets`` (POST, with Zendesk's
+``Idempotency-Key``) and ``tickets/{id}`` (PUT, the ticket's write-only ``metadata`` recorded as
+the audit's ``metadata.custom``; a closed ticket refuses updates with 422).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import base64
 import binascii
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -32,6 +37,7 @@ from silos.responses import json_response
 from silos.zendesk.config import ZendeskSiloConfig
 from silos.zendesk.errors import (
     SEARCH_LIMIT_TEXT,
+    IdempotentRequestError,
     InvalidPaginationParameterError,
     InvalidSearchError,
     InvalidValueError,
@@ -69,6 +75,20 @@ CURSOR_LINK_DROP = frozenset((PAGE_AFTER, PAGE_BEFORE))
 OFFSET_LINK_DROP = frozenset(("page",))
 EXPORT_LINK_DROP = frozenset(("cursor", "start_time"))
 TOO_RECENT_START_TIME = "Too recent start_time. Use a start_time older than 1 minute"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_LOOKUP = "x-idempotency-lookup"
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """A ticket creation answered under an ``Idempotency-Key``: the request body it answered
+    (canonical JSON), until when the key holds, and the answer to repeat."""
+
+    fingerprint: bytes
+    expires_at: float
+    status_code: int
+    content: bytes
+    location: str
 
 
 def _by_id(record: Record) -> SortKey:
@@ -184,6 +204,7 @@ class ZendeskApi:
         self.store = store
         self.config = config
         self.clock = clock
+        self.idempotency: dict[str, Remembered] = {}
 
     # -- rendering ------------------------------------------------------------------------
     @staticmethod
@@ -333,6 +354,14 @@ class ZendeskApi:
 
     async def create_user(self, request: Request) -> Response:
         user = self.store.create_user(await _json_body(request))
+        return json_response({"user": user}, status_code=201, headers={"Location": user["url"]})
+
+    async def create_or_update_user(self, request: Request) -> Response:
+        """``POST users/create_or_update``: 201 with ``Location`` when the user was created,
+        200 when an existing one (same ``external_id``, else same e-mail) was updated."""
+        user, updated = self.store.create_or_update_user(await _json_body(request))
+        if updated:
+            return json_response({"user": user})
         return json_response({"user": user}, status_code=201, headers={"Location": user["url"]})
 
     async def requested_tickets(self, request: Request) -> Response:
@@ -487,7 +516,41 @@ class ZendeskApi:
         return json_response({"ticket": self._ticket(request)})
 
     async def create_ticket(self, request: Request) -> Response:
-        ticket = self.store.create_ticket(await _json_body(request))
+        """``POST tickets``; with an ``Idempotency-Key`` header, Zendesk's idempotency: the
+        first answer is remembered for ``idempotency_window_s`` (two hours) and a repeat with
+        the same key and the same body gets it again, unchanged, with
+        ``x-idempotency-lookup: hit`` (``miss`` on the request that created); the same key with
+        another body is refused (400 ``IdempotentRequestError``). A refused creation (422) is
+        not remembered: nothing was written, so a corrected repeat may use the key."""
+        body = await _json_body(request)
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if not key:
+            return self._created(body)
+        now = self.clock()
+        fingerprint = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        remembered = self.idempotency.get(key)
+        if remembered is not None and remembered.expires_at > now:
+            if remembered.fingerprint != fingerprint:
+                raise IdempotentRequestError(key)
+            return Response(
+                remembered.content,
+                status_code=remembered.status_code,
+                media_type="application/json",
+                headers={"Location": remembered.location, IDEMPOTENCY_LOOKUP: "hit"},
+            )
+        response = self._created(body)
+        self.idempotency[key] = Remembered(
+            fingerprint,
+            now + self.config.idempotency_window_s,
+            response.status_code,
+            bytes(response.body),
+            response.headers["Location"],
+        )
+        response.headers[IDEMPOTENCY_LOOKUP] = "miss"
+        return response
+
+    def _created(self, body: Any) -> Response:
+        ticket = self.store.create_ticket(body)
         audit = self.store.latest_audit(ticket["id"])
         return json_response(
             {"ticket": ticket, "audit": audit}, status_code=201, headers={"Location": ticket["url"]}
@@ -519,6 +582,7 @@ class ZendeskApi:
             ("/api/v2/search", self.search, "GET"),
             ("/api/v2/users/show_many", self.show_many_users, "GET"),
             ("/api/v2/users/search", self.search_users, "GET"),
+            ("/api/v2/users/create_or_update", self.create_or_update_user, "POST"),
             ("/api/v2/users", self.create_user, "POST"),
             ("/api/v2/users/{user_id}/tickets/requested", self.requested_tickets, "GET"),
             ("/api/v2/users/{user_id}", self.show_user, "GET"),

@@ -19,6 +19,9 @@ class ZendeskSiloConfig:
     written to the account becomes searchable ``search_index_delay_s`` seconds later (Zendesk:
     "it typically takes about a minute"); the sandbox indexes at once (0) so that its data is
     searchable as soon as it is served, and tests raise it to show the lag.
+
+    ``idempotency_window_s``: how long an ``Idempotency-Key`` of a ticket creation is remembered
+    (Zendesk: two hours).
     """
 
     subdomain: str = "c360-sandbox"
@@ -34,3 +37,4 @@ class ZendeskSiloConfig:
     search_index_delay_s: float = 0.0
     search_max_results: int = 1000
     search_max_words: int = 64
+    idempotency_window_s: float = 7200.0

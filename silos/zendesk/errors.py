@@ -11,6 +11,8 @@ Zendesk answers errors in several envelopes, and an adapter must cope with each 
   ``start_time`` or ``cursor``;
 * ``{"error": "invalid", "description": "Invalid search: ..."}`` (422) for a search the Search API
   refuses, e.g. a page past its 1,000-result limit;
+* ``{"error": "IdempotentRequestError", "description": ...}`` (400) for an ``Idempotency-Key``
+  reused with a different body;
 * a bare ``{"error": "Couldn't authenticate you"}`` for a 401;
 * ``text/plain`` bodies for API-level failures (malformed JSON, 429, 500, 503).
 """
@@ -32,6 +34,9 @@ RATE_LIMITED_TEXT = (
 SERVER_ERROR_TEXT = "Internal Server Error"
 UNAVAILABLE_TEXT = "Service Unavailable"
 BAD_REQUEST_TEXT = "Bad Request"
+IDEMPOTENCY_MISMATCH_TEXT = (
+    "Request parameters do not match the original request with this idempotency key"
+)
 SEARCH_LIMIT_TEXT = "Requested response size was greater than Search Response Limits"
 OFFSET_DEPTH_TITLE = (
     "Pagination requests using Offset Pagination are limited to page 100 or up to 10000 records"
@@ -197,6 +202,14 @@ class InvalidSearchError(ZendeskError):
 
     def body(self) -> dict[str, Any]:
         return {"error": "invalid", "description": f"Invalid search: {self.reason}"}
+
+
+class IdempotentRequestError(ZendeskError):
+    """An ``Idempotency-Key`` sent again, within its window, with a different request body
+    (400): the first request's result stands and nothing is written."""
+
+    def body(self) -> dict[str, Any]:
+        return {"error": "IdempotentRequestError", "description": IDEMPOTENCY_MISMATCH_TEXT}
 
 
 def record_not_found() -> dict[str, str]:

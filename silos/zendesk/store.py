@@ -121,6 +121,17 @@ def _comment_of(ticket: Record) -> tuple[Record, str | None]:
     return comment, text if isinstance(text, str) and text.strip() else None
 
 
+def _custom_metadata(ticket: Record) -> Record:
+    """The write-only ``metadata`` of a ticket create/update body: Zendesk records it as the
+    ``custom`` part of the audit's (and its comment's) ``metadata``."""
+    metadata = ticket.get("metadata")
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ZendeskValidationError.one("metadata", "Metadata: is invalid", "InvalidValue")
+    return dict(metadata)
+
+
 def _root(body: Any, name: str) -> Record:
     root = body.get(name) if isinstance(body, dict) else None
     if not isinstance(root, dict):
@@ -308,6 +319,106 @@ class ZendeskStore:
         insort(self._by_updated, (epoch_of(stamp), user_id))
         return record
 
+    def create_or_update_user(
+        self, body: Record, *, at: datetime | None = None
+    ) -> tuple[Record, bool]:
+        """``POST /api/v2/users/create_or_update.json``: the user matched by ``external_id``,
+        else by ``email`` (any of its e-mail identities), updated with the body's values; a new
+        user (``role`` end-user unless given) when nothing matches. Returns ``(user, updated)``.
+
+        An update sets the ``name``, adds a new ``email`` or ``phone`` as an identity (the
+        user's ``email`` / ``phone`` stay the primary ones unless they were empty) and sets the
+        ``external_id``; a value another user holds is refused (422 ``DuplicateValue``), as on
+        create. ``role`` is only read on create (this emulator never changes a role).
+        """
+        user = _root(body, "user")
+        raw_external_id = user.get("external_id")
+        external_id = None if raw_external_id in (None, "") else str(raw_external_id)
+        email = user.get("email") or None
+        matched: Record | None = None
+        if external_id is not None:
+            matched = self.find_user_by_external_id(external_id)
+        if matched is None and isinstance(email, str):
+            matched = self.find_user_by_email(email)
+        if matched is None:
+            return self.create_user(body, at=at), False
+        self._update_user(matched, user, external_id, at)
+        return matched, True
+
+    def _update_user(
+        self, record: Record, user: Record, external_id: str | None, at: datetime | None
+    ) -> None:
+        user_id: int = record["id"]
+        stamp = zendesk_time(at)
+        changed = False
+        email = user.get("email") or None
+        if email is not None:
+            if not isinstance(email, str) or _EMAIL.match(email.strip()) is None:
+                raise ZendeskValidationError.one(
+                    "email", f"Email: {email} is not properly formatted", "InvalidFormat"
+                )
+            email = email.strip()
+            owner = self._by_email.get(normalize_email(email))
+            if owner is not None and owner != user_id:
+                raise ZendeskValidationError.one(
+                    "email",
+                    f"Email: {email} is already being used by another user",
+                    "DuplicateValue",
+                )
+        if external_id is not None:
+            owner = self._by_external_id.get(normalize_external_id(external_id))
+            if owner is not None and owner != user_id:
+                raise ZendeskValidationError.one(
+                    "external_id", "External: has already been taken", "DuplicateValue"
+                )
+        phone = user.get("phone") or None
+        if phone is not None and not isinstance(phone, str):
+            raise ZendeskValidationError.one("phone", f"Phone: {phone} is invalid", "InvalidValue")
+        name = user.get("name")
+        if isinstance(name, str) and name.strip() and name.strip() != record["name"]:
+            for word in set(words(record["name"])):
+                self._by_name_word[word].remove(user_id)
+            record["name"] = name.strip()
+            for word in set(words(record["name"])):
+                self._by_name_word.setdefault(word, []).append(user_id)
+            changed = True
+        if email is not None and normalize_email(email) not in self._by_email:
+            key = normalize_email(email)
+            primary = record["email"] is None
+            if primary:
+                record["email"] = email
+            identity = self._identity(user_id, "email", email, False, stamp)
+            identity["primary"] = primary
+            self._identities.setdefault(user_id, []).append(identity)
+            self._by_email[key] = user_id
+            for word in set(words(key)):
+                self._by_email_word.setdefault(word, []).append(user_id)
+            changed = True
+        if phone is not None and not any(
+            i["type"] == "phone_number" and i["value"] == phone
+            for i in self._identities.get(user_id, [])
+        ):
+            primary = record["phone"] is None
+            if primary:
+                record["phone"] = phone
+                record["shared_phone_number"] = False
+            identity = self._identity(user_id, "phone_number", phone, False, stamp)
+            identity["primary"] = primary
+            self._identities.setdefault(user_id, []).append(identity)
+            for key in phone_keys(phone):
+                self._by_phone.setdefault(key, []).append(user_id)
+            changed = True
+        if external_id is not None and external_id != record["external_id"]:
+            if record["external_id"] is not None:
+                del self._by_external_id[normalize_external_id(record["external_id"])]
+            record["external_id"] = external_id
+            self._by_external_id[normalize_external_id(external_id)] = user_id
+            changed = True
+        if changed and stamp != record["updated_at"]:
+            self._by_updated.remove((epoch_of(record["updated_at"]), user_id))
+            record["updated_at"] = stamp
+            insort(self._by_updated, (epoch_of(stamp), user_id))
+
     def _identity(self, user_id: int, kind: str, value: str, verified: bool, stamp: str) -> Record:
         identity_id = self._event_id()
         return {
@@ -418,6 +529,7 @@ class ZendeskStore:
         public = bool(comment.get("public", True))
         order_number = self._order_number(ticket.get("custom_fields"))
         external_id = ticket.get("external_id")
+        metadata = self._audit_metadata(_custom_metadata(ticket))
 
         stamp = zendesk_time(at)
         via = self._via(channel, requester)
@@ -466,7 +578,9 @@ class ZendeskStore:
             "allow_attachments": True,
             "from_messaging_channel": channel in MESSAGING_CHANNELS,
         }
-        first = self._comment(comment_id, audit_id, author_id, text, public, via, stamp)
+        first = self._comment(
+            comment_id, audit_id, author_id, text, public, via, stamp, metadata
+        )
         events: list[Record] = [self._comment_event(first)]
         creates: list[tuple[str, Any]] = [
             ("requester_id", str(requester_id)),
@@ -488,7 +602,7 @@ class ZendeskStore:
                         "field_name": field_name,
                     }
                 )
-        audit = self._audit(audit_id, ticket_id, author_id, events, via, stamp)
+        audit = self._audit(audit_id, ticket_id, author_id, events, via, stamp, metadata)
 
         self._tickets[ticket_id] = record
         self._requested.setdefault(requester_id, []).append(record)
@@ -526,6 +640,7 @@ class ZendeskStore:
                 if value != record[field]:
                     changes.append((field, value))
         comment, text = _comment_of(ticket)
+        metadata = self._audit_metadata(_custom_metadata(ticket))
         author_id = self.agent_id
         if text is not None:
             author_id = self._known_user(comment.get("author_id", self.agent_id), "author_id")
@@ -544,7 +659,9 @@ class ZendeskStore:
         events: list[Record] = []
         if text is not None:
             public = bool(comment.get("public", self._first_comment_public[ticket_id]))
-            added = self._comment(self._event_id(), audit_id, author_id, text, public, via, stamp)
+            added = self._comment(
+                self._event_id(), audit_id, author_id, text, public, via, stamp, metadata
+            )
             events.append(self._comment_event(added))
             insort(self._comments[ticket_id], added, key=_time_key)
             if public:
@@ -563,7 +680,7 @@ class ZendeskStore:
             if field == "status":
                 record["custom_status_id"] = self.custom_status_ids[value or "new"]
         record["updated_at"] = stamp
-        audit = self._audit(audit_id, ticket_id, author_id, events, via, stamp)
+        audit = self._audit(audit_id, ticket_id, author_id, events, via, stamp, metadata)
         insort(self._audits[ticket_id], audit, key=_time_key)
         self._latest_audit[ticket_id] = audit
         self._record_search_version(record)
@@ -631,6 +748,7 @@ class ZendeskStore:
         public: bool,
         via: Record,
         stamp: str,
+        metadata: Record,
     ) -> Record:
         return {
             "id": comment_id,
@@ -644,7 +762,7 @@ class ZendeskStore:
             "audit_id": audit_id,
             "via": via,
             "created_at": stamp,
-            "metadata": self._metadata,
+            "metadata": metadata,
         }
 
     @staticmethod
@@ -661,6 +779,10 @@ class ZendeskStore:
             "audit_id": comment["audit_id"],
         }
 
+    def _audit_metadata(self, custom: Record) -> Record:
+        """An audit's ``metadata``: the shared empty one unless the write carried custom data."""
+        return self._metadata if not custom else {"system": {}, "custom": custom}
+
     def _audit(
         self,
         audit_id: int,
@@ -669,13 +791,14 @@ class ZendeskStore:
         events: list[Record],
         via: Record,
         stamp: str,
+        metadata: Record,
     ) -> Record:
         return {
             "id": audit_id,
             "ticket_id": ticket_id,
             "created_at": stamp,
             "author_id": author_id,
-            "metadata": self._metadata,
+            "metadata": metadata,
             "events": events,
             "via": via,
         }

@@ -19,6 +19,7 @@ from adapters.zendesk.parse import (
     parse_user,
     parse_users,
     records,
+    ticket_of,
 )
 
 COMMENTS_TICKET_ID = "1"
@@ -42,4 +43,6 @@ CASES: list[tuple[str, Callable[[Any], object]]] = [
     ("zendesk/search_tickets_result.json", parse_search_tickets),
     ("zendesk/ticket_audits_cursor_page.json", parse_audits),
     ("zendesk/ticket_comments.json", lambda body: parse_comments(body, COMMENTS_TICKET_ID)),
+    ("zendesk/ticket_create_response.json", lambda body: parse_ticket(ticket_of(body))),
+    ("zendesk/user_create_response.json", lambda body: parse_user(body["user"])),
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -37,3 +38,20 @@ async def read(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[
             raise
     async with engine.connect() as conn:
         return await work(conn)
+
+
+async def create_tables(engine: AsyncEngine, metadata: sa.MetaData, lock_name: str) -> None:
+    """``metadata.create_all`` made safe for workers starting together: one at a time on
+    PostgreSQL (an advisory lock named ``lock_name``); on SQLite a worker that lost the race
+    finds the tables made and tries again."""
+    for attempt in range(3):
+        try:
+            async with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(
+                        sa.func.hashtext(lock_name))))
+                await conn.run_sync(metadata.create_all)
+            return
+        except sa_exc.OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == 2:
+                raise

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.cache import LookupCache, NoCache
-from adapters.sql import read
+from adapters.sql import create_tables, read
 from identity.golden import assign_golden_ids, mint
 from identity.matching import Matcher, Override, RecordIdentity, RecordKey
 from identity.normalize import name_tokens
@@ -140,17 +140,7 @@ class Registry:
     async def create(self) -> None:
         """Create the tables if missing; safe for gateway workers starting together (one at a
         time on PostgreSQL; on SQLite a worker that lost the race finds the tables made)."""
-        for attempt in range(3):
-            try:
-                async with self.engine.begin() as conn:
-                    if self.engine.dialect.name == "postgresql":
-                        await conn.execute(sa.text(
-                            "SELECT pg_advisory_xact_lock(hashtext('identity_registry'))"))
-                    await conn.run_sync(metadata.create_all)
-                return
-            except sa.exc.OperationalError as exc:
-                if "already exists" not in str(exc) or attempt == 2:
-                    raise
+        await create_tables(self.engine, metadata, "identity_registry")
 
     def _insert(self) -> Any:
         dialect = self.engine.dialect.name

@@ -81,7 +81,8 @@ class Journeys:
 
     def all(self) -> dict[str, Journey]:
         journeys: list[Journey] = [
-            CreateTicket(self), AddTicketComment(self), SetTicketStatus(self),
+            CreateTicket(self), UpdateTicket("add_ticket_comment", "add_comment", self),
+            UpdateTicket("set_ticket_status", "set_status", self),
             PostPoints("adjust_points", self), PostPoints("redeem_points", self),
             PlacePickupOrder(self), MarkReadyForPickup(self), CompletePickup(self),
             ReturnInStore(self), HandOffCart(self), LinkCustomers(self), SplitCustomer(self)]
@@ -252,48 +253,33 @@ class CreateTicket:
         return {"ticket": run.outputs["create_ticket"]}
 
 
-class AddTicketComment:
-    name = "add_ticket_comment"
+class UpdateTicket:
+    """One write to an existing ticket (``add_ticket_comment``: the comment; ``set_ticket_status``:
+    the status), as one step named after the writer's method."""
 
-    def __init__(self, journeys: Journeys) -> None:
+    def __init__(self, name: str, step: str, journeys: Journeys) -> None:
+        self.name = name
+        self.step = step
         self.j = journeys
 
     def plan(self, input: dict[str, Any]) -> list[Step]:
         source = str(input["helpdesk"])
         writer: TicketWriter = self.j.of(source, TicketWriter)
 
-        async def comment(run: Run) -> Any:
-            ticket = await writer.add_comment(str(run.input["ticket_id"]), NewComment(
-                body=str(run.input["body"]), public=bool(run.input["public"]),
-                author_id=run.input.get("author_id")), key=run.key("add_comment"))
+        async def update(run: Run) -> Any:
+            ticket_id, key = str(run.input["ticket_id"]), run.key(self.step)
+            if self.step == "add_comment":
+                ticket = await writer.add_comment(ticket_id, NewComment(
+                    body=str(run.input["body"]), public=bool(run.input["public"]),
+                    author_id=run.input.get("author_id")), key=key)
+            else:
+                ticket = await writer.set_status(ticket_id, str(run.input["status"]), key=key)
             return {"source": source, "id": ticket.id}
 
-        return [Step("add_comment", source, comment)]
+        return [Step(self.step, source, update)]
 
     def result(self, run: Run) -> Any:
-        return {"ticket": run.outputs["add_comment"]}
-
-
-class SetTicketStatus:
-    name = "set_ticket_status"
-
-    def __init__(self, journeys: Journeys) -> None:
-        self.j = journeys
-
-    def plan(self, input: dict[str, Any]) -> list[Step]:
-        source = str(input["helpdesk"])
-        writer: TicketWriter = self.j.of(source, TicketWriter)
-
-        async def status(run: Run) -> Any:
-            ticket = await writer.set_status(str(run.input["ticket_id"]),
-                                             str(run.input["status"]),
-                                             key=run.key("set_status"))
-            return {"source": source, "id": ticket.id}
-
-        return [Step("set_status", source, status)]
-
-    def result(self, run: Run) -> Any:
-        return {"ticket": run.outputs["set_status"]}
+        return {"ticket": run.outputs[self.step]}
 
 
 # -- points ---------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql import create_tables
+
 metadata = sa.MetaData()
 
 saga = sa.Table(
@@ -160,17 +162,7 @@ class SagaStore:
 
     async def create(self) -> None:
         """Create the tables if missing; safe for workers starting together."""
-        for attempt in range(3):
-            try:
-                async with self.engine.begin() as conn:
-                    if self.engine.dialect.name == "postgresql":
-                        await conn.execute(sa.text(
-                            "SELECT pg_advisory_xact_lock(hashtext('c360_sagas'))"))
-                    await conn.run_sync(metadata.create_all)
-                return
-            except sa.exc.OperationalError as exc:
-                if "already exists" not in str(exc) or attempt == 2:
-                    raise
+        await create_tables(self.engine, metadata, "c360_sagas")
 
     def _insert(self) -> Any:
         return postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert

@@ -428,28 +428,6 @@ class NewStoreReturn:
     customer_id: str | None = None
 
 
-class StockState(StrEnum):
-    """Square's inventory states that a write moves units between."""
-
-    IN_STOCK = "IN_STOCK"
-    RESERVED_FOR_SALE = "RESERVED_FOR_SALE"
-    SOLD = "SOLD"
-
-
-@dataclass(frozen=True, slots=True)
-class StockMove:
-    """``quantity`` units of ``sku`` at ``location_id`` moved from one state to another (a
-    reservation: IN_STOCK → RESERVED_FOR_SALE; its release: the reverse; a sale from it:
-    RESERVED_FOR_SALE → SOLD). ``reference_id`` ties the move to the order it serves."""
-
-    sku: str
-    location_id: str
-    quantity: int
-    from_state: StockState
-    to_state: StockState
-    reference_id: str | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class NewRequester:
     """A helpdesk user to create for a customer who has none; ``external_id`` (c360's person

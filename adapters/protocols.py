@@ -43,7 +43,6 @@ from adapters.models import (
     NewWebOrder,
     Order,
     OrderReturn,
-    StockMove,
     Ticket,
     TicketAudit,
     TicketComment,
@@ -228,7 +227,11 @@ class WebOrderWriter(Source, Protocol):
 
 @runtime_checkable
 class StoreOrderWriter(Source, Protocol):
-    """Orders at a store's point of sale (Square): store sales, pickups, returns."""
+    """Orders at a store's point of sale (Square): pickups held at the counter, returns.
+
+    A pickup order holds its units at the store (Square keeps them RESERVED_FOR_SALE, out of
+    the stock on sale) from its creation until it completes (sold) or is cancelled (back in
+    stock): that hold is how a web order's units are reserved in the store's inventory."""
 
     async def create_store_order(self, order: NewStoreOrder, *, key: str) -> Order:
         """Create the order with ``key`` as the vendor's idempotency key: repeating the call
@@ -248,12 +251,10 @@ class StoreOrderWriter(Source, Protocol):
         ``key``."""
         ...
 
-
-@runtime_checkable
-class InventoryWriter(Source, Protocol):
-    async def move_stock(self, moves: Sequence[StockMove], *, key: str) -> None:
-        """Apply the moves in one batch, idempotent on ``key`` (the same key never moves
-        twice)."""
+    async def store_orders_by_reference(self, location_id: str,
+                                        reference_id: str) -> list[Order]:
+        """The store's pickup orders (open or recently collected) made for ``reference_id``
+        (e.g. the web order they hold units for)."""
         ...
 
 

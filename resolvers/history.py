@@ -90,6 +90,7 @@ _TICKET_CHANNELS = {
     "mobile": EventChannel.APP, "mobile_sdk": EventChannel.APP, "api": EventChannel.OTHER,
     "facebook": EventChannel.SOCIAL, "twitter": EventChannel.SOCIAL,
     "instagram_dm": EventChannel.SOCIAL, "whatsapp": EventChannel.CHAT,
+    "store": EventChannel.STORE,
 }
 
 _POINTS_KINDS = {

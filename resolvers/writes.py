@@ -24,7 +24,6 @@ from adapters.models import FulfillmentType
 from adapters.protocols import (
     CartSource,
     CustomerSource,
-    InventoryWriter,
     OrderSource,
     PointsWriter,
     StoreOrderWriter,
@@ -312,16 +311,25 @@ async def prepare_pickup(info: Ctx, customer: str, lines: list[tuple[str, int]],
     wanted = check_lines(lines)
     target = store_target(info, store)
     web, web_location = located(target, _capable(info, WebOrderWriter), "online shop location")
-    pos, pos_location = located(target, _capable(info, InventoryWriter), "point of sale")
+    pos, pos_location = located(target, _capable(info, StoreOrderWriter), "point of sale")
     ids = await records_in(info, golden, [web, pos])
     if web not in ids:
         raise bad_input("the customer has no online shop account", "NOT_FOUND")
     card = await loyalty_card(info, golden)
     return {"web": web, "web_kind": info.context.runtime.adapters[web].kind,
             "web_customer_id": ids[web], "web_location_id": web_location, "pos": pos,
-            "pos_location_id": pos_location, "lines": wanted, "store": target.code,
-            "loyalty": card[0] if card else None, "card": card[1] if card else None,
-            "golden_id": golden}
+            "pos_location_id": pos_location, "pos_customer_id": ids.get(pos),
+            "recipient_name": await recipient_name(info, golden), "lines": wanted,
+            "store": target.code, "loyalty": card[0] if card else None,
+            "card": card[1] if card else None, "golden_id": golden}
+
+
+async def recipient_name(info: Ctx, golden: str) -> str | None:
+    """Who collects at the counter: the customer's name as their first profile has it."""
+    found = await profiles(info, golden)
+    first = found[0] if found else None
+    return " ".join(p for p in ((first.first_name, first.last_name) if first else ())
+                    if p) or None
 
 
 def _pickup_of(model: models.Order) -> models.Fulfillment | None:
@@ -343,10 +351,12 @@ async def prepare_pickup_step(info: Ctx, order: str) -> dict[str, Any]:
     target = store_target(info, place.code)
     if model.source not in info.context.runtime.capable(WebOrderWriter):
         raise bad_input("the order's system takes no writes", "NOT_CONFIGURED")
-    pos, pos_location = located(target, _capable(info, InventoryWriter), "point of sale")
-    lines = check_lines([(line.sku or "", int(line.quantity)) for line in model.lines])
+    pos, pos_location = located(target, _capable(info, StoreOrderWriter), "point of sale")
+    writer: StoreOrderWriter = info.context.runtime.adapters[pos]  # type: ignore[assignment]
+    held = await writer.store_orders_by_reference(pos_location, model.id)
     return {"web": model.source, "web_kind": model.kind, "order_id": model.id, "pos": pos,
-            "pos_location_id": pos_location, "lines": lines, "store": target.code}
+            "pos_location_id": pos_location, "pos_order_id": held[0].id if held else None,
+            "store": target.code}
 
 
 # -- return in store ------------------------------------------------------------------------
@@ -417,7 +427,7 @@ async def prepare_handoff(info: Ctx, customer: str | None, cart: str, store: str
         raise bad_input("no such open cart", "NOT_FOUND")
     wanted = check_lines([(line.sku or "", int(line.quantity)) for line in found.lines])
     target = store_target(info, store)
-    pos, pos_location = located(target, _capable(info, InventoryWriter), "point of sale")
+    pos, pos_location = located(target, _capable(info, StoreOrderWriter), "point of sale")
     ids = await records_in(info, owner, [source, pos])
     card = await loyalty_card(info, owner)
     result: dict[str, Any] = {
@@ -431,13 +441,8 @@ async def prepare_handoff(info: Ctx, customer: str | None, cart: str, store: str
         result.update(web=source, web_kind=info.context.runtime.adapters[source].kind,
                       web_customer_id=ids.get(source) or found.customer_id,
                       web_location_id=target.locations.get(source), email=found.email)
-    else:
-        if pos not in info.context.runtime.capable(StoreOrderWriter):
-            raise bad_input("the store's point of sale takes no orders", "NOT_CONFIGURED")
-        found_profiles = await profiles(info, owner)
-        first = found_profiles[0] if found_profiles else None
-        result.update(pos_customer_id=ids.get(pos), recipient_name=" ".join(
-            p for p in ((first.first_name, first.last_name) if first else ()) if p) or None)
+    result.update(pos_customer_id=ids.get(pos),
+                  recipient_name=await recipient_name(info, owner))
     return result
 
 

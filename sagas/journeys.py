@@ -27,13 +27,10 @@ from adapters.models import (
     Order,
     ReturnLineRequest,
     SourceRef,
-    StockMove,
-    StockState,
 )
 from adapters.protocols import (
     CustomerSource,
     InventorySource,
-    InventoryWriter,
     PointsWriter,
     StoreOrderWriter,
     TicketWriter,
@@ -122,44 +119,57 @@ class Journeys:
 
         return Step("create_order", source, apply, None, undo)
 
-    def reserve_stock(self, source: str, order_step: str | None) -> Step:
-        """Units moved to RESERVED_FOR_SALE at the store (after checking they are there)."""
-        writer: InventoryWriter = self.of(source, InventoryWriter)
+    def hold_at_store(self, source: str, order_step: str | None, *,
+                      note: str = "to collect at the counter") -> Step:
+        """A pickup order at the store's point of sale, after checking the store has the
+        units: the point of sale holds them for it (out of the stock on sale) until it is
+        collected or cancelled. Its ``reference_id`` names the web order of ``order_step``
+        (else the input's ``reference_id``); cancelling it releases the units."""
+        writer: StoreOrderWriter = self.of(source, StoreOrderWriter)
         reader: InventorySource = self.of(source, InventorySource)
 
-        def moves(run: Run, frm: StockState, to: StockState) -> list[StockMove]:
-            reference = None
-            if order_step is not None and order_step in run.outputs:
-                made = run.outputs[order_step]
-                reference = f"{made['source']}:{made['id']}"
-            return [StockMove(line.sku, str(run.input["pos_location_id"]), line.quantity,
-                              frm, to, reference) for line in _lines(run)]
+        def new_order(run: Run) -> NewStoreOrder:
+            reference = run.input.get("reference_id")
+            if order_step is not None:
+                reference = str(run.outputs[order_step]["id"])
+            return NewStoreOrder(
+                location_id=str(run.input["pos_location_id"]), lines=_lines(run),
+                customer_id=run.input.get("pos_customer_id"), reference_id=reference,
+                pickup=True, recipient_name=run.input.get("recipient_name"), note=note)
+
+        async def create(run: Run) -> Any:
+            made = await writer.create_store_order(new_order(run),
+                                                   key=run.key("hold_at_store"))
+            return order_output(made)
 
         async def apply(run: Run) -> Any:
-            wanted = moves(run, StockState.IN_STOCK, StockState.RESERVED_FOR_SALE)
-            levels = await reader.inventory_by_skus([m.sku for m in wanted],
+            wanted = _lines(run)
+            levels = await reader.inventory_by_skus([line.sku for line in wanted],
                                                     [str(run.input["pos_location_id"])])
-            for move, found in zip(wanted, levels, strict=True):
-                if sum((lv.available for lv in found), Decimal(0)) < move.quantity:
-                    raise InsufficientStock(source, f"not enough units of a line at the store "
-                                                    f"(line {wanted.index(move) + 1})")
-            await writer.move_stock(wanted, key=run.key("reserve_stock"))
-            return {"units": sum(m.quantity for m in wanted)}
+            for number, (line, found) in enumerate(zip(wanted, levels, strict=True), 1):
+                if sum((lv.available for lv in found), Decimal(0)) < line.quantity:
+                    raise InsufficientStock(source, f"not enough units of line {number} at "
+                                                    "the store")
+            return await create(run)
 
         async def undo(run: Run, output: Any) -> None:
-            await writer.move_stock(
-                moves(run, StockState.RESERVED_FOR_SALE, StockState.IN_STOCK),
-                key=run.key("reserve_stock", "-undo"))
+            await writer.update_store_order(str(output["id"]), state="CANCELED",
+                                            fulfillment_state="CANCELED",
+                                            key=run.key("hold_at_store", "-undo"))
 
-        async def repeat(run: Run) -> Any:
-            # the move is idempotent on its key; repeating it without the stock check
-            await writer.move_stock(moves(run, StockState.IN_STOCK,
-                                          StockState.RESERVED_FOR_SALE),
-                                    key=run.key("reserve_stock"))
-            return {"units": sum(line.quantity for line in _lines(run))}
+        # after an unknown outcome, the same idempotency key answers the order if it was made
+        return Step("hold_at_store", source, apply, create, undo)
 
-        step = Step("reserve_stock", source, apply, None, undo)
-        return _with_repeat(step, repeat)
+    def pickup_steps(self, web_order: Step, input: dict[str, Any]) -> list[Step]:
+        """A web order for pickup (``web_order``, output ``create_order``), the units held at
+        the store for it, and the points it earns when the customer is a member."""
+        steps = [web_order, self.hold_at_store(str(input["pos"]), "create_order")]
+        if input.get("card"):
+            steps.append(self.points("accrue_points", str(input["loyalty"]),
+                                     points=lambda run: points_for(run.outputs["create_order"]),
+                                     reason="PURCHASE", channel="WEB",
+                                     order_step="create_order"))
+        return steps
 
     def points(self, name: str, source: str, *, points: Any, reason: str,
                channel: str | None, order_step: str | None = None,
@@ -194,12 +204,6 @@ class Journeys:
                 allow_negative_balance=True), key=run.key(name, "-undo"))
 
         return Step(name, source, apply, None, undo)
-
-
-def _with_repeat(step: Step, repeat: Any) -> Step:
-    """A step whose first send checks something first, and whose repeat (after an unknown
-    outcome) goes straight to the idempotent write: the repeat is its read-back."""
-    return Step(step.name, step.source, step.apply, repeat, step.undo)
 
 
 # -- tickets --------------------------------------------------------------------------------
@@ -310,19 +314,26 @@ class PlacePickupOrder:
         self.j = journeys
 
     def plan(self, input: dict[str, Any]) -> list[Step]:
-        steps = [self.j.create_web_order(str(input["web"])),
-                 self.j.reserve_stock(str(input["pos"]), "create_order")]
-        if input.get("card"):
-            steps.append(self.j.points("accrue_points", str(input["loyalty"]),
-                                       points=lambda run: points_for(
-                                           run.outputs["create_order"]),
-                                       reason="PURCHASE", channel="WEB",
-                                       order_step="create_order"))
-        return steps
+        return self.j.pickup_steps(self.j.create_web_order(str(input["web"])), input)
 
     def result(self, run: Run) -> Any:
         return {"order": run.outputs["create_order"],
+                "store_order": run.outputs["hold_at_store"],
                 "points": (run.outputs.get("accrue_points") or {}).get("points", 0)}
+
+
+def _at_store(journeys: Journeys, input: dict[str, Any], name: str, **moves: str) -> list[Step]:
+    """The step moving the store's pickup order of a web order (when it has one) on."""
+    if not input.get("pos_order_id"):
+        return []
+    source = str(input["pos"])
+    writer: StoreOrderWriter = journeys.of(source, StoreOrderWriter)
+
+    async def move(run: Run) -> Any:
+        return order_output(await writer.update_store_order(
+            str(run.input["pos_order_id"]), key=run.key(name), **moves))
+
+    return [Step(name, source, move)]
 
 
 class MarkReadyForPickup:
@@ -338,14 +349,18 @@ class MarkReadyForPickup:
         async def ready(run: Run) -> Any:
             return order_output(await writer.mark_ready_for_pickup(str(run.input["order_id"])))
 
-        return [Step("mark_ready", source, ready)]
+        return [*_at_store(self.j, input, "prepare_at_store", fulfillment_state="PREPARED"),
+                Step("mark_ready", source, ready)]
 
     def result(self, run: Run) -> Any:
-        return {"order": run.outputs["mark_ready"]}
+        return {"order": run.outputs["mark_ready"],
+                "store_order": run.outputs.get("prepare_at_store")}
 
 
 class CompletePickup:
-    """The reserved units sold at the store, then the web order fulfilled (collected)."""
+    """The store's pickup order collected (its held units sold), then the web order fulfilled.
+    Neither can be undone once the customer has the goods: a failure leaves the saga FAILED
+    with the step named, and both steps are safe to run again."""
 
     name = "complete_pickup"
 
@@ -354,32 +369,18 @@ class CompletePickup:
 
     def plan(self, input: dict[str, Any]) -> list[Step]:
         web = str(input["web"])
-        pos = str(input["pos"])
         writer: WebOrderWriter = self.j.of(web, WebOrderWriter)
-        stock: InventoryWriter = self.j.of(pos, InventoryWriter)
-
-        def moves(run: Run, frm: StockState, to: StockState) -> list[StockMove]:
-            return [StockMove(line.sku, str(run.input["pos_location_id"]), line.quantity,
-                              frm, to, f"{run.input['web_kind']}:{run.input['order_id']}")
-                    for line in _lines(run)]
-
-        async def sell(run: Run) -> Any:
-            await stock.move_stock(moves(run, StockState.RESERVED_FOR_SALE, StockState.SOLD),
-                                   key=run.key("sell_reserved"))
-            return {"units": sum(line.quantity for line in _lines(run))}
-
-        async def unsell(run: Run, output: Any) -> None:
-            await stock.move_stock(moves(run, StockState.SOLD, StockState.RESERVED_FOR_SALE),
-                                   key=run.key("sell_reserved", "-undo"))
 
         async def collect(run: Run) -> Any:
             return order_output(await writer.complete_pickup(str(run.input["order_id"])))
 
-        return [Step("sell_reserved", pos, sell, None, unsell),
+        return [*_at_store(self.j, input, "collect_at_store", fulfillment_state="COMPLETED",
+                           state="COMPLETED"),
                 Step("fulfil_order", web, collect)]
 
     def result(self, run: Run) -> Any:
-        return {"order": run.outputs["fulfil_order"]}
+        return {"order": run.outputs["fulfil_order"],
+                "store_order": run.outputs.get("collect_at_store")}
 
 
 # -- return in store ------------------------------------------------------------------------
@@ -455,40 +456,17 @@ class HandOffCart:
 
     def plan(self, input: dict[str, Any]) -> list[Step]:
         pos = str(input["pos"])
-        if input["mode"] == "PICKUP":
-            web = str(input["web"])
-            first = (self.j.complete_draft(web) if input["cart_kind"] == "DRAFT_ORDER"
-                     else self.j.create_web_order(web))
-            steps = [first, self.j.reserve_stock(pos, "create_order")]
-            if input.get("card"):
-                steps.append(self.j.points("accrue_points", str(input["loyalty"]),
-                                           points=lambda run: points_for(
-                                               run.outputs["create_order"]),
-                                           reason="PURCHASE", channel="WEB",
-                                           order_step="create_order"))
-            return steps
-        orders: StoreOrderWriter = self.j.of(pos, StoreOrderWriter)
-
-        async def store_order(run: Run) -> Any:
-            made = await orders.create_store_order(NewStoreOrder(
-                location_id=str(run.input["pos_location_id"]), lines=_lines(run),
-                customer_id=run.input.get("pos_customer_id"),
-                reference_id=str(run.input["reference_id"]), pickup=True,
-                recipient_name=run.input.get("recipient_name"),
-                note="prepared from the customer's online cart"), key=run.key("store_order"))
-            return order_output(made)
-
-        async def cancel(run: Run, output: Any) -> None:
-            await orders.update_store_order(str(output["id"]), state="CANCELED",
-                                            fulfillment_state="CANCELED",
-                                            key=run.key("store_order", "-undo"))
-
-        return [Step("store_order", pos, store_order, None, cancel),
-                self.j.reserve_stock(pos, "store_order")]
+        if input["mode"] != "PICKUP":
+            return [self.j.hold_at_store(pos, None,
+                                         note="prepared from the customer's online cart")]
+        web = str(input["web"])
+        first = (self.j.complete_draft(web) if input["cart_kind"] == "DRAFT_ORDER"
+                 else self.j.create_web_order(web))
+        return self.j.pickup_steps(first, input)
 
     def result(self, run: Run) -> Any:
-        made = run.outputs.get("create_order") or run.outputs["store_order"]
-        return {"order": made,
+        made = run.outputs.get("create_order") or run.outputs["hold_at_store"]
+        return {"order": made, "store_order": run.outputs["hold_at_store"],
                 "points": (run.outputs.get("accrue_points") or {}).get("points", 0)}
 
 

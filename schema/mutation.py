@@ -115,8 +115,9 @@ Record = Annotated[RecordInput, strawberry.argument(description="A customer reco
 async def _order(info: Ctx, output: Any) -> Order | None:
     if not output:
         return None
-    model = await info.context.loaders.loader(str(output["source"]), "orders_by_ids").load(
-        str(output["id"]))
+    loader = info.context.loaders.loader(str(output["source"]), "orders_by_ids")
+    loader.clear(str(output["id"]))  # read after the write, not what the request cached
+    model = await loader.load(str(output["id"]))
     return None if model is None else Order.of(model)
 
 
@@ -151,11 +152,18 @@ class OrderPayload:
     saga: Saga = strawberry.field(description="What was written.")
     points_earned: int = strawberry.field(description="Loyalty points the order earned.")
     order_ref: strawberry.Private[dict[str, Any]]
+    store_ref: strawberry.Private[dict[str, Any] | None] = None
 
     @strawberry.field(description="The order, read back from the system that holds it.",
                       directives=[scopes("orders:read")])
     async def order(self, info: Ctx) -> Order | None:
         return await _order(info, self.order_ref)
+
+    @strawberry.field(description="The pickup order at the store's point of sale that holds "
+                                  "the units for the customer (null when there is none).",
+                      directives=[scopes("orders:read")])
+    async def store_order(self, info: Ctx) -> Order | None:
+        return await _order(info, self.store_ref)
 
 
 @strawberry.type(description="A web order's lines returned in a store.", directives=[scopes()])
@@ -282,6 +290,7 @@ class Mutation:
                                       lambda: writes.prepare_pickup(
                                           info, str(customer), _lines(lines), str(store)))
         return OrderPayload(saga=Saga.of(state), order_ref=state.result["order"],
+                            store_ref=state.result.get("store_order"),
                             points_earned=int(state.result.get("points", 0)))
 
     @strawberry.mutation(description="A pickup order is ready at the store (the customer is "
@@ -292,7 +301,7 @@ class Mutation:
         state = await writes.run_saga(info, "mark_ready_for_pickup", client, idempotency_key,
                                       lambda: writes.prepare_pickup_step(info, str(order)))
         return OrderPayload(saga=Saga.of(state), order_ref=state.result["order"],
-                            points_earned=0)
+                            store_ref=state.result.get("store_order"), points_earned=0)
 
     @strawberry.mutation(description="The customer collected a pickup order: the reserved "
                                      "units sold at the store, the web order fulfilled.",
@@ -303,7 +312,7 @@ class Mutation:
         state = await writes.run_saga(info, "complete_pickup", client, idempotency_key,
                                       lambda: writes.prepare_pickup_step(info, str(order)))
         return OrderPayload(saga=Saga.of(state), order_ref=state.result["order"],
-                            points_earned=0)
+                            store_ref=state.result.get("store_order"), points_earned=0)
 
     @strawberry.mutation(description="Lines of a web order returned in a store: the store's "
                                      "return, the web refund restocking at the store, the "
@@ -338,6 +347,7 @@ class Mutation:
                                           info, None if customer is None else str(customer),
                                           str(cart), str(store), mode.value))
         return OrderPayload(saga=Saga.of(state), order_ref=state.result["order"],
+                            store_ref=state.result.get("store_order"),
                             points_earned=int(state.result.get("points", 0)))
 
     @strawberry.mutation(description="Declare two records the same person (survives "

@@ -3,7 +3,15 @@
 Everything is read through the Admin REST API except the order ids of a set of customers, which
 REST cannot filter by more than one customer: those come from one Admin GraphQL query per 100
 customers (``orders(query: "customer_id:… OR …")``, ids only), then the orders themselves from
-the REST ``orders.json?ids=`` batch the other order reads use.
+the REST ``orders.json?ids=`` batch the other order reads use. REST orders do not show a
+pickup prepared for collection: the fulfillment orders of the orders whose pickup is pending
+are read too, one Admin GraphQL query per 50 of them (none when no pickup is pending).
+
+Writes (``WebOrderWriter``): orders, their cancellation, pickup preparation
+(``fulfillmentOrderLineItemsPreparedForPickup``) and collection (``fulfillments.json``),
+refunds and draft order completion, each documented with how a repeat is made harmless. A
+refusal (404, 400, 422) is :class:`~adapters.errors.RecordNotFound` or
+:class:`~adapters.errors.UpstreamRejected`; everything else maps as for reads.
 """
 
 from __future__ import annotations
@@ -20,10 +28,12 @@ import httpx
 
 from adapters.base import HTTPAdapter
 from adapters.errors import (
+    RecordNotFound,
     UpstreamAuthError,
     UpstreamBadResponse,
     UpstreamError,
     UpstreamRateLimited,
+    UpstreamRejected,
     UpstreamUnavailable,
 )
 from adapters.http import CALL_DEADLINE, Sleep
@@ -34,14 +44,17 @@ from adapters.models import (
     HistoryWindow,
     InventoryLevel,
     Location,
+    NewRefund,
+    NewWebOrder,
     Order,
+    OrderReturn,
     Variant,
 )
 
 from . import parse
 from . import requests as calls
 from .config import KIND, ShopifyConfig
-from .requests import Call, GraphQLCall
+from .requests import Call, GraphQLCall, Write
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -49,6 +62,10 @@ B = TypeVar("B")
 TOKEN_HEADER = "X-Shopify-Access-Token"
 UNAVAILABLE_CODES = frozenset({"INTERNAL_SERVER_ERROR", "SHOP_INACTIVE"})
 _CODE = re.compile(r"^[A-Za-z_]{1,40}$")
+REFUSED = frozenset({400, 404, 422})
+"""Write answers that say "not applied": 404 (no such record), 400 (a malformed body), 422
+(a record Shopify refuses)."""
+PREPARED = "fulfillmentOrderLineItemsPreparedForPickup"
 
 
 class SharedTtlValue(Generic[T]):
@@ -82,6 +99,11 @@ class SharedTtlValue(Generic[T]):
         self._value = value
         self._expires = self.clock() + self.ttl
 
+    def invalidate(self) -> None:
+        """Forget the value (a write changed what it holds): the next caller loads again."""
+        self._value = None
+        self._expires = float("-inf")
+
     async def _load(self, load: Callable[[], Awaitable[T]]) -> T:
         try:
             value = await load()
@@ -102,9 +124,9 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
     Admin GraphQL API for the order ids of many customers at once.
 
     Implements ``CustomerSource``, ``OrderSource``, ``CatalogSource``, ``InventorySource``,
-    ``LocationSource`` and ``CartSource``. Every batch method answers aligned with its keys
-    (duplicates answered, ``None``/``[]`` for keys the shop does not have, including keys that
-    cannot be Shopify ids).
+    ``LocationSource``, ``CartSource`` and ``WebOrderWriter``. Every batch method answers
+    aligned with its keys (duplicates answered, ``None``/``[]`` for keys the shop does not
+    have, including keys that cannot be Shopify ids).
     Independent requests run concurrently, at most ``config.max_concurrency`` at a time; every
     list is followed through its ``Link`` rel="next" pages to the end.
     """
@@ -197,7 +219,7 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
             self._pickup_names(), self._orders_of_customers(wanted))
         allowed = set(wanted)
         found: dict[str, list[Order]] = {}
-        for order in self._orders(bodies, names):
+        for order in await self._with_readiness(self._orders(bodies, names)):
             if order.customer_id in allowed:
                 found.setdefault(order.customer_id, []).append(order)
         for orders in found.values():
@@ -248,7 +270,8 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
             return [None for _ in ids]
         names, results = await self._pair(
             self._pickup_names(), self._gather(self._collect(call) for call in batches))
-        found = {order.id: order for bodies in results for order in self._orders(bodies, names)}
+        orders = [order for bodies in results for order in self._orders(bodies, names)]
+        found = {order.id: order for order in await self._with_readiness(orders)}
         return [found.get(key) for key in ids]
 
     async def order_history(self, windows: Sequence[HistoryWindow]
@@ -314,6 +337,27 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
                 for body in bodies
                 for order in parse.parse_orders(body, source=self.source, pickup_locations=names)
             ]
+
+    async def _with_readiness(self, orders: list[Order]) -> list[Order]:
+        """The orders with each pending pickup ``READY`` once prepared: REST orders do not
+        show it, so the fulfillment orders of those orders are read, :data:`~.requests.
+        MAX_READINESS_ORDERS` orders per Admin GraphQL query (no request when none is
+        pending)."""
+        pending = calls.unique_ids(order.id for order in orders if parse.awaiting_pickup(order))
+        if not pending:
+            return orders
+
+        async def readiness(call: GraphQLCall) -> dict[str, bool]:
+            payload = await self._graphql(call.path, call.body())
+            with self._parsing("fulfillment orders"):
+                return parse.pickup_readiness(payload)
+
+        ready: dict[str, bool] = {}
+        for found in await self._gather(
+                readiness(call) for call in calls.pickup_readiness(
+                    self.config.api_version, pending)):
+            ready.update(found)
+        return [parse.with_readiness(order, ready.get(order.id, False)) for order in orders]
 
     async def _pickup_names(self) -> dict[str, str]:
         return await self.pickup_names.get(self._load_pickup_names)
@@ -407,6 +451,290 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
                     body, source=self.source,
                     store_location_ids=self.config.store_location_ids))
         return found
+
+    # ------------------------------------------------------------------------------ writes
+
+    async def create_order(self, order: NewWebOrder) -> Order:
+        """``POST orders.json`` (variants from the SKU index, payment pending), carrying
+        ``order.saga_tag`` as a tag (see :func:`~.requests.order_tag`) and the note attribute
+        ``c360_saga``; with ``pickup_location_id``, a native local pickup there (the shipping
+        line naming the location). Not retried within the call: Shopify has no idempotency
+        key here, so after an unknown outcome look with :meth:`orders_by_tag` first."""
+        customer = self._numeric(order.customer_id, "customer")
+        index = await self.catalog.get(self._load_catalog)
+        unknown = [line.sku for line in order.lines if line.sku not in index]
+        if unknown:
+            raise RecordNotFound(self.source, f"{len(unknown)} SKU(s) not in the catalog")
+        pickup_name = None
+        if order.pickup_location_id is not None:
+            pickup_name = await self._location_name(order.pickup_location_id)
+        write = calls.create_order(
+            self.config.api_version, customer_id=customer,
+            lines=[(int(index[line.sku].id), line.quantity) for line in order.lines],
+            saga_tag=order.saga_tag, email=order.email, note=order.note,
+            pickup_name=pickup_name)
+        body = await self._write(write, idempotent=False)
+        return await self._answered_order(body)
+
+    async def orders_by_tag(self, tag: str) -> list[Order]:
+        """The order ids an Admin GraphQL ``tag:`` search finds (every status), then those
+        orders from ``orders.json?ids=`` keeping only those whose tags hold the tag (a
+        search term Shopify ignored must not match every order)."""
+        version, size = self.config.api_version, self.config.page_size
+        refs = await self._order_refs(calls.orders_tagged(version, tag, size))
+        ids = calls.unique_ids(order_id for order_id, _ in refs)
+        if not ids:
+            return []
+        batches = calls.orders_by_ids(version, ids, size, calls.TAGGED_ORDER_FIELDS)
+        names, results = await self._pair(
+            self._pickup_names(), self._gather(self._collect(call) for call in batches))
+        wanted = calls.order_tag(tag)
+        with self._parsing("orders"):
+            found = [order for bodies in results for body in bodies
+                     for order in parse.tagged_orders(
+                         body, wanted, source=self.source, pickup_locations=names)]
+        found.sort(key=lambda o: (o.placed_at, int(o.id)))
+        return await self._with_readiness(found)
+
+    async def cancel_order(self, order_id: str, *, reason: str, restock: bool) -> Order:
+        """``POST orders/{id}/cancel.json`` (retried: cancelling is harmless to repeat). An
+        order already cancelled (Shopify answers 422) is answered as it is."""
+        self._numeric(order_id, "order")
+        write = calls.cancel_order(self.config.api_version, order_id, reason=reason,
+                                   restock=restock)
+        try:
+            await self._write(write, idempotent=True)
+        except RecordNotFound:
+            raise
+        except UpstreamRejected as exc:
+            if exc.status != 422:
+                raise
+            current = await self._order(order_id)
+            if current.status != "CANCELLED":
+                raise
+            return current
+        return await self._order(order_id)
+
+    async def mark_ready_for_pickup(self, order_id: str) -> Order:
+        """The order's open pickup fulfillment orders (``GET orders/{id}/fulfillment_orders.
+        json``) prepared for pickup with the Admin GraphQL mutation ``fulfillmentOrderLine
+        ItemsPreparedForPickup`` (Shopify tells the customer); those already prepared or
+        collected are left as they are, so a repeat changes nothing."""
+        pickups = await self._pickup_fulfillment_orders(order_id)
+        waiting = [fo_id for fo_id, status in pickups if status == "open"]
+        if waiting:
+            call = calls.prepared_for_pickup(self.config.api_version, waiting)
+            payload = await self._graphql(call.path, call.body())
+            with self._parsing("fulfillment orders"):
+                codes = parse.user_error_codes(payload, PREPARED)
+            if codes:
+                again = await self._pickup_fulfillment_orders(order_id)
+                if any(status == "open" for _, status in again):
+                    named = sorted({c for c in codes if _CODE.match(c)})
+                    raise UpstreamRejected(
+                        self.source, f"{PREPARED} refused ({', '.join(named) or 'userErrors'})")
+        return await self._order(order_id)
+
+    async def complete_pickup(self, order_id: str) -> Order:
+        """``POST fulfillments.json`` (fulfillment order API, customer not notified) for the
+        pickup fulfillment orders still open or prepared; once none is, a repeat only reads
+        the order back."""
+        pickups = await self._pickup_fulfillment_orders(order_id)
+        waiting = [fo_id for fo_id, status in pickups if status in ("open", "in_progress")]
+        if waiting:
+            await self._write(calls.fulfil(self.config.api_version, waiting), idempotent=False)
+        return await self._order(order_id)
+
+    async def create_refund(self, refund: NewRefund) -> OrderReturn:
+        """The SKUs resolved to the order's line items (``GET orders/{id}.json``); the items
+        stocked at ``restock_location_id`` when they are not yet (``inventory_levels.json``,
+        then ``inventory_levels/connect.json``: a store's web location may stock nothing);
+        the money Shopify suggests for them (``POST refunds/calculate.json``), then ``POST
+        orders/{id}/refunds.json`` restocking there with ``[c360:<key>]`` in the note. Not
+        retried: after an unknown outcome, look with :meth:`refunds_by_key`."""
+        self._numeric(refund.order_id, "order")
+        if refund.restock_location_id is not None:
+            self._numeric(refund.restock_location_id, "location")
+        version = self.config.api_version
+        body = await self._read(calls.order_lines(version, refund.order_id), "order")
+        with self._parsing("order"):
+            lines = parse.order_line_items(body)
+        allocated, problem = parse.allocate_refund(
+            [(line.sku, line.quantity) for line in refund.lines], lines)
+        if problem == "missing":
+            raise RecordNotFound(self.source, "a refunded SKU is not on the order")
+        if problem == "exceeds":
+            raise UpstreamRejected(self.source, "more units refunded than the order has left")
+        if refund.restock_location_id is not None:
+            await self._stock_at(refund.restock_location_id, [line.sku for line in refund.lines])
+        calculated = await self._write(
+            calls.calculate_refund(version, refund.order_id, allocated,
+                                   refund.restock_location_id), idempotent=True)
+        with self._parsing("refund calculation"):
+            transactions = parse.refund_transactions(calculated)
+        made = await self._write(calls.create_refund(
+            version, refund.order_id, allocated, location_id=refund.restock_location_id,
+            key=refund.key, note=refund.note, transactions=transactions), idempotent=False)
+        with self._parsing("refund"):
+            return parse.parse_created_refund(made, source=self.source)
+
+    async def refunds_by_key(self, order_id: str, key: str) -> list[OrderReturn]:
+        """``GET orders/{id}/refunds.json``: the refunds whose note carries ``[c360:<key>]``."""
+        self._numeric(order_id, "order")
+        body = await self._read(calls.refunds(self.config.api_version, order_id), "order")
+        with self._parsing("refunds"):
+            return parse.refunds_with_marker(body, calls.refund_marker(key), source=self.source)
+
+    async def complete_draft_order(self, draft_id: str, *, saga_tag: str,
+                                   pickup_location_id: str | None) -> Order:
+        """``GET draft_orders/{id}.json``; a draft already completed answers the order it
+        became. Else ``PUT draft_orders/{id}.json`` adds the saga tag and note attribute (and
+        the pickup shipping line), then ``PUT draft_orders/{id}/complete.json?payment_pending
+        =true``: Shopify copies the draft's tags and note attributes to the order, so
+        :meth:`orders_by_tag` finds it. The cached open carts are dropped (the draft is no
+        longer one). Both PUTs are retried (the first is harmless to
+        repeat, and completing a completed draft is refused, not repeated)."""
+        self._numeric(draft_id, "draft order")
+        version = self.config.api_version
+        body = await self._read(calls.draft_order(version, draft_id), "draft order")
+        with self._parsing("draft order"):
+            order_id, tags, attributes = parse.draft_state(body)
+        if order_id is not None:
+            self.carts.invalidate()
+            return await self._order(order_id)
+        pickup_name = None
+        if pickup_location_id is not None:
+            pickup_name = await self._location_name(pickup_location_id)
+        tag = calls.order_tag(saga_tag)
+        if tag.lower() not in {t.lower() for t in tags}:
+            tags = [*tags, tag]
+        if not any(a.get("name") == calls.SAGA_ATTRIBUTE and a.get("value") == saga_tag
+                   for a in attributes):
+            attributes = [*attributes, {"name": calls.SAGA_ATTRIBUTE, "value": saga_tag}]
+        await self._write(calls.update_draft_order(
+            version, draft_id, tags=tags, note_attributes=attributes,
+            pickup_name=pickup_name), idempotent=True)
+        try:
+            completed = await self._write(calls.complete_draft_order(version, draft_id),
+                                          idempotent=True)
+        except RecordNotFound:
+            raise
+        except UpstreamRejected as exc:
+            if exc.status != 422:
+                raise
+            completed = await self._read(calls.draft_order(version, draft_id), "draft order")
+        self.carts.invalidate()
+        with self._parsing("draft order"):
+            order_id, _, _ = parse.draft_state(completed)
+        if order_id is None:
+            raise UpstreamRejected(self.source, "the draft order was not completed")
+        return await self._order(order_id)
+
+    async def _stock_at(self, location_id: str, skus: Sequence[str]) -> None:
+        """Connect the SKUs' inventory items the location does not stock yet (a refund can
+        only restock where the item is stocked); harmless to repeat."""
+        index = await self.catalog.get(self._load_catalog)
+        items = calls.unique_ids(
+            variant.inventory_item_id for sku in skus
+            if (variant := index.get(sku)) is not None and variant.inventory_item_id)
+        if not items:
+            return
+        batches = calls.inventory_levels(self.config.api_version, items, [location_id],
+                                         self.config.page_size)
+        stocked: set[str] = set()
+        for bodies in await self._gather(self._collect(call) for call in batches):
+            with self._parsing("inventory_levels"):
+                for body in bodies:
+                    stocked.update(parse.stocked_items(body, location_id))
+        for item in items:
+            if item not in stocked:
+                await self._write(calls.connect_inventory(
+                    self.config.api_version, item, location_id), idempotent=True)
+
+    # ------------------------------------------------------------------------ write plumbing
+
+    def _numeric(self, value: str, what: str) -> int:
+        """A Shopify id as an integer; anything else names no record of the shop."""
+        if not calls.is_id(value):
+            raise RecordNotFound(self.source, f"not a Shopify {what} id")
+        return int(value)
+
+    async def _write(self, write: Write, *, idempotent: bool) -> Any:
+        """The JSON answer of one write; a refusal (:data:`REFUSED`) raised as
+        :class:`RecordNotFound` (404) or :class:`UpstreamRejected` naming the refused fields
+        (never their messages, which may quote values)."""
+        async with self._slots:
+            response = await self._http.send(
+                write.method, write.path, params=write.params or None, json=write.body,
+                idempotent=idempotent, allow=REFUSED)
+        status = response.status_code
+        if status in REFUSED:
+            what = f"{write.method} {write.path} answered HTTP {status}"
+            if status == 404:
+                raise RecordNotFound(self.source, what, status=status)
+            fields = parse.error_fields(self._json_or_none(response))
+            if fields:
+                what += f" ({', '.join(fields)})"
+            raise UpstreamRejected(self.source, what, status=status)
+        return self._http.json(response)
+
+    @staticmethod
+    def _json_or_none(response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    async def _read(self, call: Call, what: str) -> Any:
+        """The JSON of one GET (retried); 404 is :class:`RecordNotFound`."""
+        async with self._slots:
+            response = await self._http.send("GET", call.path, params=call.params or None,
+                                             idempotent=True, allow=frozenset({404}))
+        if response.status_code == 404:
+            raise RecordNotFound(self.source, f"GET {call.path} answered HTTP 404 (no such "
+                                              f"{what})", status=404)
+        return self._http.json(response)
+
+    async def _order(self, order_id: str) -> Order:
+        """The order as every read answers it; a missing one is :class:`RecordNotFound`."""
+        [found] = await self.orders_by_ids([order_id])
+        if found is None:
+            raise RecordNotFound(self.source, "no such order")
+        return found
+
+    async def _answered_order(self, body: Any) -> Order:
+        """A write's ``{"order": {...}}`` answer parsed like every read."""
+        names = await self._pickup_names()
+        with self._parsing("order"):
+            order = parse.parse_order(body["order"], source=self.source, pickup_locations=names)
+        [ready] = await self._with_readiness([order])
+        return ready
+
+    async def _location_name(self, location_id: str) -> str:
+        """The name of a location (its pickup shipping lines carry it), from the cached
+        locations, read again once when the id is not among them."""
+        names = await self._pickup_names()
+        for name, known in names.items():
+            if known == location_id:
+                return name
+        fresh = await self._load_pickup_names()
+        self.pickup_names.put(fresh)
+        for name, known in fresh.items():
+            if known == location_id:
+                return name
+        raise RecordNotFound(self.source, "no such pickup location")
+
+    async def _pickup_fulfillment_orders(self, order_id: str) -> list[tuple[str, str]]:
+        """(id, status) of the order's pickup fulfillment orders; an order without one is not
+        a pickup (:class:`UpstreamRejected`)."""
+        self._numeric(order_id, "order")
+        body = await self._read(calls.fulfillment_orders(self.config.api_version, order_id),
+                                "order")
+        with self._parsing("fulfillment orders"):
+            pickups = parse.pickup_fulfillment_orders(body)
+        if not pickups:
+            raise UpstreamRejected(self.source, "the order is not a pickup order")
+        return pickups
 
     # ---------------------------------------------------------------------------- plumbing
 

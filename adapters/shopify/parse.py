@@ -34,7 +34,9 @@ until ``completed_at`` is set (``COMPLETED``: the shopper came back and paid); a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -62,6 +64,7 @@ from adapters.models import (
 from .config import KIND, TAG_REFERENCE
 
 Record = Mapping[str, Any]
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,60}$")
 
 SHIPMENT_STATUS = {
     "label_printed": "IN_TRANSIT", "label_purchased": "IN_TRANSIT", "confirmed": "IN_TRANSIT",
@@ -745,3 +748,180 @@ def open_carts_by_customer(carts: Iterable[Cart]) -> dict[str, list[Cart]]:
         mine.sort(key=lambda cart: (cart.updated_at, cart.created_at, cart.id.zfill(20)),
                   reverse=True)
     return found
+
+
+# ----------------------------------------------------------------------------------- writes
+
+READY_STATUS = "in_progress"
+"""A pickup fulfillment order prepared for pickup (``fulfillmentOrderLineItemsPrepared
+ForPickup``) is in progress until collected: ``PICKUP`` ``READY``."""
+
+
+def has_tag(record: Record, tag: str) -> bool:
+    """Whether an order's comma-separated ``tags`` hold ``tag`` (case-insensitive)."""
+    wanted = tag.strip().lower()
+    return any(part.strip().lower() == wanted for part in str(record.get("tags") or "").split(","))
+
+
+def tagged_orders(payload: Record, tag: str, *, source: str = KIND,
+                  pickup_locations: Mapping[str, str] | None = None) -> list[Order]:
+    """The orders of ``{"orders": [...]}`` that carry ``tag``."""
+    return [parse_order(record, source=source, pickup_locations=pickup_locations)
+            for record in _list(payload, "orders") if has_tag(record, tag)]
+
+
+def pickup_fulfillment_orders(payload: Record) -> list[tuple[str, str]]:
+    """(id, status) of the ``pick_up`` fulfillment orders of ``{"fulfillment_orders": […]}``."""
+    found: list[tuple[str, str]] = []
+    for item in _list(payload, "fulfillment_orders"):
+        method = item.get("delivery_method")
+        if isinstance(method, Mapping) and method.get("method_type") == "pick_up":
+            found.append((_id(item["id"]), str(item["status"])))
+    return found
+
+
+def pickup_readiness(payload: Record) -> dict[str, bool]:
+    """Order id -> whether a pickup fulfillment order of it is prepared (``IN_PROGRESS``), from
+    a :data:`~.requests.PICKUP_READINESS` answer."""
+    ready: dict[str, bool] = {}
+    for node in _list(payload["data"]["orders"], "nodes"):
+        orders = node["fulfillmentOrders"]
+        ready[_id(node["legacyResourceId"])] = any(
+            (fo.get("deliveryMethod") or {}).get("methodType") == "PICK_UP"
+            and fo.get("status") == READY_STATUS.upper()
+            for fo in _list(orders, "nodes"))
+    return ready
+
+
+def awaiting_pickup(order: Order) -> bool:
+    """An order whose pickup is pending: it may have been prepared since (REST cannot say)."""
+    return any(f.type is FulfillmentType.PICKUP and f.status == "PENDING"
+               for f in order.fulfillments)
+
+
+def with_readiness(order: Order, ready: bool) -> Order:
+    """The order with its pending pickup ``READY`` when prepared."""
+    if not ready:
+        return order
+    return replace(order, fulfillments=tuple(
+        replace(f, status="READY")
+        if f.type is FulfillmentType.PICKUP and f.status == "PENDING" else f
+        for f in order.fulfillments))
+
+
+def user_error_codes(payload: Record, mutation: str) -> list[str]:
+    """The ``userErrors`` codes of a mutation's answer (``""`` for one without a code)."""
+    result = payload["data"][mutation]
+    if result is None:
+        raise ValueError("no mutation result")
+    return [str(error.get("code") or "") for error in _list(result, "userErrors")]
+
+
+def order_line_items(payload: Record) -> list[tuple[str, str | None, int]]:
+    """(line item id, SKU, units still refundable) of ``{"order": {"line_items": […]}}``."""
+    lines: list[tuple[str, str | None, int]] = []
+    for line in _list(payload["order"], "line_items"):
+        current = line.get("current_quantity")
+        units = int(decimal(current if current is not None else line["quantity"]))
+        lines.append((_id(line["id"]), _text(line.get("sku")), units))
+    return lines
+
+
+def allocate_refund(wanted: Iterable[tuple[str, int]],
+                    lines: Iterable[tuple[str, str | None, int]]
+                    ) -> tuple[list[tuple[str, int]], str | None]:
+    """(line item id, quantity) for each (SKU, quantity) wanted, over the order's lines with
+    that SKU in order; the problem instead when there is one: ``"missing"`` (a SKU not on the
+    order) or ``"exceeds"`` (more units than are left to refund)."""
+    left = [[line_id, sku, units] for line_id, sku, units in lines]
+    allocated: dict[str, int] = {}
+    for sku, quantity in wanted:
+        matching = [line for line in left if line[1] == sku]
+        if not matching:
+            return [], "missing"
+        need = quantity
+        for line in matching:
+            take = min(need, int(line[2] or 0))
+            if take > 0:
+                line_id = str(line[0])
+                allocated[line_id] = allocated.get(line_id, 0) + take
+                line[2] = int(line[2] or 0) - take
+                need -= take
+        if need > 0:
+            return [], "exceeds"
+    return list(allocated.items()), None
+
+
+def stocked_items(payload: Record, location_id: str) -> set[str]:
+    """The inventory items ``{"inventory_levels": [...]}`` shows stocked at the location."""
+    return {_id(level["inventory_item_id"]) for level in _list(payload, "inventory_levels")
+            if _id(level["location_id"]) == location_id}
+
+
+def refund_transactions(payload: Record) -> list[dict[str, Any]]:
+    """The ``refund`` transactions Shopify suggests in a ``refunds/calculate.json`` answer
+    (amount, parent sale, gateway); none when nothing was paid."""
+    found: list[dict[str, Any]] = []
+    for txn in _list(payload["refund"], "transactions"):
+        amount = decimal(txn["amount"])
+        if txn.get("kind") != "suggested_refund" or amount <= 0:
+            continue
+        entry: dict[str, Any] = {"kind": "refund", "amount": str(txn["amount"]),
+                                 "gateway": txn.get("gateway")}
+        if txn.get("parent_id") is not None:
+            entry["parent_id"] = txn["parent_id"]
+        found.append(entry)
+    return found
+
+
+def refund_currency(refund: Record) -> str:
+    """A refund's currency: its lines' shop money, else its transactions'."""
+    for item in _list(refund, "refund_line_items"):
+        money_set = item.get("subtotal_set")
+        if isinstance(money_set, Mapping) and isinstance(money_set.get("shop_money"), Mapping):
+            return str(money_set["shop_money"]["currency_code"]).upper()
+    for txn in _list(refund, "transactions"):
+        if txn.get("currency"):
+            return str(txn["currency"]).upper()
+    raise ValueError("refund without a currency")
+
+
+def parse_created_refund(payload: Record, *, source: str = KIND) -> OrderReturn:
+    """``{"refund": {...}}`` as a return (a refund of goods)."""
+    refund = payload["refund"]
+    found = parse_refund(refund, source=source, currency=refund_currency(refund))
+    if found is None:
+        raise ValueError("a refund without lines")
+    return found
+
+
+def refunds_with_marker(payload: Record, marker: str, *, source: str = KIND
+                        ) -> list[OrderReturn]:
+    """The refunds of ``{"refunds": [...]}`` whose note carries ``marker``, as returns."""
+    found: list[OrderReturn] = []
+    for refund in _list(payload, "refunds"):
+        if marker not in str(refund.get("note") or ""):
+            continue
+        parsed = parse_refund(refund, source=source, currency=refund_currency(refund))
+        if parsed is not None:
+            found.append(parsed)
+    return found
+
+
+def draft_state(payload: Record) -> tuple[str | None, list[str], list[dict[str, Any]]]:
+    """(the order it became, its tags, its note attributes) of ``{"draft_order": {...}}``."""
+    draft = payload["draft_order"]
+    tags = [part.strip() for part in str(draft.get("tags") or "").split(",") if part.strip()]
+    attributes = [dict(item) for item in _list(draft, "note_attributes")]
+    return _optional_id(draft.get("order_id")), tags, attributes
+
+
+def error_fields(payload: object) -> list[str]:
+    """The field names of a 422 body ``{"errors": {field: [...]}}`` (never the messages,
+    which may quote values); ``[]`` for other shapes."""
+    if not isinstance(payload, Mapping):
+        return []
+    errors = payload.get("errors")
+    if not isinstance(errors, Mapping):
+        return []
+    return sorted(str(name) for name in errors if _FIELD.match(str(name)))

@@ -1,6 +1,7 @@
 """Pure builders of the Shopify Admin calls the adapter makes (no I/O).
 
-Every REST call here is a ``GET`` under ``/admin/api/{version}/``. Key sets are split at the
+Every REST read here is a ``GET`` under ``/admin/api/{version}/``; the writes (:class:`Write`)
+are at the end. Key sets are split at the
 vendor's limits: 250 ids per ``customers.json``/``orders.json`` ``ids`` filter (one page at
 ``limit=250``), 50 ids per ``inventory_levels.json`` id list, and every request target is kept
 under :data:`MAX_IDS_CHARS` of ids so that it stays well below the 8 KB URI Shopify's front end
@@ -18,6 +19,7 @@ applied by analogy, while one batch of 50 customers (the gateway's) is still one
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -62,10 +64,24 @@ class GraphQLCall:
     path: str
     query: str
     variables: dict[str, Any] = field(default_factory=dict)
+    paged: bool = True
 
     def body(self, after: str | None = None) -> dict[str, Any]:
-        """The JSON body asking for the page after ``after`` (the first page when None)."""
+        """The JSON body asking for the page after ``after`` (the first page when None); a
+        call that is not ``paged`` (a mutation) sends its variables only."""
+        if not self.paged:
+            return {"query": self.query, "variables": dict(self.variables)}
         return {"query": self.query, "variables": {**self.variables, "after": after}}
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One REST write: method, path, JSON body and query parameters."""
+
+    method: str
+    path: str
+    body: dict[str, Any]
+    params: dict[str, str] = field(default_factory=dict)
 
 
 ORDER_REFS = """query OrderRefsOfCustomers($first: Int!, $query: String!, $after: String) {
@@ -180,14 +196,15 @@ def order_refs_of_customers(
     ]
 
 
-def orders_by_ids(api_version: str, ids: Sequence[str], page_size: int) -> list[Call]:
+def orders_by_ids(api_version: str, ids: Sequence[str], page_size: int,
+                  fields: str = ORDER_FIELDS) -> list[Call]:
     """``GET orders.json?ids=…&status=any&limit=…``, split at 250 ids (``status`` defaults to
     ``open`` otherwise)."""
     return [
         Call(
             api_path(api_version, "orders"),
             {"ids": ",".join(chunk), "status": "any", "limit": str(page_size),
-             "fields": ORDER_FIELDS},
+             "fields": fields},
         )
         for chunk in split_ids(ids, MAX_IDS)
     ]
@@ -318,3 +335,211 @@ def follow(base_url: str, link: str) -> Call | None:
     if not same_origin or not target.path.startswith(prefix + "/"):
         return None
     return Call(target.path[len(prefix) :], dict(target.params))
+
+
+# -- writes ----------------------------------------------------------------------------------
+
+MAX_TAG = 40
+"""Shopify keeps at most 40 characters of an order tag."""
+SAGA_ATTRIBUTE = "c360_saga"
+"""The note attribute carrying a saga tag in full on the orders c360 writes."""
+TAGGED_ORDER_FIELDS = ORDER_FIELDS + ",tags"
+ORDER_LINE_FIELDS = "id,currency,line_items"
+MAX_READINESS_ORDERS = 50
+"""Orders per :data:`PICKUP_READINESS` query: 2 + 50 × (1 + 2 + 5 × 2) = 652 points, under
+Shopify's 1000 per query."""
+
+PREPARED_FOR_PICKUP = """mutation PreparedForPickup(
+    $input: FulfillmentOrderLineItemsPreparedForPickupInput!) {
+  fulfillmentOrderLineItemsPreparedForPickup(input: $input) {
+    userErrors { field message code }
+  }
+}"""
+"""Shopify's mutation marking pickup fulfillment orders ready (it tells the customer)."""
+
+PICKUP_READINESS = """query PickupReadiness($first: Int!, $query: String!) {
+  orders(first: $first, query: $query) {
+    nodes { legacyResourceId
+      fulfillmentOrders(first: 5) { nodes { status deliveryMethod { methodType } } } }
+  }
+}"""
+"""The fulfillment orders of a set of orders: REST orders do not show a pickup prepared."""
+
+
+def order_tag(saga_tag: str) -> str:
+    """The tag an order carries for ``saga_tag``: itself when it fits Shopify's 40
+    characters, else its first 23 characters, ``-`` and 16 hex digits of its SHA-256 (the
+    same every time, so that a search finds it)."""
+    text = saga_tag.strip()
+    if len(text) <= MAX_TAG:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return f"{text[:MAX_TAG - 17]}-{digest}"
+
+
+def pickup_shipping_line(location_name: str) -> dict[str, Any]:
+    """The shipping line of a native local pickup at the location named ``location_name``
+    (Shopify's checkout writes it so; see :func:`~.parse.pickup_location`)."""
+    return {"title": location_name, "code": location_name, "source": "shopify",
+            "price": "0.00"}
+
+
+def create_order(api_version: str, *, customer_id: int, lines: Sequence[tuple[int, int]],
+                 saga_tag: str, email: str | None = None, note: str | None = None,
+                 pickup_name: str | None = None) -> Write:
+    """``POST orders.json``: ``lines`` as (variant id, quantity), payment pending, the saga
+    tag as a tag and a note attribute; a pickup at the location named ``pickup_name``."""
+    order: dict[str, Any] = {
+        "line_items": [{"variant_id": variant, "quantity": quantity}
+                       for variant, quantity in lines],
+        "customer": {"id": customer_id},
+        "financial_status": "pending",
+        "tags": order_tag(saga_tag),
+        "note_attributes": [{"name": SAGA_ATTRIBUTE, "value": saga_tag}],
+        "send_receipt": False,
+    }
+    if email:
+        order["email"] = email
+    if note:
+        order["note"] = note
+    if pickup_name is not None:
+        order["shipping_lines"] = [pickup_shipping_line(pickup_name)]
+    return Write("POST", api_path(api_version, "orders"), {"order": order})
+
+
+def tag_search(tag: str) -> str:
+    """``tag:"<tag>"`` (always quoted: saga tags hold ``-`` and may hold ``:``)."""
+    escaped = tag.replace("\\", "\\\\").replace('"', '\\"')
+    return f'tag:"{escaped}"'
+
+
+def orders_tagged(api_version: str, tag: str, page_size: int) -> GraphQLCall:
+    """:data:`ORDER_REFS` of the orders carrying ``order_tag(tag)`` (GraphQL searches every
+    order, cancelled and closed ones too)."""
+    return GraphQLCall(graphql_path(api_version), ORDER_REFS,
+                       {"first": page_size, "query": tag_search(order_tag(tag))})
+
+
+def cancel_order(api_version: str, order_id: str, *, reason: str, restock: bool) -> Write:
+    """``POST orders/{id}/cancel.json`` (no refund: a pending order has nothing to pay
+    back)."""
+    return Write("POST", api_path(api_version, f"orders/{order_id}/cancel"),
+                 {"reason": reason, "restock": restock})
+
+
+def fulfillment_orders(api_version: str, order_id: str) -> Call:
+    """``GET orders/{id}/fulfillment_orders.json``."""
+    return Call(api_path(api_version, f"orders/{order_id}/fulfillment_orders"))
+
+
+def prepared_for_pickup(api_version: str, fulfillment_order_ids: Sequence[str]) -> GraphQLCall:
+    """:data:`PREPARED_FOR_PICKUP` for these fulfillment orders (REST ids)."""
+    return GraphQLCall(graphql_path(api_version), PREPARED_FOR_PICKUP, {"input": {
+        "lineItemsByFulfillmentOrder": [
+            {"fulfillmentOrderId": f"gid://shopify/FulfillmentOrder/{fo_id}"}
+            for fo_id in fulfillment_order_ids]}}, paged=False)
+
+
+def pickup_readiness(api_version: str, order_ids: Sequence[str]) -> list[GraphQLCall]:
+    """:data:`PICKUP_READINESS` per :data:`MAX_READINESS_ORDERS` orders (``id:1 OR id:2``)."""
+    return [
+        GraphQLCall(graphql_path(api_version), PICKUP_READINESS, {
+            "first": len(chunk), "query": " OR ".join(f"id:{i}" for i in chunk)}, paged=False)
+        for chunk in split_ids(order_ids, MAX_READINESS_ORDERS)
+    ]
+
+
+def fulfil(api_version: str, fulfillment_order_ids: Sequence[str]) -> Write:
+    """``POST fulfillments.json``: everything still open on these fulfillment orders, the
+    customer not notified."""
+    return Write("POST", api_path(api_version, "fulfillments"), {"fulfillment": {
+        "line_items_by_fulfillment_order": [
+            {"fulfillment_order_id": int(fo_id)} for fo_id in fulfillment_order_ids],
+        "notify_customer": False}})
+
+
+def order_lines(api_version: str, order_id: str) -> Call:
+    """``GET orders/{id}.json?fields=id,currency,line_items``."""
+    return Call(api_path(api_version, f"orders/{order_id}"), {"fields": ORDER_LINE_FIELDS})
+
+
+def connect_inventory(api_version: str, inventory_item_id: str, location_id: str) -> Write:
+    """``POST inventory_levels/connect.json``: stock the item at the location (available 0),
+    so that a refund can restock it there."""
+    return Write("POST", api_path(api_version, "inventory_levels/connect"),
+                 {"location_id": int(location_id), "inventory_item_id": int(inventory_item_id)})
+
+
+def _refund_lines(lines: Sequence[tuple[str, int]], location_id: str | None
+                  ) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for line_id, quantity in lines:
+        item: dict[str, Any] = {"line_item_id": int(line_id), "quantity": quantity,
+                                "restock_type": "return" if location_id else "no_restock"}
+        if location_id:
+            item["location_id"] = int(location_id)
+        items.append(item)
+    return items
+
+
+def calculate_refund(api_version: str, order_id: str, lines: Sequence[tuple[str, int]],
+                     location_id: str | None) -> Write:
+    """``POST orders/{id}/refunds/calculate.json`` for ``lines`` (line item id, quantity),
+    shipping kept: what Shopify would pay back (a read)."""
+    return Write("POST", api_path(api_version, f"orders/{order_id}/refunds/calculate"),
+                 {"refund": {"shipping": {"amount": "0.00"},
+                             "refund_line_items": _refund_lines(lines, location_id)}})
+
+
+def refund_marker(key: str) -> str:
+    """``[c360:<key>]``: how a refund's note carries its key."""
+    return f"[c360:{key}]"
+
+
+def refund_note(note: str | None, key: str) -> str:
+    """The note with the key's marker appended."""
+    marker = refund_marker(key)
+    return f"{note.strip()} {marker}" if note and note.strip() else marker
+
+
+def create_refund(api_version: str, order_id: str, lines: Sequence[tuple[str, int]], *,
+                  location_id: str | None, key: str, note: str | None,
+                  transactions: Sequence[dict[str, Any]]) -> Write:
+    """``POST orders/{id}/refunds.json``: the lines restocked at ``location_id`` (``return``),
+    the key in the note, ``transactions`` as :func:`~.parse.refund_transactions` made them
+    (an empty list: no money back)."""
+    return Write("POST", api_path(api_version, f"orders/{order_id}/refunds"), {"refund": {
+        "notify": False, "note": refund_note(note, key),
+        "shipping": {"amount": "0.00"},
+        "refund_line_items": _refund_lines(lines, location_id),
+        "transactions": list(transactions)}})
+
+
+def refunds(api_version: str, order_id: str) -> Call:
+    """``GET orders/{id}/refunds.json``."""
+    return Call(api_path(api_version, f"orders/{order_id}/refunds"))
+
+
+def draft_order(api_version: str, draft_id: str) -> Call:
+    """``GET draft_orders/{id}.json``."""
+    return Call(api_path(api_version, f"draft_orders/{draft_id}"))
+
+
+def update_draft_order(api_version: str, draft_id: str, *, tags: Sequence[str],
+                       note_attributes: Sequence[dict[str, Any]],
+                       pickup_name: str | None) -> Write:
+    """``PUT draft_orders/{id}.json``: its tags and note attributes (replaced, so the caller
+    passes the draft's own with the saga's), and the pickup shipping line when given."""
+    draft: dict[str, Any] = {"tags": ", ".join(tags),
+                             "note_attributes": list(note_attributes)}
+    if pickup_name is not None:
+        line = pickup_shipping_line(pickup_name)
+        draft["shipping_line"] = {"title": line["title"], "price": line["price"]}
+    return Write("PUT", api_path(api_version, f"draft_orders/{draft_id}"),
+                 {"draft_order": draft})
+
+
+def complete_draft_order(api_version: str, draft_id: str) -> Write:
+    """``PUT draft_orders/{id}/complete.json?payment_pending=true``."""
+    return Write("PUT", api_path(api_version, f"draft_orders/{draft_id}/complete"), {},
+                 {"payment_pending": "true"})

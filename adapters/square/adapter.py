@@ -7,14 +7,14 @@ import random
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 
 from adapters.base import HTTPAdapter
 from adapters.cache import LookupCache, MemoryLookupCache, NoCache
-from adapters.errors import UpstreamBadResponse
+from adapters.errors import RecordNotFound, UpstreamBadResponse, UpstreamRejected
 from adapters.http import Sleep
 from adapters.models import (
     Customer,
@@ -22,6 +22,8 @@ from adapters.models import (
     HistoryWindow,
     InventoryLevel,
     Location,
+    NewStoreOrder,
+    NewStoreReturn,
     Order,
     Variant,
 )
@@ -36,6 +38,10 @@ the page is kept small (those changed soonest after the edge come first)."""
 _SQUARE_ID = re.compile(r"^[A-Za-z0-9]{10,64}$")
 Page = tuple[list[T], str | None]
 _NON_DIGITS = re.compile(r"\D")
+REFUSED = frozenset({400, 404, 409, 422})
+"""Statuses a Square write answers when it refuses the request (nothing was applied)."""
+VERSION_RETRIES = 3
+"""UpdateOrders re-read and re-sent after a VERSION_MISMATCH (someone else moved the order)."""
 CATALOG_ENTRIES = 50_000
 """SKUs (found or not) the catalog cache keeps at most."""
 
@@ -432,3 +438,93 @@ class SquareAdapter(HTTPAdapter[SquareConfig]):
             for sku, ids in wanted.items()
         }
         return [list(by_sku.get(sku, ())) for sku in skus]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def _write(self, call: req.Call) -> Any:
+        """The JSON answer of one write. Every write carries an ``idempotency_key``, so it is
+        retried like a read; a refusal is raised as :class:`RecordNotFound` (NOT_FOUND) or
+        :class:`UpstreamRejected` naming Square's error codes."""
+        async with self._slots:
+            response = await self._http.send(call.method, call.path, json=call.body,
+                                             idempotent=True, allow=REFUSED)
+        payload = self._http.json(response)
+        if response.status_code in REFUSED:
+            with self._parsing("errors"):
+                codes = parse.error_codes(payload)
+            what = f"{call.method} {call.path} answered HTTP {response.status_code}"
+            if codes:
+                what += f" ({', '.join(codes)})"
+            error = (RecordNotFound if response.status_code == 404 or "NOT_FOUND" in codes
+                     else UpstreamRejected)
+            raise error(self._source, what, status=response.status_code)
+        if not isinstance(payload, dict):
+            raise UpstreamBadResponse(self._source, f"{call.method} {call.path} answered a "
+                                                    "non-object")
+        return payload
+
+    async def _variation_ids(self, skus: Sequence[str], *, required: bool) -> dict[str, str]:
+        found = dict(zip(skus, await self.variants_by_skus(skus), strict=True))
+        unknown = [sku for sku, variant in found.items() if variant is None]
+        if unknown and required:
+            raise RecordNotFound(self._source, f"{len(unknown)} SKU(s) not in the catalog")
+        return {sku: variant.id for sku, variant in found.items() if variant is not None}
+
+    async def _one_order(self, payload: Any) -> Order:
+        with self._parsing("order"):
+            raw = payload["order"]
+            if not isinstance(raw, dict):
+                raise TypeError("order is not an object")
+        [order] = await self._orders([raw])
+        return order
+
+    async def create_store_order(self, order: NewStoreOrder, *, key: str) -> Order:
+        """CreateOrder with ``key`` as its ``idempotency_key`` (the same key answers the same
+        order); a pickup's units are held for it at the store until it completes or is
+        cancelled."""
+        ids = await self._variation_ids([line.sku for line in order.lines], required=True)
+        return await self._one_order(await self._write(req.create_store_order(order, ids, key)))
+
+    async def create_store_return(self, ret: NewStoreReturn, *, key: str) -> Order:
+        """CreateOrder with unlinked returns, ``reference_id`` naming the sale; idempotent on
+        ``key``."""
+        ids = await self._variation_ids([line.sku for line in ret.lines], required=False)
+        return await self._one_order(await self._write(req.create_store_return(ret, ids, key)))
+
+    async def _raw_order(self, order_id: str) -> parse.Json:
+        payload = await self._call(req.batch_retrieve_orders([order_id]))
+        with self._parsing("orders"):
+            found = [o for o in parse.orders_page(payload)[0] if str(o["id"]) == order_id]
+        if not found:
+            raise RecordNotFound(self._source, "no such order")
+        return found[0]
+
+    async def update_store_order(self, order_id: str, *, key: str,
+                                 fulfillment_state: str | None = None,
+                                 state: str | None = None) -> Order:
+        """UpdateOrder against the version just read (re-read and re-sent on
+        VERSION_MISMATCH); an order already where it is asked to be is answered as it is.
+        Each send's idempotency key is ``key`` and the version it moves from, so a repeat after
+        a lost answer finds the order moved and sends nothing."""
+        for _ in range(VERSION_RETRIES):
+            raw = await self._raw_order(order_id)
+            call = req.update_order(raw, key, fulfillment_state=fulfillment_state, state=state)
+            if call is None:
+                return (await self._orders([raw]))[0]
+            try:
+                return await self._one_order(await self._write(call))
+            except UpstreamRejected as exc:
+                if "VERSION_MISMATCH" not in str(exc):
+                    raise
+        raise UpstreamRejected(self._source, "the order kept changing under the update")
+
+    async def store_orders_by_reference(self, location_id: str,
+                                        reference_id: str) -> list[Order]:
+        """The store's pickup orders (open, or collected in the last 90 days) whose
+        ``reference_id`` is ``reference_id``; SearchOrders cannot filter on it, so the store's
+        recent pickups are read and matched here."""
+        now = datetime.now(UTC)
+        raw = await self._walk(
+            "orders", lambda cursor: req.pickups_at(location_id, now, cursor),
+            parse.orders_page)
+        return await self._orders([o for o in raw if o.get("reference_id") == reference_id])

@@ -390,7 +390,8 @@ def order(data: Json, ctx: Context, returns: Sequence[OrderReturn] = ()) -> Orde
     return_entries = data.get("returns") or ()
     is_return = bool(return_entries) and not line_items
     state = str(data.get("state") or "OPEN")
-    status = "RETURN" if is_return else _ORDER_STATES.get(state, state)
+    status = ("CANCELLED" if state == "CANCELED" else "RETURN") if is_return \
+        else _ORDER_STATES.get(state, state)
     if is_return:
         lines = tuple(
             _line(line, ctx)
@@ -434,6 +435,14 @@ def orders(raw: Sequence[Json], ctx: Context) -> list[Order]:
     for found in returns.values():
         found.sort(key=lambda r: (r.returned_at, r.id))
     return [order(data, ctx, returns.get(str(data["id"]), ())) for data in raw]
+
+
+def error_codes(payload: Any) -> list[str]:
+    """The ``code`` of each error in a Square error answer (``{"errors": [...]}``)."""
+    if not isinstance(payload, dict):
+        return []
+    return [str(e["code"]) for e in payload.get("errors") or () if isinstance(e, dict)
+            and e.get("code")]
 
 
 def orders_page(payload: Json) -> tuple[list[Json], str | None]:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
+
+from adapters.models import Money, NewStoreOrder, NewStoreReturn, minor_units
 
 T = TypeVar("T")
 
@@ -30,7 +33,8 @@ COUNTS_PER_PAGE = 1000
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One HTTP request: every call here but the GETs is a read-only POST (safe to retry)."""
+    """One HTTP request. The reads are GETs and read-only POSTs (safe to retry); the writes
+    (CreateOrder, UpdateOrder) carry Square's ``idempotency_key`` (safe to repeat too)."""
 
     method: str
     path: str
@@ -172,3 +176,103 @@ def inventory_counts(
     if location_ids is not None:
         body["location_ids"] = list(location_ids)
     return Call("POST", "/v2/inventory/counts/batch-retrieve", body=_paged(body, cursor))
+
+
+# -- writes ---------------------------------------------------------------------------------
+PICKUP_WINDOW = timedelta(days=90)
+"""How far back :func:`pickups_with_reference` looks for a store's pickup orders."""
+_ACTIVE_FULFILLMENTS = ("PROPOSED", "RESERVED", "PREPARED", "COMPLETED")
+
+
+def _minor(money: Money) -> dict[str, Any]:
+    amount = (money.amount * Decimal(10) ** minor_units(money.currency)).to_integral_value()
+    return {"amount": int(amount), "currency": money.currency}
+
+
+def create_store_order(order: NewStoreOrder, variation_ids: Mapping[str, str],
+                       key: str) -> Call:
+    """CreateOrder: catalog line items at the store, OPEN; with ``order.pickup`` one PICKUP
+    fulfillment (ASAP, PROPOSED) for the recipient, whose units Square holds for the order."""
+    body: dict[str, Any] = {
+        "location_id": order.location_id,
+        "state": "OPEN",
+        "source": {"name": "c360"},
+        "line_items": [{"catalog_object_id": variation_ids[line.sku],
+                        "quantity": str(line.quantity)} for line in order.lines],
+    }
+    if order.reference_id:
+        body["reference_id"] = order.reference_id
+    if order.customer_id:
+        body["customer_id"] = order.customer_id
+    if order.pickup:
+        recipient = ({"customer_id": order.customer_id} if order.customer_id and
+                     not order.recipient_name else
+                     {"display_name": order.recipient_name or "Online customer"})
+        details: dict[str, Any] = {"recipient": recipient, "schedule_type": "ASAP"}
+        if order.note:
+            details["note"] = order.note[:500]
+        body["fulfillments"] = [{"type": "PICKUP", "state": "PROPOSED",
+                                 "pickup_details": details}]
+    return Call("POST", "/v2/orders", body={"idempotency_key": key, "order": body})
+
+
+def create_store_return(ret: NewStoreReturn, variation_ids: Mapping[str, str],
+                        key: str) -> Call:
+    """CreateOrder with unlinked ``returns`` (the sale is in another system, named by
+    ``reference_id``): each line by its catalog variation when the store sells the SKU, else
+    by name, at the price it was sold for."""
+    lines = []
+    for line in ret.lines:
+        item: dict[str, Any] = {"quantity": str(line.quantity),
+                                "base_price_money": _minor(line.unit_price)}
+        if line.sku in variation_ids:
+            item["catalog_object_id"] = variation_ids[line.sku]
+        else:
+            item["name"] = (line.title or line.sku)[:512]
+        lines.append(item)
+    body: dict[str, Any] = {"location_id": ret.location_id, "state": "OPEN",
+                            "source": {"name": "c360"}, "reference_id": ret.reference_id,
+                            "returns": [{"return_line_items": lines}]}
+    if ret.customer_id:
+        body["customer_id"] = ret.customer_id
+    return Call("POST", "/v2/orders", body={"idempotency_key": key, "order": body})
+
+
+def update_order(order: Mapping[str, Any], key: str, *, fulfillment_state: str | None,
+                 state: str | None) -> Call | None:
+    """UpdateOrder moving ``order`` (as last read) to the states asked, against its version;
+    None when it is there already. Fulfillments already COMPLETED, CANCELED or FAILED stay as
+    they are."""
+    sparse: dict[str, Any] = {"version": order["version"]}
+    if fulfillment_state is not None:
+        moved = [{"uid": f["uid"], "state": fulfillment_state}
+                 for f in order.get("fulfillments") or ()
+                 if f.get("state") != fulfillment_state
+                 and f.get("state") not in ("COMPLETED", "CANCELED", "FAILED")]
+        if moved:
+            sparse["fulfillments"] = moved
+    if state is not None and order.get("state") != state:
+        sparse["state"] = state
+    if len(sparse) == 1:
+        return None
+    return Call("PUT", f"/v2/orders/{order['id']}",
+                body={"idempotency_key": f"{key}-v{order['version']}", "order": sparse})
+
+
+def pickups_at(location_id: str, now: datetime, cursor: str | None = None) -> Call:
+    """SearchOrders: the store's PICKUP orders (open or collected) updated in the last
+    :data:`PICKUP_WINDOW`, most recently updated first."""
+    body = {
+        "location_ids": [location_id],
+        "limit": ORDERS_PER_PAGE,
+        "query": {
+            "filter": {
+                "state_filter": {"states": ["OPEN", "COMPLETED"]},
+                "fulfillment_filter": {"fulfillment_types": ["PICKUP"],
+                                       "fulfillment_states": list(_ACTIVE_FULFILLMENTS)},
+                "date_time_filter": {"updated_at": {"start_at": rfc3339(now - PICKUP_WINDOW)}},
+            },
+            "sort": {"sort_field": "UPDATED_AT", "sort_order": "DESC"},
+        },
+    }
+    return Call("POST", "/v2/orders/search", body=_paged(body, cursor))

@@ -1,11 +1,12 @@
 """The emulated Shopify Admin REST API (a subset) as an ASGI app.
 
 Served under ``/admin/api/{version}/`` (``YYYY-MM`` or ``unstable``): customers (list, get,
-search, create, their orders), orders (list, get, create, close/open/cancel, refunds,
-fulfillments), products, locations, inventory levels, abandoned checkouts (list, count) and
-draft orders (list, count, get, create, send invoice, complete). Every request needs the
-``X-Shopify-Access-Token`` header; every answer to an authenticated request carries
-``X-Shopify-Shop-Api-Call-Limit`` and ``X-Shopify-API-Version``.
+search, create, their orders), orders (list, get, create, close/open/cancel, refunds and their
+calculation, fulfillments, fulfillment orders), fulfillments through the fulfillment order API
+(``POST fulfillments.json``), products, locations, inventory levels (list, connect), abandoned
+checkouts (list, count) and draft orders (list, count, get, create, update, send invoice,
+complete). Every request needs the ``X-Shopify-Access-Token`` header; every answer to an
+authenticated request carries ``X-Shopify-Shop-Api-Call-Limit`` and ``X-Shopify-API-Version``.
 
 Behaviour chosen to match the real API (and where it could not be verified, marked so):
 
@@ -441,14 +442,20 @@ class ShopifyApi:
                 body = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
                 raise missing_root("order") from exc
-        reason = body.get("reason", "other") if isinstance(body, dict) else "other"
-        order = self.store.cancel_order(order_id, reason=str(reason))
-        return json_response({"order": order})
+        if not isinstance(body, dict):
+            body = {}
+        reason = body.get("reason") or "other"
+        restock = body.get("restock", False)
+        if not isinstance(restock, bool):
+            raise invalid_value("restock")
+        order = self.store.cancel_order(order_id, reason=str(reason), restock=restock)
+        return json_response({"order": order, "notice": "Order has been canceled"})
 
     async def list_refunds(self, request: Request) -> Response:
         refunds = self.store.refunds(request.path_params["order_id"])
         fields = parse_fields(request.query_params.get("fields"))
-        return json_response({"refunds": [select_fields(r, fields) for r in refunds]})
+        views = [self.store.refund_view(r) for r in refunds]
+        return json_response({"refunds": [select_fields(r, fields) for r in views]})
 
     async def create_refund(self, request: Request) -> Response:
         order_id = request.path_params["order_id"]
@@ -456,7 +463,32 @@ class ShopifyApi:
             return not_found()
         body = await read_body(request, "refund")
         refund = self.store.create_refund(order_id, body)
-        return json_response({"refund": refund}, 201)
+        return json_response({"refund": self.store.refund_view(refund)}, 201)
+
+    async def calculate_refund(self, request: Request) -> Response:
+        order_id = request.path_params["order_id"]
+        if self.store.order(order_id) is None:
+            return not_found()
+        body = await read_body(request, "refund")
+        return json_response({"refund": self.store.calculate_refund(order_id, body)})
+
+    async def list_fulfillment_orders(self, request: Request) -> Response:
+        order_id = request.path_params["order_id"]
+        if self.store.order(order_id) is None:
+            return not_found()
+        return json_response(
+            {"fulfillment_orders": self.store.order_fulfillment_orders(order_id)})
+
+    async def get_fulfillment_order(self, request: Request) -> Response:
+        found = self.store.fulfillment_order(request.path_params["fulfillment_order_id"])
+        if found is None:
+            return not_found()
+        return json_response({"fulfillment_order": found})
+
+    async def create_fulfillment(self, request: Request) -> Response:
+        body = await read_body(request, "fulfillment")
+        fulfillment = self.store.fulfil_fulfillment_orders(body)
+        return json_response({"fulfillment": fulfillment}, 201)
 
     async def list_fulfillments(self, request: Request) -> Response:
         order = self.store.order(request.path_params["order_id"])
@@ -532,6 +564,11 @@ class ShopifyApi:
         draft = self.store.create_draft_order(body)
         return json_response({"draft_order": draft}, 201)
 
+    async def update_draft_order(self, request: Request) -> Response:
+        body = await read_body(request, "draft_order")
+        draft = self.store.update_draft_order(request.path_params["draft_order_id"], body)
+        return json_response({"draft_order": draft})
+
     async def complete_draft_order(self, request: Request) -> Response:
         pending = request.query_params.get("payment_pending", "false").lower()
         if pending not in ("true", "false"):
@@ -606,6 +643,14 @@ class ShopifyApi:
         single = {k: v for k, v in location.items() if k not in LIST_ONLY_LOCATION_FIELDS}
         fields = parse_fields(request.query_params.get("fields"))
         return json_response({"location": select_fields(single, fields)})
+
+    async def connect_inventory_level(self, request: Request) -> Response:
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise missing_root("inventory_item_id") from exc
+        level, _ = self.store.connect_inventory_level(body)
+        return json_response({"inventory_level": level}, 201)
 
     async def list_inventory_levels(self, request: Request) -> Response:
         store = self.store
@@ -739,18 +784,26 @@ def build_routes(api: ShopifyApi, graphql: AdminGraphQL) -> list[Route]:
         route("/orders/{order_id:int}/cancel.json", api.cancel_order, "POST"),
         route("/orders/{order_id:int}/refunds.json", api.list_refunds, "GET"),
         route("/orders/{order_id:int}/refunds.json", api.create_refund, "POST"),
+        route("/orders/{order_id:int}/refunds/calculate.json", api.calculate_refund, "POST"),
         route("/orders/{order_id:int}/fulfillments.json", api.list_fulfillments, "GET"),
+        route("/orders/{order_id:int}/fulfillment_orders.json", api.list_fulfillment_orders,
+              "GET"),
+        route("/fulfillment_orders/{fulfillment_order_id:int}.json",
+              api.get_fulfillment_order, "GET"),
+        route("/fulfillments.json", api.create_fulfillment, "POST"),
         route("/products.json", api.list_products, "GET"),
         route("/products/{product_id:int}.json", api.get_product, "GET"),
         route("/locations.json", api.list_locations, "GET"),
         route("/locations/{location_id:int}.json", api.get_location, "GET"),
         route("/inventory_levels.json", api.list_inventory_levels, "GET"),
+        route("/inventory_levels/connect.json", api.connect_inventory_level, "POST"),
         route("/checkouts.json", api.list_checkouts, "GET"),
         route("/checkouts/count.json", api.count_checkouts, "GET"),
         route("/draft_orders.json", api.list_draft_orders, "GET"),
         route("/draft_orders.json", api.create_draft_order, "POST"),
         route("/draft_orders/count.json", api.count_draft_orders, "GET"),
         route("/draft_orders/{draft_order_id:int}.json", api.get_draft_order, "GET"),
+        route("/draft_orders/{draft_order_id:int}.json", api.update_draft_order, "PUT"),
         route("/draft_orders/{draft_order_id:int}/complete.json", api.complete_draft_order,
               "PUT"),
         route("/draft_orders/{draft_order_id:int}/send_invoice.json",

@@ -6,12 +6,16 @@ Schema: ``QueryRoot.orders`` and ``QueryRoot.customers`` connections (``first``/
 ``processedAt``, ``updatedAt``, ``cancelledAt``, ``closedAt``, ``closed``, ``customer``) and
 ``Customer`` (``id``, ``legacyResourceId``, ``firstName``, ``lastName``, ``displayName``,
 ``createdAt``, ``updatedAt``, ``numberOfOrders``, ``tags``), with ``edges { cursor node }``,
-``nodes`` and ``pageInfo``. No mutations, no ``node(id:)``; everything else Shopify has is left
-out. Answers come from the store's indexes: ``customer_id:1 OR customer_id:2 …`` costs the
+``nodes`` and ``pageInfo``; ``Order.tags`` and ``Order.fulfillmentOrders`` (``FulfillmentOrder``:
+``id``, ``status``, ``createdAt``, ``updatedAt``, ``deliveryMethod { methodType }``,
+``assignedLocation { name location { legacyResourceId } }``). One mutation,
+``fulfillmentOrderLineItemsPreparedForPickup`` (refusals as ``userErrors`` with Shopify's codes;
+a mutation costs 10 points). No ``node(id:)``; everything else Shopify has is left out.
+Answers come from the store's indexes: ``customer_id:1 OR customer_id:2 …`` costs the
 matching orders, not the shop's.
 
 Search (``query``), see :mod:`.search`: orders support ``customer_id``, ``id``, ``name`` (the
-exact order name, ``name:#1001``) and
+exact order name, ``name:#1001``), ``tag`` (an exact tag, case-insensitive: ``tag:'c360-x'``) and
 ``created_at``/``updated_at``/``processed_at`` (with ``:<``, ``:>``, ``:<=``, ``:>=``; a value
 without offset is in the shop's time zone) and bare words matching the order name or e-mail;
 customers support ``id``, ``email``, ``phone``, ``first_name``, ``last_name``, ``created_at``,
@@ -68,6 +72,7 @@ from graphql import (
     IntValueNode,
     NullValueNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     VariableNode,
     build_schema,
@@ -147,6 +152,68 @@ type Order {
   closedAt: DateTime
   closed: Boolean!
   customer: Customer
+  tags: [String!]!
+  fulfillmentOrders(
+    first: Int
+    last: Int
+    after: String
+    before: String
+  ): FulfillmentOrderConnection!
+}
+
+enum FulfillmentOrderStatus {
+  CANCELLED
+  CLOSED
+  INCOMPLETE
+  IN_PROGRESS
+  ON_HOLD
+  OPEN
+  SCHEDULED
+}
+
+enum DeliveryMethodType {
+  LOCAL
+  NONE
+  PICKUP_POINT
+  PICK_UP
+  RETAIL
+  SHIPPING
+}
+
+type DeliveryMethod {
+  id: ID!
+  methodType: DeliveryMethodType!
+}
+
+type Location {
+  id: ID!
+  legacyResourceId: UnsignedInt64!
+  name: String!
+}
+
+type FulfillmentOrderAssignedLocation {
+  name: String!
+  location: Location
+}
+
+type FulfillmentOrder {
+  id: ID!
+  status: FulfillmentOrderStatus!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+  deliveryMethod: DeliveryMethod
+  assignedLocation: FulfillmentOrderAssignedLocation!
+}
+
+type FulfillmentOrderEdge {
+  cursor: String!
+  node: FulfillmentOrder!
+}
+
+type FulfillmentOrderConnection {
+  edges: [FulfillmentOrderEdge!]!
+  nodes: [FulfillmentOrder!]!
+  pageInfo: PageInfo!
 }
 
 type OrderEdge {
@@ -189,10 +256,43 @@ type QueryRoot {
   ): CustomerConnection!
 }
 
+enum FulfillmentOrderLineItemsPreparedForPickupUserErrorCode {
+  FULFILLMENT_ORDER_INVALID
+  NO_LINE_ITEMS_TO_PREPARE_FOR_FULFILLMENT_ORDER
+  UNABLE_TO_PREPARE_QUANTITY
+}
+
+type FulfillmentOrderLineItemsPreparedForPickupUserError {
+  code: FulfillmentOrderLineItemsPreparedForPickupUserErrorCode
+  field: [String!]
+  message: String!
+}
+
+type FulfillmentOrderLineItemsPreparedForPickupPayload {
+  userErrors: [FulfillmentOrderLineItemsPreparedForPickupUserError!]!
+}
+
+input PreparedFulfillmentOrderLineItemsInput {
+  fulfillmentOrderId: ID!
+}
+
+input FulfillmentOrderLineItemsPreparedForPickupInput {
+  lineItemsByFulfillmentOrder: [PreparedFulfillmentOrderLineItemsInput!]!
+}
+
+type Mutation {
+  fulfillmentOrderLineItemsPreparedForPickup(
+    input: FulfillmentOrderLineItemsPreparedForPickupInput!
+  ): FulfillmentOrderLineItemsPreparedForPickupPayload
+}
+
 schema {
   query: QueryRoot
+  mutation: Mutation
 }
 """
+MUTATION_COST = 10
+"""What a mutation costs, requested and actual (Shopify: 10 points)."""
 
 Body = dict[str, Any]
 SortKey = tuple[float, int]
@@ -489,6 +589,10 @@ class Resolvers:
         }
         if field in columns:
             return self.time_filter(term, columns[field])
+        if field == "tag":
+            if term.op != ":":
+                return search.NONE
+            return Filter.of(store.order_ids_tagged(value))
         if field == "name":
             exact = value.strip().lower()
             named = store.orders
@@ -543,6 +647,8 @@ class Resolvers:
             "closedAt": None if closed is None else _stamp(closed, store),
             "closed": closed is not None,
             "customer_id": None if not customer else int(customer["id"]),
+            "tags": [tag.strip() for tag in str(order.get("tags") or "").split(",")
+                     if tag.strip()],
         }
 
     def orders(self, root: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Body:
@@ -567,6 +673,50 @@ class Resolvers:
         if customer_id is None or customer_id not in self.store.customers:
             return None
         return self.customer_node(customer_id)
+
+    def order_fulfillment_orders(self, order: Body, info: GraphQLResolveInfo[Any],
+                                 **args: Any) -> Body:
+        ids = self.store.fulfillment_order_ids(int(order["legacyResourceId"]))
+        return paginate([(float(i), i) for i in ids], args, self.fulfillment_order_node)
+
+    def fulfillment_order_node(self, fo_id: int) -> Body:
+        store = self.store
+        state = store.fulfillment_orders[fo_id]
+        location = store.locations[state["assigned_location_id"]]
+        return {
+            "id": f"gid://shopify/FulfillmentOrder/{fo_id}",
+            "status": store.fulfillment_order_status(fo_id).upper(),
+            "createdAt": _stamp(state["created_at"], store),
+            "updatedAt": _stamp(state["updated_at"], store),
+            "deliveryMethod": {
+                "id": f"gid://shopify/DeliveryMethod/{state['delivery_method_id']}",
+                "methodType": str(state["method_type"]).upper(),
+            },
+            "assignedLocation": {
+                "name": location["name"],
+                "location": {
+                    "id": f"gid://shopify/Location/{location['id']}",
+                    "legacyResourceId": str(location["id"]),
+                    "name": location["name"],
+                },
+            },
+        }
+
+    def prepared_for_pickup(self, root: Any, info: GraphQLResolveInfo[Any],
+                            input: dict[str, Any]) -> Body:
+        """``fulfillmentOrderLineItemsPreparedForPickup``: all or nothing, refusals as
+        ``userErrors`` (see :meth:`~.store.ShopifyStore.prepare_for_pickup`)."""
+        wanted: list[int] = []
+        for entry in input["lineItemsByFulfillmentOrder"]:
+            gid_text = str(entry["fulfillmentOrderId"])
+            prefix = "gid://shopify/FulfillmentOrder/"
+            number = _number(gid_text[len(prefix):]) if gid_text.startswith(prefix) else None
+            wanted.append(-1 if number is None else number)
+        errors = self.store.prepare_for_pickup(wanted)
+        return {"userErrors": [
+            {"code": code, "message": message,
+             "field": ["input", "lineItemsByFulfillmentOrder", str(index), "fulfillmentOrderId"]}
+            for index, code, message in errors]}
 
     # ---------------------------------------------------------------------- customers
 
@@ -632,6 +782,11 @@ def build(store: ShopifyStore) -> GraphQLSchema:
     query.fields["orders"].resolve = resolvers.orders
     query.fields["customers"].resolve = resolvers.customers
     order.fields["customer"].resolve = resolvers.order_customer
+    order.fields["fulfillmentOrders"].resolve = resolvers.order_fulfillment_orders
+    mutation = schema.mutation_type
+    assert mutation is not None
+    mutation.fields["fulfillmentOrderLineItemsPreparedForPickup"].resolve = (
+        resolvers.prepared_for_pickup)
     return schema
 
 
@@ -746,7 +901,10 @@ class AdminGraphQL:
         analysis = CostAnalysis(self.schema, fragments, coerced.coerced)
         root = self.schema.query_type
         assert root is not None
-        requested = analysis.cost(operation.selection_set, root)
+        if operation.operation == OperationType.MUTATION:
+            requested = MUTATION_COST
+        else:
+            requested = analysis.cost(operation.selection_set, root)
         if analysis.errors:
             return errors_only(analysis.errors)
         if requested > MAX_QUERY_COST:
@@ -780,8 +938,11 @@ class AdminGraphQL:
         )
         root = self.schema.query_type
         assert root is not None
-        actual = prepared.analysis.cost(
-            prepared.operation.selection_set, root, data=result.data, actual=True)
+        if prepared.operation.operation == OperationType.MUTATION:
+            actual = MUTATION_COST
+        else:
+            actual = prepared.analysis.cost(
+                prepared.operation.selection_set, root, data=result.data, actual=True)
         bucket.refund(prepared.requested - actual)
         body: Body = {}
         if result.errors:

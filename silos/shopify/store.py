@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from . import carts
+from . import fulfillment_orders as fo
 from .errors import ShopifyNotFoundError, ShopifyValidationError, missing_root
 from .records import (
     MoneySets,
@@ -45,6 +46,14 @@ FINANCIAL_STATUSES = frozenset(
 )
 RESTOCK_TYPES = frozenset({"no_restock", "cancel", "return", "legacy_restock"})
 RESTOCKING = frozenset({"cancel", "return", "legacy_restock"})
+CANCEL_REASONS = frozenset({"customer", "declined", "fraud", "inventory", "other", "staff"})
+INVENTORY_BEHAVIOURS = frozenset(
+    {"bypass", "decrement_ignoring_policy", "decrement_obeying_policy"})
+MAX_TAG_LENGTH = 40
+"""Shopify limits each order tag to 40 characters (documented for orders)."""
+FULFILLMENT_ORDER_BASE = 1_046_000_000_000
+"""First fulfillment order id; they are numbered without the seeded RNG, so materialising them
+on first use never shifts the ids of other records."""
 # Shopify's own sales-channel app ids for the common source names.
 CHANNEL_APP_IDS = {"web": 580111, "pos": 129785, "shopify_draft_order": 1354745}
 
@@ -156,6 +165,13 @@ class ShopifyStore:
         self.orders_by_customer: dict[int, list[int]] = {}
         self._order_number = 0
         self._sale_transaction: dict[int, tuple[int, str]] = {}
+        self._orders_by_tag: dict[str, list[int]] = {}
+        self._claims: dict[int, tuple[int, int, int]] = {}
+        """Line item id -> (inventory item, location, units) the order claimed at creation."""
+        self.fulfillment_orders: dict[int, Record] = {}
+        """Fulfillment order id -> its state (see :mod:`.fulfillment_orders`)."""
+        self._fulfillment_orders_of: dict[int, list[int]] = {}
+        self._next_fulfillment_id = FULFILLMENT_ORDER_BASE
 
         self.checkouts: dict[int, Record] = {}
         self.checkout_ids: list[int] = []
@@ -483,6 +499,22 @@ class ShopifyStore:
             level["updated_at"] = stamp
         self._adjust_item_total(item_id, delta)
         return level
+
+    def connect_inventory_level(self, body: Record, *, at: datetime | None = None
+                                ) -> tuple[Record, bool]:
+        """Mirror of ``POST inventory_levels/connect.json``: the item stocked at the location
+        (``available`` 0); (the level, whether it is new). An item already stocked there is
+        answered with its level (unverified: Shopify may answer 422)."""
+        if not isinstance(body, dict):
+            raise missing_root("inventory_item_id")
+        location_id = _int(body.get("location_id"), "location_id")
+        item_id = _int(body.get("inventory_item_id"), "inventory_item_id")
+        existing = self._inventory.get((item_id, location_id))
+        if existing is not None:
+            return existing, False
+        level = self.set_inventory_level(
+            {"location_id": location_id, "inventory_item_id": item_id, "available": 0}, at=at)
+        return level, True
 
     def _adjust_item_total(self, item_id: int, delta: int) -> None:
         total = self._item_totals.get(item_id, 0) + delta
@@ -899,10 +931,10 @@ class ShopifyStore:
         financial_status = data.get("financial_status", "paid")
         if financial_status not in FINANCIAL_STATUSES:
             raise ShopifyValidationError({"financial_status": ["is invalid"]})
-        try:
-            tags = tag_string(data.get("tags"))
-        except ValueError as exc:
-            raise ShopifyValidationError({"tags": ["is invalid"]}) from exc
+        tags = self._order_tags(data.get("tags"))
+        behaviour = data.get("inventory_behaviour", "bypass")
+        if behaviour not in INVENTORY_BEHAVIOURS:
+            raise ShopifyValidationError({"inventory_behaviour": ["is invalid"]})
         lines = [self._line_item(item) for item in line_bodies]
         shipping = [
             self._shipping_line(item)
@@ -914,6 +946,11 @@ class ShopifyStore:
             location_id = _int(location_id, "location_id")
             if location_id not in self.locations:
                 raise ShopifyValidationError({"location_id": ["is invalid"]})
+        claims: list[tuple[int, int, int, int]] = []
+        if behaviour != "bypass":
+            at_location, _ = self._assignment([line for line, _ in shipping], location_id)
+            claims = self._inventory_claims(
+                lines, at_location, obey=behaviour == "decrement_obeying_policy")
         customer = self._order_customer(data, at)
         stamp, moment = self._moment(at)
         money_set = self.money_set
@@ -1175,6 +1212,11 @@ class ShopifyStore:
         self.order_updated_at[order_id] = moment
         self.order_processed_at[order_id] = processed_ts
         self._sale_transaction[order_id] = (self._new_id("transaction"), gateway)
+        for tag in {tag.strip().lower() for tag in tags.split(",") if tag.strip()}:
+            self._orders_by_tag.setdefault(tag, []).append(order_id)
+        for index, item_id, claim_at, units in claims:
+            self._adjust_level(item_id, claim_at, -units, stamp)
+            self._claims[line_items[index]["id"]] = (item_id, claim_at, units)
         if customer is not None:
             self._record_order_for_customer(customer, order, total, stamp, moment)
         if data.get("fulfillment_status") == "fulfilled":
@@ -1183,6 +1225,78 @@ class ShopifyStore:
                 raise ShopifyValidationError({"location_id": ["can't be blank"]})
             self.create_fulfillment(order_id, {"fulfillment": {"location_id": fulfil_at}}, at=at)
         return order
+
+    @staticmethod
+    def _order_tags(value: object) -> str:
+        """``tags`` normalised; a tag over :data:`MAX_TAG_LENGTH` characters is refused
+        (the 422 wording is unverified)."""
+        try:
+            tags = tag_string(value)
+        except ValueError as exc:
+            raise ShopifyValidationError({"tags": ["is invalid"]}) from exc
+        if any(len(tag.strip()) > MAX_TAG_LENGTH for tag in tags.split(",")):
+            raise ShopifyValidationError(
+                {"tags": [f"is too long (maximum is {MAX_TAG_LENGTH} characters)"]})
+        return tags
+
+    def order_ids_tagged(self, tag: str) -> list[int]:
+        """Ids of the orders carrying ``tag`` (case-insensitive, as Shopify's tags are)."""
+        return self._orders_by_tag.get(tag.strip().lower(), _EMPTY)
+
+    def _location_named(self, name: object) -> int | None:
+        for location_id, location in self.locations.items():
+            if location["name"] == name:
+                return location_id
+        return None
+
+    def _assignment(self, shipping_lines: list[Record], location_id: int | None
+                    ) -> tuple[int | None, str]:
+        """(location, delivery method type) of an order's fulfillment order: the location a
+        native local-pickup shipping line names (``pick_up``), else ``location_id`` or the
+        shop's first location (``shipping``)."""
+        for line in shipping_lines:
+            if line.get("source") not in (None, "shopify"):
+                continue
+            for key in ("title", "code"):
+                found = self._location_named(line.get(key))
+                if found is not None:
+                    return found, fo.PICK_UP
+        if location_id is not None:
+            return location_id, fo.SHIPPING
+        return (min(self.locations) if self.locations else None), fo.SHIPPING
+
+    def _inventory_claims(self, lines: list[tuple[Record, int, int]], location_id: int | None,
+                          *, obey: bool) -> list[tuple[int, int, int, int]]:
+        """(line index, inventory item, location, units) an order claims at creation
+        (``inventory_behaviour`` ``decrement_*``); obeying the policy, more units than
+        available are refused (422, unverified wording)."""
+        if location_id is None:
+            return []
+        claims: list[tuple[int, int, int, int]] = []
+        wanted: dict[int, int] = {}
+        for index, (line, _, quantity) in enumerate(lines):
+            variant = self.variants.get(line["variant_id"]) if line["variant_id"] else None
+            if variant is None:
+                continue
+            item_id = int(variant["inventory_item_id"])
+            wanted[item_id] = wanted.get(item_id, 0) + quantity
+            claims.append((index, item_id, location_id, quantity))
+        if obey:
+            for item_id, units in wanted.items():
+                level = self._inventory.get((item_id, location_id))
+                if level is None or int(level["available"]) < units:
+                    raise ShopifyValidationError(
+                        {"line_items": ["Unable to reserve inventory"]})
+        return claims
+
+    def _adjust_level(self, item_id: int, location_id: int, delta: int, stamp: str) -> None:
+        """Move ``available`` of a stocked level by ``delta`` (no level: nothing to move)."""
+        level = self._inventory.get((item_id, location_id))
+        if level is None or delta == 0:
+            return
+        level["available"] = int(level["available"]) + delta
+        level["updated_at"] = stamp
+        self._adjust_item_total(item_id, delta)
 
     def _record_order_for_customer(
         self, customer: Record, order: Record, total: int, stamp: str, moment: float
@@ -1331,17 +1445,32 @@ class ShopifyStore:
         return order
 
     def cancel_order(
-        self, order_id: int, *, at: datetime | None = None, reason: str = "other"
+        self, order_id: int, *, at: datetime | None = None, reason: str = "other",
+        restock: bool = False,
     ) -> Record:
         """Mirror of ``POST orders/{id}/cancel.json`` without a refund.
 
-        Sets ``cancelled_at``/``cancel_reason``; an unpaid (``pending``/``authorized``) order
-        becomes ``voided``. Money already captured stays until a refund is created.
+        Sets ``cancelled_at``/``cancel_reason`` (``customer``, ``declined``, ``fraud``,
+        ``inventory``, ``other``, ``staff``); an unpaid (``pending``/``authorized``) order
+        becomes ``voided``. Money already captured stays until a refund is created. With
+        ``restock`` the units the order claimed at creation and has not fulfilled go back to
+        the location they were taken from (an order created with the default ``bypass``
+        claimed none). Its fulfillment orders close. An order already cancelled is 422.
         """
         order = self._order(order_id)
+        if reason not in CANCEL_REASONS:
+            raise ShopifyValidationError({"reason": ["is not included in the list"]})
         if order["cancelled_at"] is not None:
             raise ShopifyValidationError({"base": ["Order has already been cancelled"]})
         stamp, moment = self._moment(at)
+        if restock:
+            for line in order["line_items"]:
+                claim = self._claims.pop(line["id"], None)
+                if claim is not None:
+                    item_id, location_id, units = claim
+                    back = min(units, fo.fulfillable(order, line))
+                    self._adjust_level(item_id, location_id, back, stamp)
+        self._touch_fulfillment_orders(order_id, stamp)
         order["cancelled_at"] = stamp
         order["cancel_reason"] = reason
         if order["financial_status"] in ("pending", "authorized"):
@@ -1363,70 +1492,16 @@ class ShopifyStore:
         """
         order = self._order(order_id)
         data = _root(body, "refund")
-        lines_by_id = {line["id"]: line for line in order["line_items"]}
-        requested = data.get("refund_line_items") or []
-        if not isinstance(requested, list):
-            raise ShopifyValidationError({"refund_line_items": ["is invalid"]})
-        plan: list[tuple[Record, int, str, int | None]] = []
-        taken: dict[int, int] = {}
-        for item in requested:
-            if not isinstance(item, dict):
-                raise ShopifyValidationError({"refund_line_items": ["is invalid"]})
-            line = lines_by_id.get(_int(item.get("line_item_id"), "refund_line_items.line_item_id"))
-            if line is None:
-                raise ShopifyValidationError({"refund_line_items.line_item_id": ["is invalid"]})
-            quantity = _int(item.get("quantity", 1), "refund_line_items.quantity")
-            already = taken.get(line["id"], 0)
-            if quantity < 1 or quantity + already > line["current_quantity"]:
-                raise ShopifyValidationError(
-                    {"refund_line_items.quantity": ["cannot refund more items than were purchased"]}
-                )
-            taken[line["id"]] = already + quantity
-            restock_type = str(item.get("restock_type", "no_restock"))
-            if restock_type not in RESTOCK_TYPES:
-                raise ShopifyValidationError({"refund_line_items.restock_type": ["is invalid"]})
-            location = item.get("location_id")
-            location_id = None if location is None else _int(location, "location_id")
-            if location_id is not None and location_id not in self.locations:
-                raise ShopifyValidationError({"refund_line_items.location_id": ["is invalid"]})
-            plan.append((line, quantity, restock_type, location_id))
-
-        shipping_cents = to_cents(order["total_shipping_price_set"]["shop_money"]["amount"])
-        refunded_shipping = sum(
-            -to_cents(adjustment["amount"])
-            for refund in order["refunds"]
-            for adjustment in refund["order_adjustments"]
-            if adjustment["kind"] == "shipping_refund"
-        )
-        shipping_body = data.get("shipping")
-        shipping_refund = 0
-        if isinstance(shipping_body, dict):
-            if shipping_body.get("full_refund"):
-                shipping_refund = shipping_cents - refunded_shipping
-            elif shipping_body.get("amount") is not None:
-                shipping_refund = to_cents(shipping_body["amount"])
-            if shipping_refund < 0 or shipping_refund > shipping_cents - refunded_shipping:
-                raise ShopifyValidationError({"shipping.amount": ["is invalid"]})
-
+        plan, shipping_refund, shipping_left = self._refund_plan(order, data)
         total_cents = to_cents(order["total_price"])
-        refunded_before = sum(
-            to_cents(txn["amount"])
-            for refund in order["refunds"]
-            for txn in refund["transactions"]
-            if txn["kind"] == "refund" and txn["status"] == "success"
-        )
+        refunded_before = self._refunded(order)
         stamp, moment = self._moment(at)
         refund_id = self._new_id("refund")
         money_set = self.money_set
         refund_lines: list[Record] = []
         lines_value = 0
         for line, quantity, restock_type, location_id in plan:
-            ordered = int(line["quantity"])
-            price = to_cents(line["price"])
-            allocated = sum(to_cents(a["amount"]) for a in line["discount_allocations"])
-            taxed = sum(to_cents(t["price"]) for t in line["tax_lines"])
-            subtotal = price * quantity - _share(allocated, quantity, ordered)
-            tax = _share(taxed, quantity, ordered)
+            subtotal, tax = self._refund_line_amounts(line, quantity)
             lines_value += subtotal + tax
             line["current_quantity"] -= quantity
             line["fulfillable_quantity"] = min(
@@ -1434,11 +1509,7 @@ class ShopifyStore:
             )
             if restock_type in RESTOCKING and location_id is not None and line["variant_id"]:
                 item_id = self.variants[line["variant_id"]]["inventory_item_id"]
-                level = self._inventory.get((item_id, location_id))
-                if level is not None:
-                    level["available"] += quantity
-                    level["updated_at"] = stamp
-                    self._adjust_item_total(item_id, quantity)
+                self._adjust_level(item_id, location_id, quantity, stamp)
             refund_lines.append(
                 {
                     "id": self._new_id("refund_line_item"),
@@ -1457,7 +1528,9 @@ class ShopifyStore:
         sale_id, gateway = self._sale_transaction[order_id]
         transactions: list[Record] = []
         given = data.get("transactions")
-        if isinstance(given, list) and given:
+        if given is not None and not isinstance(given, list):
+            raise ShopifyValidationError({"transactions": ["is invalid"]})
+        if given is not None:
             amounts = []
             for txn in given:
                 if not isinstance(txn, dict):
@@ -1475,7 +1548,8 @@ class ShopifyStore:
                 else []
             )
         refund_total = sum(amount for amount, _, _ in amounts)
-        if refund_total + refunded_before > total_cents:
+        limit = total_cents if given is None else self._paid(order)
+        if refund_total + refunded_before > limit:
             raise ShopifyValidationError(
                 {"transactions.amount": ["must be less than or equal to the refundable amount"]}
             )
@@ -1540,12 +1614,14 @@ class ShopifyStore:
             "additional_fees": _EMPTY,
         }
         order["refunds"] = [*order["refunds"], refund]
+        if plan:
+            self._touch_fulfillment_orders(order_id, stamp)
         if refund_total:
             refunded = refunded_before + refund_total
             order["financial_status"] = (
                 "refunded" if refunded >= total_cents else "partially_refunded"
             )
-        self._recompute_current(order, shipping_cents - refunded_shipping - shipping_refund)
+        self._recompute_current(order, shipping_left - shipping_refund)
         self._update_fulfillment_status(order)
         self._touch_order(order, stamp, moment)
         summary = order.get("customer")
@@ -1556,6 +1632,140 @@ class ShopifyStore:
             self.customers[customer_id]["total_spent"] = money(spent)
             self._touch_customer(customer_id, stamp, moment)
         return refund
+
+    def _refund_plan(
+        self, order: Record, data: Record
+    ) -> tuple[list[tuple[Record, int, str, int | None]], int, int]:
+        """(lines to refund: line, quantity, restock type, location), the shipping to refund
+        and the shipping still refundable, checked like Shopify's 422s."""
+        lines_by_id = {line["id"]: line for line in order["line_items"]}
+        requested = data.get("refund_line_items") or []
+        if not isinstance(requested, list):
+            raise ShopifyValidationError({"refund_line_items": ["is invalid"]})
+        plan: list[tuple[Record, int, str, int | None]] = []
+        taken: dict[int, int] = {}
+        for item in requested:
+            if not isinstance(item, dict):
+                raise ShopifyValidationError({"refund_line_items": ["is invalid"]})
+            line = lines_by_id.get(_int(item.get("line_item_id"), "refund_line_items.line_item_id"))
+            if line is None:
+                raise ShopifyValidationError({"refund_line_items.line_item_id": ["is invalid"]})
+            quantity = _int(item.get("quantity", 1), "refund_line_items.quantity")
+            already = taken.get(line["id"], 0)
+            if quantity < 1 or quantity + already > line["current_quantity"]:
+                raise ShopifyValidationError(
+                    {"refund_line_items.quantity": ["cannot refund more items than were purchased"]}
+                )
+            taken[line["id"]] = already + quantity
+            restock_type = str(item.get("restock_type", "no_restock"))
+            if restock_type not in RESTOCK_TYPES:
+                raise ShopifyValidationError({"refund_line_items.restock_type": ["is invalid"]})
+            location = item.get("location_id")
+            location_id = None if location is None else _int(location, "location_id")
+            if location_id is not None and location_id not in self.locations:
+                raise ShopifyValidationError({"refund_line_items.location_id": ["is invalid"]})
+            plan.append((line, quantity, restock_type, location_id))
+
+        shipping_cents = to_cents(order["total_shipping_price_set"]["shop_money"]["amount"])
+        refunded_shipping = sum(
+            -to_cents(adjustment["amount"])
+            for refund in order["refunds"]
+            for adjustment in refund["order_adjustments"]
+            if adjustment["kind"] == "shipping_refund"
+        )
+        shipping_left = shipping_cents - refunded_shipping
+        shipping_body = data.get("shipping")
+        shipping_refund = 0
+        if isinstance(shipping_body, dict):
+            if shipping_body.get("full_refund"):
+                shipping_refund = shipping_left
+            elif shipping_body.get("amount") is not None:
+                try:
+                    shipping_refund = to_cents(shipping_body["amount"])
+                except ValueError as exc:
+                    raise ShopifyValidationError({"shipping.amount": ["is invalid"]}) from exc
+            if shipping_refund < 0 or shipping_refund > shipping_left:
+                raise ShopifyValidationError({"shipping.amount": ["is invalid"]})
+        return plan, shipping_refund, shipping_left
+
+    @staticmethod
+    def _refund_line_amounts(line: Record, quantity: int) -> tuple[int, int]:
+        """(subtotal, tax) in cents of ``quantity`` units of ``line``: its price less its share
+        of the line's discounts, and its share of the line's taxes."""
+        ordered = int(line["quantity"])
+        allocated = sum(to_cents(a["amount"]) for a in line["discount_allocations"])
+        taxed = sum(to_cents(t["price"]) for t in line["tax_lines"])
+        subtotal = to_cents(line["price"]) * quantity - _share(allocated, quantity, ordered)
+        return subtotal, _share(taxed, quantity, ordered)
+
+    @staticmethod
+    def _refunded(order: Record) -> int:
+        return sum(
+            to_cents(txn["amount"])
+            for refund in order["refunds"]
+            for txn in refund["transactions"]
+            if txn["kind"] == "refund" and txn["status"] == "success"
+        )
+
+    @staticmethod
+    def _paid(order: Record) -> int:
+        """Cents the customer paid (captured): the total once ``paid`` or (partially)
+        refunded, nothing while ``pending``, ``authorized`` or ``voided``."""
+        if order["financial_status"] in ("paid", "partially_refunded", "refunded"):
+            return to_cents(order["total_price"])
+        return 0
+
+    def calculate_refund(self, order_id: int, body: Record) -> Record:
+        """Mirror of ``POST orders/{id}/refunds/calculate.json``: what a refund of these lines
+        (and shipping) would pay back, as ``suggested_refund`` transactions against the sale
+        (none when nothing was captured). Writes nothing."""
+        order = self._order(order_id)
+        data = _root(body, "refund")
+        plan, shipping_refund, shipping_left = self._refund_plan(order, data)
+        text = self.money_set.text
+        lines: list[Record] = []
+        value = 0
+        for line, quantity, restock_type, location_id in plan:
+            subtotal, tax = self._refund_line_amounts(line, quantity)
+            value += subtotal + tax
+            price = to_cents(line["price"])
+            lines.append({
+                "quantity": quantity,
+                "line_item_id": line["id"],
+                "location_id": location_id,
+                "restock_type": restock_type,
+                "price": text(price),
+                "subtotal": text(subtotal),
+                "total_tax": text(tax),
+                "discounted_price": text(price),
+                "discounted_total_price": text(price * quantity),
+                "total_cart_discount_amount": text(price * quantity - subtotal),
+            })
+        refundable = max(0, self._paid(order) - self._refunded(order))
+        suggested = min(value + shipping_refund, refundable)
+        sale_id, gateway = self._sale_transaction[order_id]
+        transactions = [{
+            "order_id": order["id"],
+            "kind": "suggested_refund",
+            "gateway": gateway,
+            "parent_id": sale_id,
+            "amount": text(suggested),
+            "currency": self.currency,
+            "maximum_refundable": text(refundable),
+        }] if refundable else []
+        return {
+            "duties": [],
+            "total_duties_set": self._zero,
+            "return": None,
+            "shipping": {"amount": text(shipping_refund), "tax": "0.00",
+                         "maximum_refundable": text(shipping_left)},
+            "additional_fees": [],
+            "total_additional_fees_set": self._zero,
+            "refund_shipping_lines": [],
+            "refund_line_items": lines,
+            "transactions": transactions,
+            "currency": self.currency,
+        }
 
     def _recompute_current(self, order: Record, shipping_left: int) -> None:
         subtotal = discounts = tax = 0
@@ -1580,6 +1790,161 @@ class ShopifyStore:
 
     def refunds(self, order_id: int) -> list[Record]:
         return list(self._order(order_id)["refunds"])
+
+    def refund_view(self, refund: Record) -> Record:
+        """A refund as its own endpoints answer it: the order's embedded refund plus
+        ``refund_shipping_lines`` and ``return``, and its transactions with
+        ``amount_rounding``, ``manual_payment_gateway`` and ``total_unsettled_set`` (keys the
+        refunds embedded in an order leave out)."""
+        unsettled = {"amount": "0.00", "currency": self.currency}
+        transactions = [
+            {**txn, "amount_rounding": None, "manual_payment_gateway": False,
+             "total_unsettled_set": {"presentment_money": unsettled, "shop_money": unsettled}}
+            for txn in refund["transactions"]]
+        return {**refund, "transactions": transactions, "refund_shipping_lines": [],
+                "return": None}
+
+    # ------------------------------------------------------------ fulfillment orders
+
+    def fulfillment_order_ids(self, order_id: int) -> list[int]:
+        """The order's fulfillment orders (one per order), created on first use as they would
+        have been with the order (see :mod:`.fulfillment_orders`)."""
+        found = self._fulfillment_orders_of.get(order_id)
+        if found is not None:
+            return found
+        order = self._order(order_id)
+        location_id, method = self._assignment(order["shipping_lines"], order["location_id"])
+        if location_id is None:
+            self._fulfillment_orders_of[order_id] = []
+            return []
+        fo_id = self._next_fulfillment()
+        lines = {line["id"]: self._next_fulfillment() for line in order["line_items"]}
+        self.fulfillment_orders[fo_id] = {
+            "id": fo_id,
+            "order_id": order_id,
+            "assigned_location_id": location_id,
+            "method_type": method,
+            "delivery_method_id": self._next_fulfillment(),
+            "created_at": order["created_at"],
+            "updated_at": order["created_at"],
+            "prepared": False,
+            "lines": lines,
+        }
+        self._fulfillment_orders_of[order_id] = [fo_id]
+        return self._fulfillment_orders_of[order_id]
+
+    def _next_fulfillment(self) -> int:
+        self._next_fulfillment_id += 1
+        return self._next_fulfillment_id
+
+    def _touch_fulfillment_orders(self, order_id: int, stamp: str) -> None:
+        for fo_id in self._fulfillment_orders_of.get(order_id, ()):
+            self.fulfillment_orders[fo_id]["updated_at"] = stamp
+
+    def fulfillment_order(self, fo_id: int) -> Record | None:
+        """A fulfillment order as REST answers it (None when unknown)."""
+        state = self.fulfillment_orders.get(fo_id)
+        if state is None:
+            return None
+        order = self.orders[state["order_id"]]
+        location = self.locations[state["assigned_location_id"]]
+        return fo.view(state, order, location, self.shop_id, self.variants)
+
+    def fulfillment_order_status(self, fo_id: int) -> str:
+        state = self.fulfillment_orders[fo_id]
+        return fo.status(state, self.orders[state["order_id"]])
+
+    def order_fulfillment_orders(self, order_id: int) -> list[Record]:
+        """Mirror of ``GET orders/{id}/fulfillment_orders.json``."""
+        return [view for fo_id in self.fulfillment_order_ids(order_id)
+                if (view := self.fulfillment_order(fo_id)) is not None]
+
+    def prepare_for_pickup(self, fo_ids: list[int], *, at: datetime | None = None
+                           ) -> list[tuple[int, str, str]]:
+        """Mirror of ``fulfillmentOrderLineItemsPreparedForPickup``: every fulfillment order
+        given moves to ``in_progress``, or none does. The answer is the user errors (index in
+        the input, code, message): an unknown id or a fulfillment order that is not a pickup
+        (``FULFILLMENT_ORDER_INVALID``), a closed one (``NO_LINE_ITEMS_TO_PREPARE_FOR_
+        FULFILLMENT_ORDER``). One already prepared is left as it is (unverified)."""
+        errors: list[tuple[int, str, str]] = []
+        for index, fo_id in enumerate(fo_ids):
+            state = self.fulfillment_orders.get(fo_id)
+            if state is None or state["method_type"] != fo.PICK_UP:
+                errors.append((index, "FULFILLMENT_ORDER_INVALID",
+                               "Invalid fulfillment order ID provided."))
+            elif self.fulfillment_order_status(fo_id) == "closed":
+                errors.append((index, "NO_LINE_ITEMS_TO_PREPARE_FOR_FULFILLMENT_ORDER",
+                               "The fulfillment order does not have any line items that can "
+                               "be prepared."))
+        if errors:
+            return errors
+        stamp, moment = self._moment(at)
+        for fo_id in fo_ids:
+            state = self.fulfillment_orders[fo_id]
+            if not state["prepared"]:
+                state["prepared"] = True
+                state["updated_at"] = stamp
+                self._touch_order(self.orders[state["order_id"]], stamp, moment)
+        return []
+
+    def fulfil_fulfillment_orders(self, body: Record, *, at: datetime | None = None) -> Record:
+        """Mirror of ``POST fulfillments.json`` (the fulfillment order API): a fulfillment of
+        ``line_items_by_fulfillment_order`` (every line still to fulfil, or the
+        ``fulfillment_order_line_items`` given), at the fulfillment orders' location, with
+        ``tracking_info`` (``number``, ``url``, ``company``). The fulfillment orders must be of
+        one order and not closed (422); an unknown one is 404 (unverified)."""
+        data = _root(body, "fulfillment")
+        groups = data.get("line_items_by_fulfillment_order")
+        if not isinstance(groups, list) or not groups or not all(
+                isinstance(group, dict) for group in groups):
+            raise ShopifyValidationError(
+                {"line_items_by_fulfillment_order": ["must have at least one element"]})
+        states: list[tuple[Record, Record]] = []
+        for group in groups:
+            fo_id = _int(group.get("fulfillment_order_id"), "fulfillment_order_id")
+            state = self.fulfillment_orders.get(fo_id)
+            if state is None:
+                raise ShopifyNotFoundError(fo_id)
+            states.append((state, group))
+        order_ids = {state["order_id"] for state, _ in states}
+        if len(order_ids) != 1:
+            raise ShopifyValidationError(
+                {"base": ["Fulfillment orders must belong to the same order"]})
+        order_id = order_ids.pop()
+        order = self.orders[order_id]
+        by_line = {line["id"]: line for line in order["line_items"]}
+        wanted: list[Record] = []
+        for state, group in states:
+            if fo.status(state, order) == "closed":
+                raise ShopifyValidationError(
+                    {"base": ["Fulfillment order is closed and cannot be fulfilled"]})
+            fo_lines = {fo_line: line_id for line_id, fo_line in state["lines"].items()}
+            given = group.get("fulfillment_order_line_items")
+            if isinstance(given, list) and given:
+                for item in given:
+                    if not isinstance(item, dict):
+                        raise ShopifyValidationError(
+                            {"fulfillment_order_line_items": ["is invalid"]})
+                    line_id = fo_lines.get(_int(item.get("id"), "fulfillment_order_line_items"))
+                    if line_id is None:
+                        raise ShopifyValidationError(
+                            {"fulfillment_order_line_items.id": ["is invalid"]})
+                    wanted.append({"id": line_id, "quantity": item.get("quantity")})
+            else:
+                wanted.extend({"id": line_id, "quantity": fo.fulfillable(order, by_line[line_id])}
+                              for line_id in state["lines"]
+                              if fo.fulfillable(order, by_line[line_id]) > 0)
+        info = data.get("tracking_info")
+        tracking: Record = info if isinstance(info, dict) else {}
+        fulfillment = self.create_fulfillment(order_id, {"fulfillment": {
+            "location_id": states[0][0]["assigned_location_id"],
+            "line_items": wanted,
+            "tracking_number": tracking.get("number"),
+            "tracking_url": tracking.get("url"),
+            "tracking_company": tracking.get("company"),
+        }}, at=at)
+        self._touch_fulfillment_orders(order_id, str(fulfillment["created_at"]))
+        return fulfillment
 
     # ------------------------------------------------- checkouts and draft orders
 
@@ -1835,10 +2200,7 @@ class ShopifyStore:
         data = _root(body, "draft_order")
         lines = self._cart_lines(data, custom_ships=False)
         customer = self._cart_customer(data)
-        try:
-            tags = tag_string(data.get("tags"))
-        except ValueError as exc:
-            raise ShopifyValidationError({"tags": ["is invalid"]}) from exc
+        tags = self._order_tags(data.get("tags"))
         items = sum(cents * quantity for _, cents, quantity in lines)
         discount, applied = 0, None
         discount_body = data.get("applied_discount")
@@ -1963,6 +2325,53 @@ class ShopifyStore:
         if moment >= self.draft_order_updated_at[draft_id]:
             self.draft_order_updated_at[draft_id] = moment
             draft["updated_at"] = stamp
+
+    def update_draft_order(self, draft_id: int, body: Record, *,
+                           at: datetime | None = None) -> Record:
+        """Mirror of ``PUT draft_orders/{id}.json`` for ``tags`` (replaced), ``note``,
+        ``note_attributes`` (replaced) and ``shipping_line`` (``title``/``price``; null
+        removes it). A completed draft is 422."""
+        draft = self._open_draft(draft_id)
+        data = _root(body, "draft_order")
+        changes: Record = {}
+        if "tags" in data:
+            changes["tags"] = self._order_tags(data["tags"])
+        if "note" in data:
+            changes["note"] = data["note"]
+        if "note_attributes" in data:
+            attributes = data["note_attributes"] or []
+            if not isinstance(attributes, list) or not all(
+                    isinstance(item, dict) for item in attributes):
+                raise ShopifyValidationError({"note_attributes": ["is invalid"]})
+            changes["note_attributes"] = [
+                {"name": str(item.get("name")), "value": item.get("value")}
+                for item in attributes]
+        shipping_cents: int | None = None
+        if "shipping_line" in data:
+            line = data["shipping_line"]
+            if line is None:
+                changes["shipping_line"], shipping_cents = None, 0
+            elif isinstance(line, dict) and isinstance(line.get("title"), str) and line["title"]:
+                try:
+                    shipping_cents = to_cents(line.get("price", "0.00"))
+                except ValueError as exc:
+                    raise ShopifyValidationError(
+                        {"shipping_line.price": ["is invalid"]}) from exc
+                changes["shipping_line"] = {"title": line["title"], "custom": True,
+                                            "handle": None,
+                                            "price": self.money_set.text(shipping_cents)}
+            else:
+                raise ShopifyValidationError({"shipping_line": ["is invalid"]})
+        draft.update(changes)
+        if shipping_cents is not None:
+            items = to_cents(draft["total_line_items_price_set"]["shop_money"]["amount"])
+            discount = to_cents(draft["applied_discount"]["amount"]) \
+                if draft["applied_discount"] else 0
+            draft.update(carts.draft_money(self.money_set, items=items, discount=discount,
+                                           shipping=shipping_cents, tax=0))
+        stamp, moment = self._moment(at)
+        self._touch_draft(draft, stamp, moment)
+        return self._draft_view(draft_id)
 
     def send_draft_order_invoice(self, draft_id: int, *, at: datetime | None = None) -> Record:
         """Mirror of ``POST draft_orders/{id}/send_invoice.json``: ``status`` becomes

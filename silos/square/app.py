@@ -131,6 +131,9 @@ def create_app(
     def get(path: str, handler: Handler) -> Route:
         return Route(path, endpoint(handler, with_body=False), methods=["GET"])
 
+    def put(path: str, handler: Handler) -> Route:
+        return Route(path, endpoint(handler, with_body=True), methods=["PUT"])
+
     def list_customers(request: Request, _: Body) -> Any:
         return store.list_customers(
             cursor=request.query_params.get("cursor"),
@@ -156,6 +159,10 @@ def create_app(
             lambda r, b: {"customer": store.get_customer(r.path_params["customer_id"])},
         ),
         post("/v2/orders", lambda r, b: {"order": store.create_order(b)}),
+        put(
+            "/v2/orders/{order_id}",
+            lambda r, b: {"order": store.update_order(r.path_params["order_id"], b)},
+        ),
         post("/v2/orders/search", lambda r, b: store.search_orders(b)),
         post("/v2/orders/batch-retrieve", lambda r, b: store.batch_retrieve_orders(b)),
         get(

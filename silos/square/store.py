@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -81,6 +81,14 @@ INVENTORY_STATES = frozenset(
 )
 UNTRACKED_STATES = frozenset({"NONE", "SOLD", "UNLINKED_RETURN"})
 TRACKED_STATES = INVENTORY_STATES - UNTRACKED_STATES
+READ_ONLY_STATES = INVENTORY_STATES - {"IN_STOCK", "SOLD", "NONE", "WASTE", "UNLINKED_RETURN"}
+"""States only Square itself moves quantities to or from (the Inventory API refuses them)."""
+_HELD_FULFILLMENT_STATES = frozenset({"PROPOSED", "RESERVED", "PREPARED"})
+_TERMINAL_FULFILLMENT_STATES = frozenset({"COMPLETED", "CANCELED", "FAILED"})
+_FULFILLMENT_ORDER = ("PROPOSED", "RESERVED", "PREPARED", "COMPLETED")
+_UPDATABLE_ORDER_FIELDS = frozenset(
+    {"version", "state", "fulfillments", "reference_id", "metadata", "ticket_name"}
+)
 _CUSTOMER_SORT_FIELDS = frozenset({"DEFAULT", "CREATED_AT"})
 _SORT_ORDERS = frozenset({"ASC", "DESC"})
 _ORDER_SORT_FIELDS = {
@@ -142,6 +150,52 @@ def _time_bounds(data: dict[str, Any], key: str, prefix: str) -> tuple[str, str]
     return low, high
 
 
+def _holds_stock(order: Record) -> bool:
+    return any(
+        f["type"] == "PICKUP" and f["state"] in _HELD_FULFILLMENT_STATES
+        for f in order.get("fulfillments", ())
+    )
+
+
+def _moved(fulfillment: Record, state: str, stamp: str) -> Record:
+    moved = {**fulfillment, "state": state}
+    details = moved.get("pickup_details")
+    if details is not None:
+        details = dict(details)
+        stamps = {"RESERVED": ("accepted_at",), "PREPARED": ("accepted_at", "ready_at"),
+                  "COMPLETED": ("accepted_at", "ready_at", "picked_up_at"),
+                  "CANCELED": ("canceled_at",), "FAILED": ("rejected_at",)}
+        for field in stamps.get(state, ()):
+            details.setdefault(field, stamp)
+        moved["pickup_details"] = details
+    return moved
+
+
+def _writable_state(state: str, field: str) -> None:
+    if state in READ_ONLY_STATES:
+        raise bad_request(
+            "INVALID_VALUE",
+            f"The Inventory API cannot move quantities to or from the `{state}` state.",
+            field,
+        )
+
+
+Replay = TypeVar("Replay", bound=tuple[Any, ...])
+
+
+def _replayed(seen: dict[str, Replay], key: str, fingerprint: int) -> Replay | None:
+    """What a reused ``idempotency_key`` answered first (its entry starts with the request's
+    fingerprint); 400 ``IDEMPOTENCY_KEY_REUSED`` when the request differs."""
+    replay = seen.get(key)
+    if replay is not None and replay[0] != fingerprint:
+        raise bad_request(
+            "IDEMPOTENCY_KEY_REUSED",
+            "The idempotency key was already used for a different request.",
+            "idempotency_key",
+        )
+    return replay
+
+
 def _fingerprint(body: dict[str, Any]) -> int:
     return hash(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
 
@@ -177,6 +231,10 @@ class SquareStore:
         self._orders_by_customer: dict[str, list[str]] = {}
         self._order_keys: dict[str, list[Key]] = {}
         self._order_idempotency: dict[str, tuple[int, str]] = {}
+        self._update_idempotency: dict[str, tuple[int, str, Record]] = {}
+        self._held: dict[str, list[tuple[str, str, Decimal]]] = {}
+        """Order id -> the units its open pickup holds RESERVED_FOR_SALE (object, location,
+        quantity)."""
         self._returned: dict[tuple[str, str], Decimal] = {}
 
     # -- locations ---------------------------------------------------------------------------
@@ -786,10 +844,13 @@ class SquareStore:
             state = get_enum(data, "state", TRACKED_STATES, prefix)
             if state is None:
                 raise missing(f"{prefix}.state")
+            _writable_state(state, f"{prefix}.state")
         else:
             for side in ("from_state", "to_state"):
-                if get_enum(data, side, INVENTORY_STATES, prefix) is None:
+                value = get_enum(data, side, INVENTORY_STATES, prefix)
+                if value is None:
                     raise missing(f"{prefix}.{side}")
+                _writable_state(value, f"{prefix}.{side}")
         detail["quantity"] = format_quantity(quantity)
         detail["occurred_at"] = occurred_at
         return kind, detail, quantity
@@ -891,18 +952,9 @@ class SquareStore:
         body differs.
         """
         key = get_str(body, "idempotency_key", max_length=192)
-        fingerprint = 0
-        if key:
-            fingerprint = _fingerprint(body)
-            replay = self._order_idempotency.get(key)
-            if replay is not None:
-                if replay[0] != fingerprint:
-                    raise bad_request(
-                        "IDEMPOTENCY_KEY_REUSED",
-                        "The idempotency key was already used for a different request.",
-                        "idempotency_key",
-                    )
-                return self.orders[replay[1]]
+        fingerprint = _fingerprint(body) if key else 0
+        if key and (replay := _replayed(self._order_idempotency, key, fingerprint)):
+            return self.orders[replay[1]]
         data = req_obj(body, "order")
         location_id = req_str(data, "location_id", "order")
         if location_id not in self.locations:
@@ -976,7 +1028,168 @@ class SquareStore:
                 self._insert_key(keys, (value, order_id))
         if key:
             self._order_idempotency[key] = (fingerprint, order_id)
+        if state == "OPEN" and _holds_stock(order):
+            self._hold(order, stamp)
         return order
+
+    # -- order updates and the stock an open pickup holds -----------------------------------
+
+    def update_order(
+        self, order_id: str, body: dict[str, Any], *, at: datetime | None = None
+    ) -> Record:
+        """``PUT /v2/orders/{order_id}``: a sparse order moving the order and its
+        fulfillments on.
+
+        ``order.version`` must be the order's current version (else 400 ``VERSION_MISMATCH``);
+        the emulator updates ``state``, fulfillment states (matched by ``uid``),
+        ``reference_id``, ``metadata`` and ``ticket_name`` and refuses other fields. Order
+        states move OPEN → COMPLETED | CANCELED (a closed order cannot change), and an order
+        completes only when its fulfillments are COMPLETED, CANCELED or FAILED. Fulfillments
+        move forward PROPOSED → RESERVED → PREPARED → COMPLETED, or to CANCELED | FAILED.
+
+        Stock: an OPEN order with a PICKUP fulfillment not yet collected holds its catalog
+        units RESERVED_FOR_SALE at its location (from creation); completing the order sells
+        them (SOLD), cancelling it (or its pickup) puts them back IN_STOCK. A repeated
+        ``idempotency_key`` answers the first update (400 ``IDEMPOTENCY_KEY_REUSED`` if the
+        body differs).
+        """
+        key = get_str(body, "idempotency_key", max_length=192)
+        fingerprint = _fingerprint({**body, "order_id": order_id})
+        if key and (replay := _replayed(self._update_idempotency, key, fingerprint)):
+            return replay[2]
+        order = self.get_order(order_id)
+        data = req_obj(body, "order")
+        unsupported = sorted(set(data) - _UPDATABLE_ORDER_FIELDS)
+        if unsupported or body.get("fields_to_clear"):
+            field = f"order.{unsupported[0]}" if unsupported else "fields_to_clear"
+            raise bad_request(
+                "BAD_REQUEST", "The sandbox updates only state, fulfillments, reference_id, "
+                "metadata and ticket_name.", field)
+        if data.get("version") is None:
+            raise missing("order.version")
+        version = get_int(data, "version", "order", default=0)
+        if version != order["version"]:
+            raise bad_request(
+                "VERSION_MISMATCH",
+                f"The order version `{version}` does not match the server version "
+                f"`{order['version']}`.",
+                "order.version",
+            )
+        if order["state"] in CLOSED_STATES:
+            raise bad_request(
+                "BAD_REQUEST", f"An order in the `{order['state']}` state cannot be updated.",
+                "order.state")
+        state = get_enum(data, "state", ORDER_STATES, "order")
+        changes = self._fulfillment_changes(order, get_list(data, "fulfillments", "order") or [])
+        future = {f["uid"]: changes.get(f["uid"], f["state"])
+                  for f in order.get("fulfillments", ())}
+        if state == "COMPLETED" and any(
+            s not in _TERMINAL_FULFILLMENT_STATES for s in future.values()
+        ):
+            raise bad_request(
+                "BAD_REQUEST", "An order can only be completed when its fulfillments are "
+                "COMPLETED, CANCELED or FAILED.", "order.state")
+        if state == "DRAFT" and order["state"] != "DRAFT":
+            raise bad_request("BAD_REQUEST", f"An order cannot move to `{state}`.",
+                              "order.state")
+        stamp = rfc3339_ms(utc(at))
+        updated = dict(order)
+        for field in ("reference_id", "ticket_name"):
+            value = get_str(data, field, "order", max_length=40 if field == "reference_id"
+                            else 30)
+            if value is not None:
+                updated[field] = value
+        metadata = get_obj(data, "metadata", "order")
+        if metadata is not None:
+            updated["metadata"] = {**(order.get("metadata") or {}), **metadata}
+        if changes:
+            updated["fulfillments"] = [
+                _moved(f, changes[f["uid"]], stamp) if f["uid"] in changes else f
+                for f in order.get("fulfillments", ())
+            ]
+        if state is not None and state != order["state"]:
+            updated["state"] = state
+            if state in CLOSED_STATES:
+                updated["closed_at"] = stamp
+        updated["updated_at"] = stamp
+        updated["version"] = order["version"] + 1
+        self._replace_order(order, updated)
+        if updated["state"] == "COMPLETED":
+            self._sell(updated, stamp)
+        elif updated["state"] == "CANCELED" or not _holds_stock(updated):
+            self._release(order_id, stamp)
+        if key:
+            self._update_idempotency[key] = (fingerprint, order_id, updated)
+        return updated
+
+    def _fulfillment_changes(self, order: Record, raw: list[Any]) -> dict[str, str]:
+        current = {f["uid"]: f for f in order.get("fulfillments", ())}
+        changes: dict[str, str] = {}
+        for path, item in objects(raw, "order.fulfillments"):
+            uid = get_str(item, "uid", path)
+            if uid is None or uid not in current:
+                raise bad_request(
+                    "BAD_REQUEST", "The sandbox cannot add fulfillments to an order.",
+                    f"{path}.uid")
+            target = get_enum(item, "state", FULFILLMENT_STATES, path)
+            if target is None:
+                continue
+            now = current[uid]["state"]
+            if target == now:
+                continue
+            backwards = (target in _FULFILLMENT_ORDER and now in _FULFILLMENT_ORDER
+                         and _FULFILLMENT_ORDER.index(target) < _FULFILLMENT_ORDER.index(now))
+            if now in _TERMINAL_FULFILLMENT_STATES or backwards:
+                raise bad_request(
+                    "BAD_REQUEST",
+                    f"A fulfillment cannot move from `{now}` to `{target}`.",
+                    f"{path}.state",
+                )
+            changes[uid] = target
+        return changes
+
+    def _replace_order(self, old: Record, new: Record) -> None:
+        order_id = old["id"]
+        for field, keys in self._order_keys.items():
+            before, after = old.get(field), new.get(field)
+            if before == after:
+                continue
+            if before is not None:
+                at = bisect_left(keys, (before, order_id))
+                if at < len(keys) and keys[at] == (before, order_id):
+                    del keys[at]
+            if after is not None:
+                self._insert_key(keys, (after, order_id))
+        self.orders[order_id] = new
+
+    def _catalog_units(self, order: Record) -> list[tuple[str, str, Decimal]]:
+        return [
+            (line["catalog_object_id"], order["location_id"],
+             parse_quantity(line["quantity"], "quantity"))
+            for line in order.get("line_items", ())
+            if line.get("catalog_object_id") in self.catalog
+        ]
+
+    def _hold(self, order: Record, stamp: str) -> None:
+        held = self._catalog_units(order)
+        for object_id, location_id, quantity in held:
+            self._add_count(object_id, location_id, "IN_STOCK", -quantity, stamp)
+            self._add_count(object_id, location_id, "RESERVED_FOR_SALE", quantity, stamp)
+        self._held[order["id"]] = held
+
+    def _release(self, order_id: str, stamp: str) -> None:
+        for object_id, location_id, quantity in self._held.pop(order_id, ()):
+            self._add_count(object_id, location_id, "RESERVED_FOR_SALE", -quantity, stamp)
+            self._add_count(object_id, location_id, "IN_STOCK", quantity, stamp)
+
+    def _sell(self, order: Record, stamp: str) -> None:
+        held = self._held.pop(order["id"], None)
+        if held is not None:
+            for object_id, location_id, quantity in held:
+                self._add_count(object_id, location_id, "RESERVED_FOR_SALE", -quantity, stamp)
+            return
+        for object_id, location_id, quantity in self._catalog_units(order):
+            self._add_count(object_id, location_id, "IN_STOCK", -quantity, stamp)
 
     def get_order(self, order_id: str) -> Record:
         order = self.orders.get(order_id)

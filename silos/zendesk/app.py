@@ -527,6 +527,7 @@ class ZendeskApi:
         if not key:
             return self._created(body)
         now = self.clock()
+        self._forget_expired(now)
         fingerprint = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
         remembered = self.idempotency.get(key)
         if remembered is not None and remembered.expires_at > now:
@@ -539,6 +540,7 @@ class ZendeskApi:
                 headers={"Location": remembered.location, IDEMPOTENCY_LOOKUP: "hit"},
             )
         response = self._created(body)
+        self.idempotency.pop(key, None)
         self.idempotency[key] = Remembered(
             fingerprint,
             now + self.config.idempotency_window_s,
@@ -548,6 +550,14 @@ class ZendeskApi:
         )
         response.headers[IDEMPOTENCY_LOOKUP] = "miss"
         return response
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop the keys whose window has passed (remembered in the order they expire)."""
+        while self.idempotency:
+            oldest = next(iter(self.idempotency))
+            if self.idempotency[oldest].expires_at > now:
+                return
+            del self.idempotency[oldest]
 
     def _created(self, body: Any) -> Response:
         ticket = self.store.create_ticket(body)

@@ -16,7 +16,7 @@ import pytest
 from adapters.errors import UpstreamTimeout, UpstreamUnavailable
 from adapters.loyalty import LoyaltyAdapter
 from adapters.models import LedgerEntry, NewLedgerEntry
-from adapters.protocols import InventoryWriter, StoreOrderWriter, WebOrderWriter
+from adapters.protocols import StoreOrderWriter, WebOrderWriter
 from adapters.shopify import ShopifyAdapter
 from adapters.square import SquareAdapter
 from silos.sandbox import RunningSandbox, SandboxOptions
@@ -35,9 +35,9 @@ from tests.gateway.mutations import (
 )
 from tests.gateway.test_graph import people_with
 
-pytestmark = [pytest.mark.anyio, writers_pending(
-    (ShopifyAdapter, WebOrderWriter), (SquareAdapter, InventoryWriter),
-    (SquareAdapter, StoreOrderWriter))]
+pytestmark = pytest.mark.anyio
+web_pending = writers_pending((ShopifyAdapter, WebOrderWriter),
+                              (SquareAdapter, StoreOrderWriter))
 
 HTTP_FAULTS = {"down": {"down": True}, "500": {"error_rate": 1.0},
                "lost answer": {"lost_response": True}}
@@ -131,6 +131,7 @@ async def discover(silos: dict[str, httpx.AsyncClient], call: Call) -> dict[str,
     return {"body": body, "writes": used}
 
 
+@web_pending
 async def test_place_pickup_order_is_all_or_nothing_at_every_step(
         faults_sandbox: RunningSandbox, gateway: Callable[..., Any],
         silos: dict[str, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,6 +168,7 @@ async def test_place_pickup_order_is_all_or_nothing_at_every_step(
     assert any(s.endswith("COMPLETED") for s in seen), seen
 
 
+@web_pending
 async def test_return_in_store_is_all_or_nothing_at_every_step(
         faults_sandbox: RunningSandbox, gateway: Callable[..., Any],
         silos: dict[str, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,7 +232,7 @@ async def test_return_in_store_is_all_or_nothing_at_every_step(
     assert any(s.endswith("COMPENSATED") for s in seen), seen
 
 
-@pytest.mark.parametrize("mode", ["PICKUP", "STORE_SALE"])
+@pytest.mark.parametrize("mode", [pytest.param("PICKUP", marks=web_pending), "STORE_SALE"])
 async def test_hand_off_cart_is_all_or_nothing_at_every_step(
         mode: str, faults_sandbox: RunningSandbox, gateway: Callable[..., Any],
         silos: dict[str, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -262,11 +264,12 @@ async def test_hand_off_cart_is_all_or_nothing_at_every_step(
         state = {"units": before.units - case["quantity"]}
 
         async def check(saga_id: str, status: str) -> None:
-            after = await snapshot(faults_sandbox, case, saga_id)
+            after = await snapshot(faults_sandbox, case,
+                                   saga_id if mode == "PICKUP" else None)
             async with direct(faults_sandbox) as runtime:
                 saga = await runtime.sagas.store.load(saga_id)
                 assert saga is not None
-                made = next(s for s in saga.steps if s.name in ("store_order", "create_order"))
+                made = next(s for s in saga.steps if s.name in ("hold_at_store", "create_order"))
                 reader = runtime.adapters["square" if mode == "STORE_SALE" else "shopify"]
                 orders = [o for o in await reader.orders_by_ids([made.output["id"]]) if o] \
                     if made.output else []

@@ -141,32 +141,23 @@ async def test_every_mutation_leaves_an_audit_record(
     assert records[0]["subject"].startswith("backoffice-")
 
 
-def _writers_missing() -> bool:
-    from adapters.protocols import InventoryWriter, WebOrderWriter
-    from adapters.shopify import ShopifyAdapter
-    from adapters.square import SquareAdapter
-
-    return not any(all(hasattr(a, n) for n in vars(p) if not n.startswith("_")) for a, p in (
-        (ShopifyAdapter, WebOrderWriter), (SquareAdapter, InventoryWriter)))
-
-
-@pytest.mark.skipif(not _writers_missing(), reason="the vendor writers exist")
-async def test_journeys_without_their_vendor_writers_answer_not_configured_and_write_nothing(
+async def test_a_store_without_a_point_of_sale_answers_not_configured_and_writes_nothing(
         steward_sandbox: RunningSandbox, gateway: Callable[..., Any],
         silos: dict[str, Any]) -> None:
-    """What the README says of issue 11's pending journeys: a typed refusal, nothing
-    written anywhere (the saga never starts)."""
+    """A journey whose store lacks a system it writes to is refused with a typed error
+    before anything is written (the saga never starts)."""
     from tests.gateway.mutations import writes
 
     person = people_with(steward_sandbox, "shopify")[0]
-    store = steward_sandbox.data.stores[0].code
-    async with gateway() as client:
+    stores = [{"code": s.code, "name": s.name,
+               "locations": {"shopify": str(s.shopify_location_id)}}
+              for s in steward_sandbox.data.stores]
+    async with gateway(config={"stores": stores}) as client:
         who = await graphql(client, WHO, kind="shopify", id=person["shopify"])
         customer = who["data"]["customer"]["id"]
-        for query, variables in (
-                ("""mutation($c: ID!, $s: ID!) { placePickupOrder(customer: $c, store: $s,
-                    lines: [{sku: "X", quantity: 1}]) { saga { id } } }""",
-                 {"c": customer, "s": store}),):
-            body = await mutate(client, query, new_key(), **variables)
-            assert error_codes(body) == ["NOT_CONFIGURED"], body
+        body = await mutate(client, """mutation($c: ID!, $s: ID!) { placePickupOrder(
+            customer: $c, store: $s, lines: [{sku: "X", quantity: 1}]) { saga { id } } }""",
+                            new_key(), c=customer, s=stores[0]["code"])
+        assert error_codes(body) == ["NOT_CONFIGURED"], body
+        assert "point of sale" in body["errors"][0]["message"]
     assert await writes(silos) == {kind: 0 for kind in silos}

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.protocols import InventoryWriter, StoreOrderWriter, WebOrderWriter
+from adapters.protocols import StoreOrderWriter, WebOrderWriter
 from adapters.shopify import ShopifyAdapter
 from adapters.square import SquareAdapter
 from silos.sandbox import RunningSandbox, SandboxOptions
@@ -33,18 +33,20 @@ from tests.gateway.mutations import (
 from tests.gateway.test_graph import graphql, people_with
 
 pytestmark = [pytest.mark.anyio, writers_pending(
-    (ShopifyAdapter, WebOrderWriter), (SquareAdapter, InventoryWriter),
-    (SquareAdapter, StoreOrderWriter))]
+    (ShopifyAdapter, WebOrderWriter), (SquareAdapter, StoreOrderWriter))]
 
 PLACE = """mutation($c: ID!, $lines: [LineInput!]!, $store: ID!) {
   placePickupOrder(customer: $c, lines: $lines, store: $store) {
     pointsEarned saga { id status steps { name source status } }
     order { id orderId source status total { amount } lines { sku quantity }
-            fulfillment { type status location { code } } } } }"""
+            fulfillment { type status location { code } } }
+    storeOrder { orderId source status lines { sku quantity } fulfillment { type status } } } }"""
 READY = """mutation($o: ID!) { markReadyForPickup(order: $o) {
-  saga { status } order { fulfillment { status location { code } } } } }"""
+  saga { status } order { fulfillment { status location { code } } }
+  storeOrder { status fulfillment { status } } } }"""
 COMPLETE = """mutation($o: ID!) { completePickup(order: $o) {
-  saga { status steps { name source status } } order { status fulfillment { status } } } }"""
+  saga { status steps { name source status } } order { status fulfillment { status } }
+  storeOrder { status fulfillment { status } } } }"""
 RETURN = """mutation($o: ID!, $lines: [LineInput!]!, $store: ID!) {
   returnInStore(order: $o, lines: $lines, store: $store) {
     refundId pointsReversed saga { id status steps { name source status } }
@@ -87,7 +89,7 @@ async def test_a_pickup_order_moves_the_shop_the_store_and_the_points_on(
         saga_id = placed["saga"]["id"]
         assert placed["saga"]["status"] == "COMPLETED"
         assert [(s["name"], s["source"], s["status"]) for s in placed["saga"]["steps"]] == [
-            ("create_order", "shopify", "DONE"), ("reserve_stock", "square", "DONE"),
+            ("create_order", "shopify", "DONE"), ("hold_at_store", "square", "DONE"),
             ("accrue_points", "loyalty", "DONE")]
         order = placed["order"]
         assert order["source"] == "shopify" and order["status"] == "OPEN"
@@ -95,6 +97,10 @@ async def test_a_pickup_order_moves_the_shop_the_store_and_the_points_on(
         assert order["fulfillment"] == {"type": "PICKUP", "status": "PENDING",
                                         "location": {"code": case["store"]}}
         assert placed["pointsEarned"] == int(Decimal(order["total"]["amount"])) > 0
+        held = placed["storeOrder"]
+        assert (held["source"], held["status"], held["fulfillment"]) == (
+            "square", "OPEN", {"type": "PICKUP", "status": "PENDING"})
+        assert held["lines"] == [{"sku": case["sku"], "quantity": "2"}]
 
         # through the graph
         assert (await store_stock(client, case["sku"]))[case["store"]] == \
@@ -121,15 +127,23 @@ async def test_a_pickup_order_moves_the_shop_the_store_and_the_points_on(
         ready = await mutate(clerk, READY, new_key(), o=order["id"])
         assert ready["data"]["markReadyForPickup"]["order"]["fulfillment"] == {
             "status": "READY", "location": {"code": store}}, ready
+        assert ready["data"]["markReadyForPickup"]["storeOrder"] == {
+            "status": "OPEN", "fulfillment": {"status": "READY"}}
         done = await mutate(clerk, COMPLETE, new_key(), o=order["id"])
         completed = done["data"]["completePickup"]
         assert completed["saga"]["status"] == "COMPLETED", done
         assert [(s["name"], s["source"]) for s in completed["saga"]["steps"]] == [
-            ("sell_reserved", "square"), ("fulfil_order", "shopify")]
+            ("collect_at_store", "square"), ("fulfil_order", "shopify")]
         assert completed["order"]["fulfillment"]["status"] == "COMPLETED"
+        assert completed["storeOrder"] == {"status": "COMPLETED",
+                                           "fulfillment": {"status": "COMPLETED"}}
     sold = await snapshot(pickup_sandbox, case, saga_id)
     assert sold.units == before.units - 2, "a sale from the reservation leaves IN_STOCK as is"
     assert [f.status for f in sold.orders[0].fulfillments] == ["COMPLETED"]
+    async with direct(pickup_sandbox) as runtime:
+        [store_order] = await runtime.adapters["square"].orders_by_ids([held["orderId"]])
+    assert store_order is not None and store_order.status == "COMPLETED"
+    assert store_order.location_id == store_link(pickup_sandbox, store).square_location_id
 
 
 async def test_a_web_order_returned_in_store_is_refunded_restocked_and_reversed(

@@ -191,3 +191,22 @@ async def test_a_customer_opens_a_ticket_for_themself(
         body = await mutate(client, CREATE, new_key(), c=me["id"], subject="Size exchange",
                             body="Can I swap the M for an L?", channel="CHAT")
         assert body["data"]["createTicket"]["saga"]["status"] == "COMPLETED", body
+
+
+TIMELINE = """query($id: ID!) { customer(id: $id) {
+  timeline(first: 5, kinds: [TICKET_OPENED]) { edges { node {
+    channel subject { ... on Ticket { id } } } } } } }"""
+
+
+async def test_a_ticket_opened_at_the_store_is_a_store_event_in_the_timeline(
+        tickets_sandbox: RunningSandbox, gateway: Callable[..., Any]) -> None:
+    person = people(tickets_sandbox, "zendesk", "none")[1]
+    async with gateway() as client:
+        customer = await who(client, "zendesk", person["zendesk"])
+        made = await mutate(client, CREATE, new_key(), c=customer["id"], subject="Wrong size",
+                            body="Asked at the counter to exchange it.", channel="STORE")
+        ticket = made["data"]["createTicket"]["ticket"]
+        assert ticket["channel"] == "store", made
+        body = await graphql(client, TIMELINE, id=customer["id"])
+    events = [e["node"] for e in body["data"]["customer"]["timeline"]["edges"]]
+    assert {"channel": "STORE", "subject": {"id": ticket["id"]}} in events, body

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.protocols import InventoryWriter, WebOrderWriter
+from adapters.protocols import StoreOrderWriter, WebOrderWriter
 from adapters.shopify import ShopifyAdapter
 from adapters.square import SquareAdapter
 from tests.gateway.mutations import pickup_case, store_stock, writers_pending
@@ -105,7 +105,7 @@ def kill_and_restart(procs: dict[str, Any], saga_id: str) -> None:
     assert {s["status"] for s in done[0]["steps"]} == {"DONE"}
 
 
-@writers_pending((ShopifyAdapter, WebOrderWriter), (SquareAdapter, InventoryWriter))
+@writers_pending((ShopifyAdapter, WebOrderWriter), (SquareAdapter, StoreOrderWriter))
 async def test_a_saga_cut_by_sigkill_is_finished_by_the_next_start(tmp_path: Path) -> None:
     with silos_and_gateway(tmp_path, 17, 40, "place_pickup_order.create_order") as procs:
         person = next({r["kind"]: r["id"] for r in p["records"]} for p in procs["truth"]
@@ -125,7 +125,7 @@ async def test_a_saga_cut_by_sigkill_is_finished_by_the_next_start(tmp_path: Pat
                                    if s["journey"] == "place_pickup_order"], 30, "the saga")
         assert saga["status"] == "RUNNING"
         assert [(s["name"], s["status"]) for s in saga["steps"]][:2] == [
-            ("create_order", "DONE"), ("reserve_stock", "PENDING")]
+            ("create_order", "DONE"), ("hold_at_store", "PENDING")]
         kill_and_restart(procs, saga["id"])
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
             answer = (await client.post("/graphql", json={

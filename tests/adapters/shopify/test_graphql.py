@@ -103,6 +103,7 @@ def throttled(requested: Any, available: Any, rate: Any) -> dict[str, Any]:
 def test_throttle_wait_is_the_missing_points_over_the_restore_rate() -> None:
     assert parse.throttle_wait(throttled(502, 302, 100.0)) == 2.0
     assert parse.throttle_wait(throttled(502, 900, 100.0)) == 0.0
+    odd: Any
     for odd in (throttled(None, 0, 100.0), throttled(502, "0", 100.0), throttled(502, 0, 0),
                 throttled(True, 0, 50.0), {"errors": []}, None, {"extensions": {"cost": 5}}):
         assert parse.throttle_wait(odd) is None

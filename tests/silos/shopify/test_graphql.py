@@ -244,7 +244,7 @@ async def test_single_query_cost_limit(client: httpx.AsyncClient) -> None:
         ({"query": "{ orders(first: 2, sortKey: TOTAL_PRICE) { nodes { id } } }"}, "TOTAL_PRICE"),
         ({"query": "query($n: Int!) { orders(first: $n) { nodes { id } } }",
           "variables": {"n": "many"}}, "$n"),
-        ({"query": "mutation { orderClose(id: 1) { id } }"}, "mutation"),
+        ({"query": "mutation { orderClose(id: 1) { id } }"}, "orderClose"),
         ({"variables": {}}, "No query string was present"),
     ],
     ids=["syntax", "unknown-field", "unknown-sort-key", "bad-variable", "mutation", "no-query"],

@@ -67,7 +67,7 @@ ALL = [10, 11, 20, 30]
 
 def test_indexed_or_unites_candidates_without_scanning() -> None:
     found = search.compile_filter(search.parse("customer_id:1 OR customer_id:2"), resolve)
-    assert found.candidates == {10, 11, 20}
+    assert found.candidates == frozenset({10, 11, 20})
 
     class Untouchable(list[int]):
         def __iter__(self) -> Iterator[int]:

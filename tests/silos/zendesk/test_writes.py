@@ -163,6 +163,8 @@ async def test_a_key_expires_after_its_window_and_keys_are_independent(silo: Sil
     assert expired.status_code == 201
     assert expired.headers["x-idempotency-lookup"] == "miss"
     assert silo.store.ticket_count == 4
+    api = silo.app.routes[0].endpoint.__self__  # type: ignore[attr-defined]
+    assert list(api.idempotency) == ["k-1"], "k-2 was forgotten once its window passed"
 
 
 async def test_a_refused_creation_is_not_remembered(silo: Silo) -> None:

@@ -269,7 +269,11 @@ class TicketWriter(Source, Protocol):
 
     async def create_ticket(self, ticket: NewTicket, *, key: str) -> Ticket:
         """Create once per ``key`` (the vendor's idempotency key): repeating answers the same
-        ticket."""
+        ticket while the vendor remembers the key; the key is also carried on the ticket."""
+        ...
+
+    async def ticket_by_key(self, key: str) -> Ticket | None:
+        """The ticket created with ``key``, if any (read back after an unknown outcome)."""
         ...
 
     async def add_comment(self, ticket_id: str, comment: NewComment, *, key: str) -> Ticket:

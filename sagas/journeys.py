@@ -251,7 +251,11 @@ class CreateTicket:
                 key=run.key("create_ticket"))
             return {"source": source, "id": ticket.id}
 
-        return [*steps, Step("create_ticket", source, create)]
+        async def find(run: Run) -> Any:
+            found = await writer.ticket_by_key(run.key("create_ticket"))
+            return None if found is None else {"source": source, "id": found.id}
+
+        return [*steps, Step("create_ticket", source, create, find)]
 
     def result(self, run: Run) -> Any:
         return {"ticket": run.outputs["create_ticket"]}

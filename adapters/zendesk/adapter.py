@@ -466,8 +466,9 @@ class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
     async def create_ticket(self, ticket: NewTicket, *, key: str) -> Ticket:
         """``POST tickets.json`` with ``Idempotency-Key: key``: the channel as the tag
         ``channel_<channel>`` (Zendesk sets ``via.channel`` to ``api``), the order reference
-        in the custom field ``config.order_number_field_id``. Retried with the same key after
-        a timeout or 5xx; a repeat within two hours answers the ticket already created."""
+        in the custom field ``config.order_number_field_id``, ``key`` as its ``external_id``.
+        Retried with the same key after a timeout or 5xx; a repeat within two hours answers
+        the ticket already created (later, look with :meth:`ticket_by_key` first)."""
         requester = calls.numeric_id(ticket.requester_id)
         if requester is None:
             raise RecordNotFound(self._source, "not a Zendesk user id")
@@ -481,6 +482,15 @@ class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
             order_field_id=self.config.order_number_field_id, key=key,
         )
         return self._ticket(await self._write(write, idempotent=True))
+
+    async def ticket_by_key(self, key: str) -> Ticket | None:
+        """List Tickets by ``external_id`` = ``key``: the ticket :meth:`create_ticket` made
+        with it, even after Zendesk has forgotten the idempotency key (the oldest if several
+        carry it)."""
+        bodies = await self._cursor_walk(
+            lambda after: calls.tickets_with_external_id(key, after), "tickets")
+        found = [t for body in bodies for t in self._tickets(body)]
+        return min(found, key=lambda t: int(t.id)) if found else None
 
     async def _carries_key(self, ticket_id: str, key: str) -> bool:
         bodies = await self._cursor_walk(

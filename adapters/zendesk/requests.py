@@ -230,6 +230,11 @@ def requested_tickets(user_id: str, after: str | None = None) -> Call:
     return Call(f"/api/v2/users/{user_id}/tickets/requested.json", _cursor_params(after))
 
 
+def tickets_with_external_id(external_id: str, after: str | None = None) -> Call:
+    """One cursor page of List Tickets by ``external_id``."""
+    return Call("/api/v2/tickets.json", {"external_id": external_id, **_cursor_params(after)})
+
+
 def show_many_tickets(ids: Sequence[str]) -> Call:
     """``tickets/show_many.json`` for at most 100 ids."""
     if not 0 < len(ids) <= SHOW_MANY_LIMIT:
@@ -304,10 +309,12 @@ def create_ticket(
     order_field_id: int | None,
     key: str,
 ) -> Write:
-    """``tickets.json`` with ``key`` as the ``Idempotency-Key``; the channel as a tag (see
+    """``tickets.json`` with ``key`` as the ``Idempotency-Key`` and as the ticket's
+    ``external_id`` (found again after the key's two hours); the channel as a tag (see
     :data:`CHANNEL_TAG_PREFIX`), the order reference in the custom field ``order_field_id``.
     Raises ``ValueError`` for an order reference without a configured field."""
     ticket: dict[str, object] = {
+        "external_id": key,
         "subject": subject,
         "comment": {"body": body, "public": public},
         "requester_id": int(requester_id),

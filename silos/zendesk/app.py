@@ -368,7 +368,17 @@ class ZendeskApi:
         user_id = _path_id(request, "user_id")
         if self.store.get_user(user_id) is None:
             raise ZendeskNotFoundError(user_id)
-        tickets = self.store.requested_tickets(user_id)
+        return self._ticket_list(request, self.store.requested_tickets(user_id))
+
+    async def list_tickets(self, request: Request) -> Response:
+        """``GET tickets``: every ticket of the account, or with ``external_id`` those created
+        with it (external ids need not be unique, so several may come back)."""
+        external_id = request.query_params.get("external_id")
+        tickets = (self.store.tickets_with_external_id(external_id) if external_id
+                   else self.store.all_tickets())
+        return self._ticket_list(request, tickets)
+
+    def _ticket_list(self, request: Request, tickets: Sequence[Record]) -> Response:
         params = request.query_params
         if wants_cursor(params):
             sort = params.get("sort", "id")
@@ -598,6 +608,7 @@ class ZendeskApi:
             ("/api/v2/users/{user_id}", self.show_user, "GET"),
             ("/api/v2/tickets/show_many", self.show_many_tickets, "GET"),
             ("/api/v2/tickets", self.create_ticket, "POST"),
+            ("/api/v2/tickets", self.list_tickets, "GET"),
             ("/api/v2/tickets/{ticket_id}/comments", self.ticket_comments, "GET"),
             ("/api/v2/tickets/{ticket_id}/audits", self.ticket_audits, "GET"),
             ("/api/v2/tickets/{ticket_id}", self.show_ticket, "GET"),

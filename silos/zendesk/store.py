@@ -184,6 +184,7 @@ class ZendeskStore:
 
         self._tickets: dict[int, Record] = {}
         self._requested: dict[int, list[Record]] = {}
+        self._tickets_by_external_id: dict[str, list[Record]] = {}
         self._comments: dict[int, list[Record]] = {}
         self._audits: dict[int, list[Record]] = {}
         self._latest_audit: dict[int, Record] = {}
@@ -606,6 +607,8 @@ class ZendeskStore:
 
         self._tickets[ticket_id] = record
         self._requested.setdefault(requester_id, []).append(record)
+        if record["external_id"] is not None:
+            self._tickets_by_external_id.setdefault(record["external_id"], []).append(record)
         self._comments[ticket_id] = [first]
         self._audits[ticket_id] = [audit]
         self._latest_audit[ticket_id] = audit
@@ -809,6 +812,14 @@ class ZendeskStore:
     def requested_tickets(self, user_id: int) -> Sequence[Record]:
         """The user's requested tickets, by id (read-only view)."""
         return self._requested.get(user_id, ())
+
+    def all_tickets(self) -> Sequence[Record]:
+        """Every ticket, by id (read-only view)."""
+        return list(self._tickets.values())
+
+    def tickets_with_external_id(self, external_id: str) -> Sequence[Record]:
+        """The tickets created with this ``external_id`` (not unique in Zendesk), by id."""
+        return self._tickets_by_external_id.get(external_id, ())
 
     def ticket_comments(self, ticket_id: int) -> Sequence[Record]:
         """The ticket's comments by ``(created_at, id)`` (read-only view)."""

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 
 from adapters.models import Order
 from gateway.config import parse_config
@@ -153,14 +152,3 @@ def outcome(body: dict[str, Any], field: str) -> tuple[str, str]:
         return made["saga"]["id"], made["saga"]["status"]
     [error] = body["errors"]
     return error["extensions"]["sagaId"], error["extensions"]["sagaStatus"]
-
-
-def writers_pending(*needed: tuple[type, type]) -> pytest.MarkDecorator:
-    """Skip (naming what is missing) while an adapter does not implement a write protocol
-    its journeys need — issue 11's vendor writes land one vendor at a time; the tests run as
-    soon as the adapter has the protocol's methods."""
-    missing = [f"{adapter.__name__} lacks {protocol.__name__}" for adapter, protocol in needed
-               if not all(hasattr(adapter, name) for name in vars(protocol)
-                          if not name.startswith("_"))]
-    return pytest.mark.skipif(bool(missing), reason="pending vendor writes (issue 11): "
-                                                    + "; ".join(missing))

@@ -16,9 +16,6 @@ import pytest
 from adapters.errors import UpstreamTimeout, UpstreamUnavailable
 from adapters.loyalty import LoyaltyAdapter
 from adapters.models import LedgerEntry, NewLedgerEntry
-from adapters.protocols import StoreOrderWriter, WebOrderWriter
-from adapters.shopify import ShopifyAdapter
-from adapters.square import SquareAdapter
 from silos.sandbox import RunningSandbox, SandboxOptions
 from tests.gateway.conftest import indexed_sandbox
 from tests.gateway.mutations import (
@@ -31,13 +28,10 @@ from tests.gateway.mutations import (
     store_link,
     store_stock,
     write_endpoints,
-    writers_pending,
 )
 from tests.gateway.test_graph import people_with
 
 pytestmark = pytest.mark.anyio
-web_pending = writers_pending((ShopifyAdapter, WebOrderWriter),
-                              (SquareAdapter, StoreOrderWriter))
 
 HTTP_FAULTS = {"down": {"down": True}, "500": {"error_rate": 1.0},
                "lost answer": {"lost_response": True}}
@@ -131,7 +125,6 @@ async def discover(silos: dict[str, httpx.AsyncClient], call: Call) -> dict[str,
     return {"body": body, "writes": used}
 
 
-@web_pending
 async def test_place_pickup_order_is_all_or_nothing_at_every_step(
         faults_sandbox: RunningSandbox, gateway: Callable[..., Any],
         silos: dict[str, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,7 +161,6 @@ async def test_place_pickup_order_is_all_or_nothing_at_every_step(
     assert any(s.endswith("COMPLETED") for s in seen), seen
 
 
-@web_pending
 async def test_return_in_store_is_all_or_nothing_at_every_step(
         faults_sandbox: RunningSandbox, gateway: Callable[..., Any],
         silos: dict[str, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,7 +224,7 @@ async def test_return_in_store_is_all_or_nothing_at_every_step(
     assert any(s.endswith("COMPENSATED") for s in seen), seen
 
 
-@pytest.mark.parametrize("mode", [pytest.param("PICKUP", marks=web_pending), "STORE_SALE"])
+@pytest.mark.parametrize("mode", ["PICKUP", "STORE_SALE"])
 async def test_hand_off_cart_is_all_or_nothing_at_every_step(
         mode: str, faults_sandbox: RunningSandbox, gateway: Callable[..., Any],
         silos: dict[str, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,9 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.protocols import StoreOrderWriter, WebOrderWriter
-from adapters.shopify import ShopifyAdapter
-from adapters.square import SquareAdapter
 from silos.sandbox import RunningSandbox, SandboxOptions
 from tests.gateway.conftest import indexed_sandbox
 from tests.gateway.mutations import (
@@ -23,13 +20,10 @@ from tests.gateway.mutations import (
     new_key,
     store_link,
     store_stock,
-    writers_pending,
 )
 from tests.gateway.test_graph import graphql, people_with
 
 pytestmark = pytest.mark.anyio
-web_pending = writers_pending((ShopifyAdapter, WebOrderWriter),
-                              (SquareAdapter, StoreOrderWriter))
 
 CARTS = """query($kind: String!, $id: ID!) { customer(sourceRef: {kind: $kind, id: $id}) {
   id loyalty { pointsBalance } carts { id cartId kind status lines { sku quantity } } } }"""
@@ -88,7 +82,6 @@ def lines_of(cart: dict[str, Any]) -> list[tuple[str, Decimal]]:
     return sorted((line["sku"], Decimal(line["quantity"])) for line in cart["lines"])
 
 
-@web_pending
 @pytest.mark.parametrize("kind", ["CHECKOUT", "DRAFT_ORDER"])
 async def test_a_cart_becomes_a_pickup_order_without_re_entering_a_line(
         kind: str, handoff_sandbox: RunningSandbox, gateway: Callable[..., Any]) -> None:

@@ -13,9 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.protocols import StoreOrderWriter, WebOrderWriter
-from adapters.shopify import ShopifyAdapter
-from adapters.square import SquareAdapter
 from silos.sandbox import RunningSandbox, SandboxOptions
 from tests.gateway.conftest import indexed_sandbox
 from tests.gateway.mutations import (
@@ -27,13 +24,11 @@ from tests.gateway.mutations import (
     snapshot,
     store_link,
     store_stock,
-    writers_pending,
     writes,
 )
 from tests.gateway.test_graph import graphql, people_with
 
-pytestmark = [pytest.mark.anyio, writers_pending(
-    (ShopifyAdapter, WebOrderWriter), (SquareAdapter, StoreOrderWriter))]
+pytestmark = pytest.mark.anyio
 
 PLACE = """mutation($c: ID!, $lines: [LineInput!]!, $store: ID!) {
   placePickupOrder(customer: $c, lines: $lines, store: $store) {

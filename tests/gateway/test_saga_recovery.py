@@ -18,10 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.protocols import StoreOrderWriter, WebOrderWriter
-from adapters.shopify import ShopifyAdapter
-from adapters.square import SquareAdapter
-from tests.gateway.mutations import pickup_case, store_stock, writers_pending
+from tests.gateway.mutations import pickup_case, store_stock
 from tests.processes import free_port_block, read_until, serve
 
 pytestmark = pytest.mark.anyio
@@ -105,7 +102,6 @@ def kill_and_restart(procs: dict[str, Any], saga_id: str) -> None:
     assert {s["status"] for s in done[0]["steps"]} == {"DONE"}
 
 
-@writers_pending((ShopifyAdapter, WebOrderWriter), (SquareAdapter, StoreOrderWriter))
 async def test_a_saga_cut_by_sigkill_is_finished_by_the_next_start(tmp_path: Path) -> None:
     with silos_and_gateway(tmp_path, 17, 40, "place_pickup_order.create_order") as procs:
         person = next({r["kind"]: r["id"] for r in p["records"]} for p in procs["truth"]

@@ -133,6 +133,16 @@ async def test_create_ticket_again_with_the_same_key_is_the_same_ticket(zd: Harn
     assert zd.store.ticket_count == 1
 
 
+async def test_a_ticket_is_found_by_its_key_after_the_key_is_forgotten(zd: Harness) -> None:
+    requester = await zd.requester()
+    assert await zd.adapter.ticket_by_key("k-old") is None
+    first = await zd.adapter.create_ticket(new_ticket(requester), key="k-old")
+    await zd.adapter.create_ticket(new_ticket(requester, subject="Other"), key="k-other")
+    found = await zd.adapter.ticket_by_key("k-old")
+    assert found is not None and (found.id, found.subject) == (first.id, first.subject)
+    assert zd.store.ticket_count == 2
+
+
 async def test_create_ticket_after_a_lost_answer_is_one_ticket(zd: Harness) -> None:
     requester = await zd.requester()
     await zd.client.post("/_sandbox/reset")
@@ -268,7 +278,8 @@ def test_create_ticket_request() -> None:
     assert write.method == "POST" and write.path == "/api/v2/tickets.json"
     assert write.headers == {"Idempotency-Key": "k"}
     assert write.body == {"ticket": {
-        "subject": "S", "comment": {"body": "B", "public": True}, "requester_id": 42,
+        "external_id": "k", "subject": "S", "comment": {"body": "B", "public": True},
+        "requester_id": 42,
         "tags": ["vip", "channel_store"], "custom_fields": [{"id": 7, "value": "#1"}]}}
     with pytest.raises(ValueError):
         calls.create_ticket(requester_id="42", subject="S", body="B", public=True,

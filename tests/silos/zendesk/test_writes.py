@@ -324,3 +324,19 @@ async def test_audits_with_metadata_match_zendesk(silo: Silo, payload: Any) -> N
             "$.links": "hand-edited fixture has no links",
         })
     assert_same_shape(shown, payload("zendesk/ticket_show.json"))
+
+
+async def test_tickets_are_listed_by_external_id(silo: Silo) -> None:
+    async with silo.client() as api:
+        jane = await a_requester(api)
+        for subject, external_id in (("A", "ext-1"), ("B", "ext-2"), ("C", "ext-1")):
+            body = ticket_body(jane, subject)
+            body["ticket"]["external_id"] = external_id
+            assert (await api.post("/api/v2/tickets.json", json=body)).status_code == 201
+        found = (await api.get("/api/v2/tickets.json", params={"external_id": "ext-1"})).json()
+        none = (await api.get("/api/v2/tickets.json", params={"external_id": "ext-9"})).json()
+        every = (await api.get("/api/v2/tickets.json", params={"page[size]": "100"})).json()
+    assert [t["subject"] for t in found["tickets"]] == ["A", "C"]
+    assert {t["external_id"] for t in found["tickets"]} == {"ext-1"}
+    assert none["tickets"] == []
+    assert len(every["tickets"]) == silo.store.ticket_count

@@ -42,6 +42,7 @@ from sagas.store import SagaState, SagaStatus
 Ctx = Info[Context, Any]
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:@/+=-]{8,200}$")
 MAX_LINES = 50
+ACTIVE_MEMBERSHIP = "ACTIVE"
 MAX_QUANTITY = 1000
 TICKET_STATUSES = ("open", "pending", "hold", "solved")
 
@@ -203,13 +204,22 @@ async def _may_act_on(info: Ctx, owner: str | None) -> bool:
     return owner is not None and owner == info.context.acting_for
 
 
-async def loyalty_card(info: Ctx, golden: str) -> tuple[str, str] | None:
-    """(loyalty source, card number) of the person's membership, if any."""
+async def loyalty_card(info: Ctx, golden: str, *, earning: bool = False
+                       ) -> tuple[str, str] | None:
+    """(loyalty source, card number) of the person's membership, if any. With ``earning``
+    (a purchase or a return moves its points on its own), only an ACTIVE membership: a
+    suspended or closed one earns nothing, and the purchase goes ahead without it."""
     sources = _capable(info, PointsWriter)
     found = await records_in(info, golden, sources)
     for source in sources:
-        if source in found:
-            return source, found[source]
+        if source not in found:
+            continue
+        if earning:
+            account: models.LoyaltyAccount | None = await info.context.loaders.loader(
+                source, "accounts_by_cards").load(found[source])
+            if account is None or account.status != ACTIVE_MEMBERSHIP:
+                continue
+        return source, found[source]
     return None
 
 
@@ -315,7 +325,7 @@ async def prepare_pickup(info: Ctx, customer: str, lines: list[tuple[str, int]],
     ids = await records_in(info, golden, [web, pos])
     if web not in ids:
         raise bad_input("the customer has no online shop account", "NOT_FOUND")
-    card = await loyalty_card(info, golden)
+    card = await loyalty_card(info, golden, earning=True)
     return {"web": web, "web_kind": info.context.runtime.adapters[web].kind,
             "web_customer_id": ids[web], "web_location_id": web_location, "pos": pos,
             "pos_location_id": pos_location, "pos_customer_id": ids.get(pos),
@@ -393,7 +403,7 @@ async def prepare_return(info: Ctx, order: str, lines: list[tuple[str, int]],
         priced.append({**item, "unit_price": str(unit.amount), "currency": unit.currency,
                        "title": sold[0].title})
     golden = await commerce.owner_of(info, model)
-    card = await loyalty_card(info, golden) if golden else None
+    card = await loyalty_card(info, golden, earning=True) if golden else None
     pos_ids = await records_in(info, golden, [pos]) if golden else {}
     return {"web": model.source, "web_kind": model.kind, "order_id": model.id,
             "order_ref": f"{model.kind}:{model.id}", "reference_id": model.id,
@@ -429,7 +439,7 @@ async def prepare_handoff(info: Ctx, customer: str | None, cart: str, store: str
     target = store_target(info, store)
     pos, pos_location = located(target, _capable(info, StoreOrderWriter), "point of sale")
     ids = await records_in(info, owner, [source, pos])
-    card = await loyalty_card(info, owner)
+    card = await loyalty_card(info, owner, earning=True)
     result: dict[str, Any] = {
         "mode": mode, "cart_kind": found.cart_kind.value, "cart_id": found.id,
         "pos": pos, "pos_location_id": pos_location, "lines": wanted, "store": target.code,

@@ -703,12 +703,11 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
         return found
 
     async def _answered_order(self, body: Any) -> Order:
-        """A write's ``{"order": {...}}`` answer parsed like every read."""
+        """A just-created order's ``{"order": {...}}`` answer parsed like every read (its
+        pickup cannot have been prepared yet: no fulfillment order is read)."""
         names = await self._pickup_names()
         with self._parsing("order"):
-            order = parse.parse_order(body["order"], source=self.source, pickup_locations=names)
-        [ready] = await self._with_readiness([order])
-        return ready
+            return parse.parse_order(body["order"], source=self.source, pickup_locations=names)
 
     async def _location_name(self, location_id: str) -> str:
         """The name of a location (its pickup shipping lines carry it), from the cached

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from silos.sandbox import RunningSandbox, SandboxOptions
 from tests.gateway.conftest import indexed_sandbox
@@ -264,3 +265,24 @@ async def test_a_customer_places_their_own_pickup_order(
         placed = body["data"]["placePickupOrder"]
         assert placed["saga"]["status"] == "COMPLETED", body
         assert placed["order"]["fulfillment"]["type"] == "PICKUP"
+
+
+async def test_a_suspended_membership_earns_nothing_and_the_order_still_goes_ahead(
+        pickup_sandbox: RunningSandbox, gateway: Callable[..., Any]) -> None:
+    person = shoppers(pickup_sandbox)[6]
+    engine = sa.create_engine(pickup_sandbox.loyalty_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE loyalty_member SET status = 'SUSPENDED' "
+                             "WHERE card_number = :card"), {"card": person["loyalty"]})
+    engine.dispose()
+    async with gateway() as client:
+        case = await pickup_case(client, "shopify", person["shopify"], units=1)
+        before = await snapshot(pickup_sandbox, case)
+        body = await place(client, case, quantity=1)
+    placed = body["data"]["placePickupOrder"]
+    assert placed["saga"]["status"] == "COMPLETED", body
+    assert [s["name"] for s in placed["saga"]["steps"]] == ["create_order", "hold_at_store"]
+    assert placed["pointsEarned"] == 0
+    after = await snapshot(pickup_sandbox, case, placed["saga"]["id"])
+    assert after.balance == before.balance
+    assert [o.status for o in after.orders] == ["OPEN"]

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from adapters.errors import ConfigError
 from gateway.loop import run as run_loop
+
+if TYPE_CHECKING:
+    from identity.service import IndexReport
+    from identity.steward import Steward
 
 
 def _positive(text: str) -> int:
@@ -46,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--heavy", type=_non_negative, default=0, metavar="N",
                          help="add N heavy customers (all four silos, ~5000 timeline events "
                               "each)")
+    sandbox.add_argument("--locale", choices=("us", "es", "it", "mixed"), default="us",
+                         help="the population: US (default), Spanish/Catalan, Italian, or a "
+                              "mix (two surnames, particles, local nicknames and phone "
+                              "formats); the written c360.toml matches it")
     demo = commands.add_parser(
         "demo", help="the emulated silos, an identity index and the gateway with GraphiQL")
     demo.add_argument("--host", default="127.0.0.1")
@@ -65,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--config", type=Path, required=True)
     index.add_argument("--since", type=_timestamp, default=None,
                        help="only records updated since this ISO 8601 time")
+    _identity_parser(commands)
     token = commands.add_parser(
         "token", help="print a token signed with the config's local signing key (sandbox, "
                       "demo, tests)")
@@ -105,6 +116,147 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", default="service",
                         help="service (default), agent or backoffice")
     return parser
+
+
+def _identity_parser(commands: Any) -> None:
+    identity = commands.add_parser(
+        "identity", help="stewardship of the identity registry: explain, review, link, split, "
+                         "eval")
+    actions = identity.add_subparsers(dest="identity_command", required=True)
+    explain = actions.add_parser(
+        "explain", help="which records are this person, by which rule and evidence, and the "
+                        "near matches the rules refused")
+    explain.add_argument("--config", type=Path, required=True)
+    which = explain.add_mutually_exclusive_group(required=True)
+    which.add_argument("--email")
+    which.add_argument("--phone")
+    which.add_argument("--record", help="kind:id or source:id")
+    explain.add_argument("--json", action="store_true")
+    review = actions.add_parser(
+        "review", help="pairs the rules kept apart, most likely first, for a human decision")
+    review.add_argument("--config", type=Path, required=True)
+    review.add_argument("--limit", type=_positive, default=20)
+    review.add_argument("--json", action="store_true")
+    link = actions.add_parser("link", help="join two records into one person, for good")
+    link.add_argument("--config", type=Path, required=True)
+    link.add_argument("a", help="kind:id or source:id")
+    link.add_argument("b", help="kind:id or source:id")
+    link.add_argument("--reason", required=True)
+    link.add_argument("--actor", default=None, help="who decided (default: $USER)")
+    split = actions.add_parser("split", help="take a record out of its person, for good")
+    split.add_argument("--config", type=Path, required=True)
+    split.add_argument("record", help="kind:id or source:id")
+    split.add_argument("--reason", required=True)
+    split.add_argument("--actor", default=None, help="who decided (default: $USER)")
+    evaluate = actions.add_parser(
+        "eval", help="score the registry against a ground truth (the sandbox's "
+                     "ground_truth.json): pairwise precision, recall, F1")
+    evaluate.add_argument("--config", type=Path, required=True)
+    evaluate.add_argument("--truth", type=Path, required=True)
+    evaluate.add_argument("--json", action="store_true")
+
+
+def _actor(given: str | None) -> str:
+    if given:
+        return given
+    import getpass
+
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+async def _identity(args: argparse.Namespace) -> int:
+    from gateway.config import load_config
+    from gateway.runtime import open_runtime
+    from identity.steward import Steward, StewardError
+
+    config = load_config(args.config)
+    async with open_runtime(config) as runtime:
+        try:
+            return await _steward_command(args, Steward(runtime.registry, runtime.normalizer))
+        except StewardError as exc:
+            print(f"c360: {exc}", file=sys.stderr)
+            return 1
+
+
+async def _steward_command(args: argparse.Namespace, steward: Steward) -> int:
+    import json
+    from dataclasses import asdict
+
+    registry = steward.registry
+    command = args.identity_command
+    if command == "explain":
+        found = await steward.explain(email=args.email, phone=args.phone,
+                                      record=args.record)
+        if args.json:
+            print(json.dumps([asdict(e) for e in found], indent=1))
+        else:
+            print("\n".join(_explanation_lines(found)))
+        return 0
+    if command == "review":
+        candidates = await steward.review(args.limit)
+        if args.json:
+            print(json.dumps([asdict(c) for c in candidates], indent=1))
+            return 0
+        print("The registry keeps identifiers and names, no address: \"same name and "
+              "address\" is read as the same full name in exactly two people.")
+        if not candidates:
+            print("no candidate pairs")
+        for c in candidates:
+            print(f"{c.score:.2f}  {c.a} ({c.person_a or 'unlinked'})  <->  {c.b} "
+                  f"({c.person_b or 'unlinked'})\n      {c.evidence}\n      {c.command}")
+        return 0
+    if command == "link":
+        actor = _actor(args.actor)
+        a, b = await steward.link(args.a, args.b, actor=actor, reason=args.reason)
+        person = (await registry.golden_of([a]))[0]
+        print(f"linked {a[0]}:{a[1]} and {b[0]}:{b[1]} by {actor}: now person {person}")
+        return 0
+    if command == "split":
+        actor = _actor(args.actor)
+        key = await steward.split(args.record, actor=actor, reason=args.reason)
+        person = (await registry.golden_of([key]))[0]
+        print(f"split {key[0]}:{key[1]} by {actor}: now alone as person {person}")
+        return 0
+    result = await steward.evaluate(args.truth)
+    score = result.score
+    if args.json:
+        print(json.dumps({
+            "precision": score.precision, "recall": score.recall, "f1": score.f1,
+            "true_pairs": score.true_pairs, "predicted_pairs": score.predicted_pairs,
+            "correct_pairs": score.correct_pairs, "truth_records": result.truth_records,
+            "linked_records": result.linked_records,
+            "missing_records": result.missing_records,
+            "people_true": result.people_true,
+            "people_predicted": result.people_predicted}))
+    else:
+        print(f"precision {score.precision:.4f}  recall {score.recall:.4f}  "
+              f"F1 {score.f1:.4f}")
+        print(f"pairs: {score.true_pairs:,} true, {score.predicted_pairs:,} predicted, "
+              f"{score.correct_pairs:,} correct")
+        print(f"records: {result.truth_records:,} in the truth, {result.linked_records:,} "
+              f"linked, {result.missing_records:,} missing; people: "
+              f"{result.people_true:,} true, {result.people_predicted:,} predicted")
+    return 0
+
+
+def _explanation_lines(found: Sequence[Any]) -> list[str]:
+    lines: list[str] = []
+    for explanation in found:
+        lines.append(f"person {explanation.person}: {len(explanation.records)} records")
+        for r in explanation.records:
+            lines.append(f"  {r.source}:{r.id}  ({r.kind})  rule {r.rule}")
+            lines.extend(f"      {line}" for line in r.evidence)
+        if explanation.refused:
+            lines.append("  refused by the rules (nearest records of other people):")
+            for n in explanation.refused:
+                lines.append(f"  {n.source}:{n.id}  ({n.kind})  person "
+                             f"{n.person or 'unlinked'}\n      {n.why_refused}")
+        else:
+            lines.append("  no record of another person shares an email or phone")
+    return lines
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -246,14 +398,29 @@ async def _index(config_path: Path, since: datetime | None) -> int:
     started = time.perf_counter()
     async with open_runtime(config) as runtime:
         report = await runtime.identity.index(since)
+    print("\n".join(index_report_lines(report, time.perf_counter() - started)))
+    return 1 if report.failed else 0
+
+
+def index_report_lines(report: IndexReport, seconds: float) -> list[str]:
+    """``c360 index``'s report: per source the records read, how (the crawl method) and what
+    was removed, or why it failed; then the totals, and which sources to fix."""
+    lines = []
     for source, count in sorted(report.records.items()):
         removed = report.removed.get(source, 0)
-        print(f"  {source:10s} {count:>8,} records" + (f", {removed} removed" if removed else ""))
+        method = report.methods.get(source)
+        lines.append(f"  {source:10s} {count:>8,} records"
+                     + (f", {removed} removed" if removed else "")
+                     + (f"  via {method}" if method else ""))
     for source, problem in sorted(report.failed.items()):
-        print(f"  {source:10s} FAILED: {problem}")
-    print(f"{report.people:,} people, {report.changed:,} links changed, "
-          f"in {time.perf_counter() - started:.1f}s")
-    return 1 if report.failed else 0
+        lines.append(f"  {source:10s} FAILED: {problem}")
+    lines.append(f"{report.people:,} people, {report.changed:,} links changed, "
+                 f"in {seconds:.1f}s")
+    if report.failed:
+        lines.append(f"{len(report.failed)} of {len(report.failed) + len(report.records)} "
+                     f"sources failed ({', '.join(sorted(report.failed))}) and kept what the "
+                     "registry had of them; the others were indexed")
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -263,7 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         run(SandboxOptions(customers=args.customers, seed=args.seed, host=args.host,
                            port=args.port, data_dir=args.data_dir, loyalty_url=args.loyalty_url,
-                           latency_ms=args.latency_ms, heavy_customers=args.heavy))
+                           latency_ms=args.latency_ms, heavy_customers=args.heavy,
+                           locale=args.locale))
         return 0
     if args.command == "schema":
         from schema import sdl
@@ -287,6 +455,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "index":
             return run_loop(_index(args.config, args.since))
+        if args.command == "identity":
+            return run_loop(_identity(args))
         if args.command == "audit":
             return run_loop(_audit(args.config, args.customer, args.since, args.json))
         if args.command == "sagas":

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from adapters.errors import UpstreamError
+from adapters.errors import UpstreamAuthError, UpstreamError
 from adapters.models import Customer
 from adapters.protocols import CustomerSource
 from identity.normalize import Normalizer
@@ -54,6 +54,48 @@ class SourceCrawl:
     since: datetime | None = None
     high_water: datetime | None = None
     problem: str | None = None
+    method: str | None = None
+    """How the source was read (see :func:`crawl_method`)."""
+
+
+PERMISSIONS = {
+    "shopify": "an Admin API access token with the read_customers scope",
+    "square": "an access token with the CUSTOMERS_READ permission",
+    "zendesk": "an admin's API token for the incremental user export, or an agent's for the "
+               "users list",
+    "loyalty": "a database user with SELECT on loyalty_member",
+}
+"""What each kind of source needs to be crawled, named when it refuses our credentials."""
+
+METHODS = {
+    "shopify": ("customers list", "customers list (updated_at_min)"),
+    "square": ("ListCustomers", "SearchCustomers (updated_at)"),
+    "loyalty": ("loyalty_member table", "loyalty_member table (enrolled since)"),
+}
+"""(full, incremental) crawl method of the sources that do not name their own."""
+
+
+def crawl_method(source: CustomerSource, since: datetime | None) -> str:
+    """How ``source``'s last crawl read it: the adapter's own ``crawl_method`` attribute when it
+    has one (an extension point: the Zendesk adapter names the export or its fallback), else
+    its kind's usual method."""
+    named = getattr(source, "crawl_method", None)
+    if isinstance(named, str) and named:
+        return named
+    full, incremental = METHODS.get(source.kind, ("crawl", "changes since the last crawl"))
+    return full if since is None else incremental
+
+
+def crawl_problem(source: CustomerSource, exc: BaseException) -> str:
+    """Why a crawl of ``source`` failed, for an operator: for refused credentials (401/403,
+    or the database's refusal) the permission the source needs; else the error's type and
+    message (which name the source, operation and status only)."""
+    if isinstance(exc, UpstreamAuthError):
+        status = f"HTTP {exc.status}" if exc.status is not None else "access refused"
+        what = "credentials refused" if exc.status == 401 else "permission refused"
+        need = PERMISSIONS.get(source.kind, "credentials that may read its customers")
+        return f"{what} ({status}): source {source.source!r} needs {need}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def default_owner() -> str:
@@ -149,9 +191,10 @@ class Crawler:
             return await self._read(source, started)
         except UpstreamError as exc:
             await whole(self.registry.end_crawl(name, self.owner, ran_at=started, high_water=None))
+            problem = crawl_problem(source, exc)
             log.warning("identity crawl: %s failed (%s); its cursor stays, retried in %.0fs",
-                        name, type(exc).__name__, self.interval.total_seconds())
-            return SourceCrawl(name, "failed", problem=type(exc).__name__)
+                        name, problem, self.interval.total_seconds())
+            return SourceCrawl(name, "failed", problem=problem)
         except BaseException:
             # cancelled (shutdown) or a bug: free the lease for the next worker, cursor kept
             try:
@@ -185,7 +228,8 @@ class Crawler:
                 if not await whole(self.registry.renew_crawl_lease(
                         name, self.owner, renewed + self.lease)):
                     log.warning("identity crawl: %s lease lost mid-crawl; stopping", name)
-                    return SourceCrawl(name, "skipped", records, changed, since)
+                    return SourceCrawl(name, "skipped", records, changed, since,
+                                       method=crawl_method(source, since))
         if since is None and changed:
             await whole(self.registry.recluster())
         # the newest change read, never past this crawl's start (a record stamped in the
@@ -198,7 +242,8 @@ class Crawler:
                                             high_water=high_water))
         if changed:
             log.info("identity crawl: %s: %d records read, %d changed", name, records, changed)
-        return SourceCrawl(name, "crawled", records, changed, since, high_water)
+        return SourceCrawl(name, "crawled", records, changed, since, high_water,
+                           method=crawl_method(source, since))
 
 
 @asynccontextmanager

@@ -606,6 +606,95 @@ class Registry:
                 identity_record.c.golden_id).where(identity_record.c.golden_id.is_not(None)))
             return {(s, r): g for s, r, g in rows}
 
+    async def assignments_by_kind(self) -> dict[RecordKey, str]:
+        """Every linked record's person, keyed by (kind, record id) as ground truth is."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(sa.select(
+                identity_record.c.kind, identity_record.c.record_id,
+                identity_record.c.golden_id).where(identity_record.c.golden_id.is_not(None)))
+            return {(k, r): g for k, r, g in rows}
+
+    # -- stewardship reads -----------------------------------------------------------------
+    async def find_records(self, name: str, record_id: str) -> list[RecordKey]:
+        """The records called ``name:record_id``, ``name`` a source or a kind."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(sa.select(
+                identity_record.c.source, identity_record.c.record_id).where(
+                identity_record.c.record_id == record_id,
+                sa.or_(identity_record.c.source == name, identity_record.c.kind == name)))
+            return sorted({(s, r) for s, r in rows})
+
+    async def carriers(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str],
+                                                                      list[RecordKey]]:
+        """The records carrying each normalized (key type, value), linked or not."""
+        found: dict[tuple[str, str], list[RecordKey]] = {(t, v): [] for t, v in keys}
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(keys)), 200):
+                rows = await conn.execute(sa.select(
+                    identity_key.c.key_type, identity_key.c.value, identity_key.c.source,
+                    identity_key.c.record_id).where(sa.tuple_(
+                        identity_key.c.key_type, identity_key.c.value).in_(list(chunk))))
+                for key_type, value, source, rid in rows:
+                    found[(key_type, value)].append((source, rid))
+        return {k: sorted(v) for k, v in found.items()}
+
+    async def shared_keys(self, key_types: Sequence[str] = ("email", "phone")
+                          ) -> dict[tuple[str, str], list[RecordKey]]:
+        """Every identifier of these types carried by records of more than one person (or by
+        a record not linked yet), with the records carrying it."""
+        person = sa.func.coalesce(identity_record.c.golden_id,
+                                  identity_record.c.source + ":" + identity_record.c.record_id)
+        shared = (
+            sa.select(identity_key.c.key_type, identity_key.c.value)
+            .select_from(identity_key.join(identity_record, sa.and_(
+                identity_key.c.source == identity_record.c.source,
+                identity_key.c.record_id == identity_record.c.record_id)))
+            .where(identity_key.c.key_type.in_(list(key_types)))
+            .group_by(identity_key.c.key_type, identity_key.c.value)
+            .having(sa.func.count(sa.distinct(person)) > 1))
+        async with self.engine.connect() as conn:
+            values = [(t, v) for t, v in await conn.execute(shared)]
+        return await self.carriers(values) if values else {}
+
+    async def same_names(self) -> list[list[RecordKey]]:
+        """Records with the same full name (first and last) in exactly two people: the
+        registry keeps no address, so a name shared by two people only is the closest it has
+        to "same name and address"."""
+        person = sa.func.coalesce(identity_record.c.golden_id,
+                                  identity_record.c.source + ":" + identity_record.c.record_id)
+        names = (
+            sa.select(identity_record.c.first_key, identity_record.c.last_key)
+            .where(identity_record.c.first_key != "", identity_record.c.last_key != "")
+            .group_by(identity_record.c.first_key, identity_record.c.last_key)
+            .having(sa.func.count(sa.distinct(person)) == 2)).subquery()
+        query = sa.select(identity_record.c.first_key, identity_record.c.last_key,
+                          identity_record.c.source, identity_record.c.record_id).join(
+            names, sa.and_(identity_record.c.first_key == names.c.first_key,
+                           identity_record.c.last_key == names.c.last_key))
+        groups: dict[tuple[str, str], list[RecordKey]] = defaultdict(list)
+        async with self.engine.connect() as conn:
+            for first, last, source, rid in await conn.execute(query):
+                groups[(first, last)].append((source, rid))
+        return [sorted(g) for _, g in sorted(groups.items())]
+
+    async def identities(self, keys: Iterable[RecordKey]
+                         ) -> dict[RecordKey, tuple[RecordIdentity, str | None, str | None]]:
+        """Each stored record's identifiers, person and the rule that linked it."""
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        async with self.engine.connect() as conn:
+            records, previous, rules = await self._load(conn, wanted)
+        return {r.key: (r, previous.get(r.key), rules.get(r.key)) for r in records}
+
+    async def members(self, golden_id: str) -> list[RecordKey]:
+        """The records of one person."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(sa.select(
+                identity_record.c.source, identity_record.c.record_id).where(
+                identity_record.c.golden_id == golden_id))
+            return sorted((s, r) for s, r in rows)
+
     async def count_people(self) -> int:
         async with self.engine.connect() as conn:
             value = await conn.execute(sa.select(sa.func.count(

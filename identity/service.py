@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from adapters.errors import UpstreamError
 from adapters.models import Customer
 from adapters.protocols import CustomerSource
+from identity.crawl import crawl_method, crawl_problem
 from identity.normalize import Normalizer
 from identity.records import record_identity
 from identity.registry import Registry
@@ -23,11 +24,16 @@ Lookup = Callable[[str, str], Awaitable[list[str]]]
 
 @dataclass(frozen=True, slots=True)
 class IndexReport:
+    """What ``c360 index`` did: per source the records read and removed and how they were
+    read (``methods``, e.g. ``incremental export`` or ``users list (export forbidden: agent
+    token)``), and per failed source why (naming the permission a refused one needs)."""
+
     records: dict[str, int]
     removed: dict[str, int]
     people: int
     changed: int
     failed: dict[str, str]
+    methods: dict[str, str] = field(default_factory=dict)
 
 
 class IdentityService:
@@ -60,16 +66,18 @@ class IdentityService:
         records: dict[str, int] = {}
         removed: dict[str, int] = {}
         failed: dict[str, str] = {}
+        methods: dict[str, str] = {}
         for source, result in zip(self.sources, results, strict=True):
             if isinstance(result, UpstreamError):
-                failed[source.source] = f"{type(result).__name__}: {result}"
-                log.warning("index: %s failed: %s", source.source, type(result).__name__)
+                failed[source.source] = crawl_problem(source, result)
+                log.warning("index: %s failed: %s", source.source, failed[source.source])
             elif isinstance(result, BaseException):
                 raise result
             else:
                 records[source.source], removed[source.source] = result
+                methods[source.source] = crawl_method(source, since)
         report = await self.registry.recluster()
-        return IndexReport(records, removed, report.people, report.changed, failed)
+        return IndexReport(records, removed, report.people, report.changed, failed, methods)
 
     async def link_customers(self, customers: Sequence[Customer]) -> None:
         """Store records found live and link them with their neighbourhood."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import signal
 import time
@@ -47,6 +48,20 @@ class SandboxOptions:
     loyalty_url: str | None = None
     latency_ms: float = 0.0
     heavy_customers: int = 0
+    locale: str = "us"
+    """The population (``us``, ``es``, ``it``, ``mixed``: :mod:`silos.generator.locales`);
+    the gateway config's identity regions and name locales follow it."""
+
+
+# The [identity] settings each population needs: the region national phone numbers are read in
+# (records without a country), the other regions tried, and the name conventions to apply.
+LOCALE_IDENTITY: dict[str, dict[str, Any]] = {
+    "us": {"default_region": "US", "regions": ["US", "GB"]},
+    "es": {"default_region": "ES", "regions": ["ES", "IT", "US"], "name_locales": ["es", "ca"]},
+    "it": {"default_region": "IT", "regions": ["IT", "ES", "US"], "name_locales": ["it"]},
+    "mixed": {"default_region": "ES", "regions": ["ES", "IT", "US", "PT", "FR"],
+              "name_locales": ["es", "ca", "it", "pt", "fr"]},
+}
 
 
 @dataclass
@@ -111,7 +126,7 @@ def gateway_config(running: RunningSandbox) -> dict[str, Any]:
                                   "square": s.square_location_id}} for s in data.stores],
         "identity": {"database_url": "sqlite+aiosqlite:///"
                      + str((running.options.data_dir / "identity.sqlite").resolve()),
-                     "default_region": "US", "regions": ["US", "GB"]},
+                     **copy.deepcopy(LOCALE_IDENTITY[running.options.locale])},
         "auth": {"jwt": {
             "issuer": SANDBOX_ISSUER, "audience": SANDBOX_AUDIENCE, "algorithms": ["ES256"],
             "public_key_file": str(signing_key_paths(running.options.data_dir)[1].resolve()),
@@ -143,7 +158,7 @@ def ensure_signing_key(data_dir: Path) -> None:
 def prepare(options: SandboxOptions) -> RunningSandbox:
     """Generate the data, create the loyalty database and write ground truth and config."""
     data = generate(customers=options.customers, seed=options.seed,
-                    heavy_customers=options.heavy_customers)
+                    heavy_customers=options.heavy_customers, locale=options.locale)
     options.data_dir.mkdir(parents=True, exist_ok=True)
     loyalty_url = options.loyalty_url or "sqlite:///" + str(
         (options.data_dir / "loyalty.sqlite").resolve())

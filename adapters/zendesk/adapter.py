@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -15,6 +16,7 @@ from adapters.base import HTTPAdapter
 from adapters.errors import (
     ConfigError,
     RecordNotFound,
+    UpstreamAuthError,
     UpstreamBadResponse,
     UpstreamRejected,
 )
@@ -36,6 +38,9 @@ from adapters.zendesk.config import ZendeskConfig
 from adapters.zendesk.requests import Call, Write
 
 T = TypeVar("T")
+log = logging.getLogger("c360.adapters.zendesk")
+METHOD_EXPORT = "incremental export"
+METHOD_USERS_LIST = "users list (export forbidden: agent token)"
 NOT_FOUND = frozenset({404})
 REFUSED = frozenset({400, 404, 409, 422})
 """Write answers that say "not applied": 404 (no such ticket or user), 400 (malformed, or an
@@ -74,6 +79,10 @@ class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
     ) -> None:
         headers = {"Authorization": calls.basic_auth(config.email, config.api_token)}
         super().__init__(config, client, source, headers=headers, sleep=sleep, rng=rng)
+        self.crawl_method: str | None = None
+        """How the last :meth:`crawl_customers` read the users: :data:`METHOD_EXPORT` or
+        :data:`METHOD_USERS_LIST` (None before the first crawl)."""
+        self._export_forbidden = False
 
     # -- plumbing ---------------------------------------------------------------------------
     async def _get(self, call: Call, allow: frozenset[int] = frozenset()) -> Any:
@@ -206,8 +215,35 @@ class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
     async def crawl_customers(
         self, since: datetime | None = None
     ) -> AsyncIterator[list[Customer]]:
-        """Every end user changed at or after ``since`` (all when None), one page of the
-        cursor-based incremental user export (≤ 1000 users, identities sideloaded) at a time."""
+        """Every end user changed at or after ``since`` (all when None), a page at a time.
+
+        The cursor-based incremental user export (≤ 1000 users a page) is for admins: an
+        agent's token is refused it (403). Then — and from then on, for this adapter's life —
+        the crawl reads List Users (``users.json?role=end-user``, 100 a page), which agents may
+        use but which has no ``updated_at`` filter: an incremental crawl reads every end user
+        and keeps those updated at or after ``since``. :attr:`crawl_method` says which one the
+        last crawl used."""
+        if not self._export_forbidden:
+            self.crawl_method = METHOD_EXPORT
+            read = False
+            try:
+                async for page in self._export(since):
+                    read = True
+                    yield page
+                return
+            except UpstreamAuthError as exc:
+                if exc.status != 403 or read:
+                    raise
+                self._export_forbidden = True
+                log.warning(
+                    "%s: the incremental user export answered 403 (it is for admins; this "
+                    "looks like an agent's token): crawling through the users list instead",
+                    self._source)
+        self.crawl_method = METHOD_USERS_LIST
+        async for page in self._users_list(since):
+            yield page
+
+    async def _export(self, since: datetime | None) -> AsyncIterator[list[Customer]]:
         start = calls.export_start_time(
             None if since is None else since.timestamp(), time.time()
         )
@@ -231,6 +267,28 @@ class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
                 raise UpstreamBadResponse(self._source, "user export cursor did not advance")
             seen.add(cursor)
             call = calls.incremental_users(cursor=cursor)
+
+    async def _users_list(self, since: datetime | None) -> AsyncIterator[list[Customer]]:
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            body = await self._get(calls.end_users(after))
+            with self._parsing("users"):
+                customers = parse.parse_users(
+                    body,
+                    source=self._source,
+                    references=self.config.references,
+                    end_users_only=True,
+                )
+                after = parse.cursor_next(body)
+            changed = [c for c in customers if parse.changed_since(c, since)]
+            if changed:
+                yield changed
+            if after is None:
+                return
+            if after in seen:
+                raise UpstreamBadResponse(self._source, "users list cursor did not advance")
+            seen.add(after)
 
     # -- tickets ----------------------------------------------------------------------------
     def _tickets(self, body: Any) -> list[Ticket]:

@@ -344,6 +344,21 @@ def cursor_next(body: Json) -> str | None:
     return after
 
 
+def changed_since(customer: Customer, since: datetime | None) -> bool:
+    """Whether a user read from a list was updated (else created) at or after ``since``;
+    always, without ``since`` or without a time to compare."""
+    if since is None:
+        return True
+    stamp = customer.updated_at or customer.created_at
+    if stamp is None:
+        return True
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return stamp >= since
+
+
 def export_next(body: Json) -> str | None:
     """The ``cursor`` of the next incremental export page, or None at ``end_of_stream``."""
     end = body["end_of_stream"]

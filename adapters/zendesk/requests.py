@@ -128,6 +128,14 @@ def incremental_users(*, start_time: int | None = None, cursor: str | None = Non
     return Call("/api/v2/incremental/users/cursor.json", params)
 
 
+def end_users(after: str | None = None) -> Call:
+    """One cursor page of List Users for end users, identities sideloaded. Allowed for agents
+    too (the incremental export is for admins); it has no ``updated_at`` filter or order, so an
+    incremental crawl through it reads every end user and keeps the changed ones."""
+    return Call("/api/v2/users.json",
+                {"role": "end-user", "include": "identities", **_cursor_params(after)})
+
+
 def export_start_time(since: float | None, now: float) -> int:
     """``since`` as the export's ``start_time``: 0 for a full crawl, and never within the last
     minute, which Zendesk refuses (starting earlier only re-reads a few changes)."""

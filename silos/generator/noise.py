@@ -53,6 +53,20 @@ US_FORMATS = (
     "{a}.{e}.{s}",
 )
 GB_FORMATS = ("+44{n}", "0{n}", "0{a} {b}", "+44 {a} {b}", "(0{a}) {b}")
+# ``n`` the national number; ``a b c`` it in threes, ``p q r`` the rest in pairs after ``a``
+ES_FORMATS = (
+    "+34{n}", "+34 {a} {b} {c}", "0034{n}", "(+34) {a}-{b}-{c}", "{a} {p} {q} {r}", "{n}",
+    "{a} {b} {c}", "+34 {a} {p} {q} {r}", "0034 {a} {b} {c}",
+)
+# Italian numbers: ``pre`` the mobile prefix (347) or the landline's area code with its
+# leading 0 (06, 081), kept after +39 and 0039
+IT_FORMATS = (
+    "+39{n}", "+39 {pre} {rest}", "0039 {pre} {rest}", "{pre} {r1} {r2}", "{pre}-{rest}",
+    "{pre}/{rest}", "{n}", "+39 {pre} {r1} {r2}", "0039{n}",
+)
+PT_FORMATS = ("+351 {a} {b} {c}", "{n}", "{a} {b} {c}", "00351{n}", "+351{n}")
+FR_FORMATS = ("+33 {d} {pairs}", "0{d} {pairs}", "0{n}", "+33{n}", "0033 {d} {pairs}",
+              "0{d}.{dotted}")
 
 PLUS_TAG_DOMAINS = frozenset({"gmail.com", "googlemail.com", "outlook.com", "hotmail.com"})
 TAGS = ("shop", "orders", "store", "promo", "newsletter", "web")
@@ -70,9 +84,32 @@ def phone_variant(e164: str, rng: random.Random) -> str:
         digits = e164[2:]
         fmt = rng.choice(US_FORMATS)
         return fmt.format(a=digits[:3], e=digits[3:6], s=digits[6:])
+    if e164.startswith(("+34", "+39", "+351", "+33")):
+        return _european_variant(e164, rng)
     national = e164[3:]
     fmt = rng.choice(GB_FORMATS)
     return fmt.format(n=national, a=national[:4], b=national[4:])
+
+
+def _european_variant(e164: str, rng: random.Random) -> str:
+    if e164.startswith("+34"):
+        n = e164[3:]
+        return rng.choice(ES_FORMATS).format(n=n, a=n[:3], b=n[3:6], c=n[6:], p=n[3:5],
+                                             q=n[5:7], r=n[7:])
+    if e164.startswith("+39"):
+        n = e164[3:]
+        cut = 3 if n.startswith("3") else 2 if n[:2] in ("02", "06") else 3
+        pre, rest = n[:cut], n[cut:]
+        half = len(rest) // 2
+        return rng.choice(IT_FORMATS).format(n=n, pre=pre, rest=rest, r1=rest[:half],
+                                             r2=rest[half:])
+    if e164.startswith("+351"):
+        n = e164[4:]
+        return rng.choice(PT_FORMATS).format(n=n, a=n[:3], b=n[3:6], c=n[6:])
+    n = e164[3:]
+    pairs = [n[i:i + 2] for i in range(1, len(n), 2)]
+    return rng.choice(FR_FORMATS).format(n=n, d=n[0], pairs=" ".join(pairs),
+                                         dotted=".".join(pairs))
 
 
 def email_variant(email: str, rng: random.Random) -> str:

@@ -94,6 +94,14 @@ class Person:
     household: int | None = None
     alt_email: str | None = None
     records: dict[str, str] = field(default_factory=dict)
+    culture: str = "us"
+    """How the person's name is written: ``us`` (the original population), or ``es``, ``ca``,
+    ``it``, ``pt``, ``fr`` (see :mod:`silos.generator.locales`)."""
+    surnames: tuple[str, ...] = ()
+    """A non-US person's family names (Spanish: paternal, maternal); ``last`` joins them."""
+    shorten: bool = True
+    """Whether clerks may shorten a compound given name (not when a household member's given
+    name starts the same way: María José and María Teresa both shortened are indistinguishable)."""
 
 
 def _weighted(options: tuple[str, ...], rng: random.Random, skew: float) -> str:
@@ -126,7 +134,12 @@ def _email(first: str, last: str, domain: str, rng: random.Random, taken: set[st
     f, last_part = _ascii_local(first), _ascii_local(last)
     patterns = (f"{f}.{last_part}", f"{f}{last_part}", f"{f[:1]}{last_part}", f"{f}_{last_part}",
                 f"{last_part}.{f}")
-    base = rng.choice(patterns)
+    return unique_address(rng.choice(patterns), domain, rng, taken)
+
+
+def unique_address(base: str, domain: str, rng: random.Random, taken: set[str]) -> str:
+    """``base@domain``, a number appended until neither it nor its dotless local part is
+    ``taken``; both then are."""
     candidate = f"{base}@{domain}"
     n = 0
     while candidate in taken or candidate.replace(".", "").split("@")[0] in taken:
@@ -163,45 +176,62 @@ def _systems(rng: random.Random) -> tuple[str, ...]:
     return chosen or (rng.choice(tuple(SYSTEM_SHARE)),)
 
 
+class _Counters:
+    """Person keys and household ids handed out across one population."""
+
+    def __init__(self) -> None:
+        self.people = itertools.count(1)
+        self.households = itertools.count(1)
+
+    def person_key(self) -> str:
+        return f"P{next(self.people):07d}"
+
+
 def build_population(count: int, rng: random.Random) -> list[Person]:
     """``count`` people: ~12% in households sharing a phone and address, common names shared
     by unrelated people (Zipf-skewed name choice), ~10% without a phone, ~4% with a second
     (work) email that some systems hold instead of the personal one."""
     people: list[Person] = []
     taken: set[str] = set()
-    counter = itertools.count(1)
-    household_ids = itertools.count(1)
+    counters = _Counters()
     while len(people) < count:
-        country = "GB" if rng.random() < 0.08 else "US"
-        size = 1
-        if rng.random() < 0.055:
-            size = min(rng.choice((2, 2, 2, 3, 3, 4)), count - len(people))
-        household = next(household_ids) if size > 1 else None
-        address = _address(rng, country)
-        shared_phone = (_gb_phone(rng) if country == "GB" else _us_phone(rng)) if size > 1 else None
-        last = _weighted(LAST_NAMES, rng, 1.6)
-        used_first: set[str] = set()
-        for _ in range(size):
-            first = _weighted(FIRST_NAMES, rng, 1.5)
-            while first in used_first:
-                first = rng.choice(FIRST_NAMES)
-            used_first.add(first)
-            shares_name = household is not None and rng.random() < 0.8
-            member_last = last if shares_name else _weighted(LAST_NAMES, rng, 1.6)
-            domain = _pick_domain(GB_EMAIL_DOMAINS if country == "GB" else EMAIL_DOMAINS, rng)
-            email = _email(first, member_last, domain, rng, taken) if rng.random() < 0.97 else None
-            if shared_phone is not None and rng.random() < 0.75:
-                phone: str | None = shared_phone
-            elif rng.random() < 0.9:
-                phone = _gb_phone(rng) if country == "GB" else _us_phone(rng)
-            else:
-                phone = None
-            alt = None
-            if email is not None and rng.random() < 0.04:
-                alt = _email(first, member_last, rng.choice(WORK_DOMAINS), rng, taken)
-            people.append(Person(
-                key=f"P{next(counter):07d}", first=first, last=member_last, email=email,
-                phone=phone, address=address, systems=_systems(rng), household=household,
-                alt_email=alt,
-            ))
+        add_us_household(people, count, rng, taken, counters)
     return people
+
+
+def add_us_household(people: list[Person], count: int, rng: random.Random, taken: set[str],
+                     counters: _Counters) -> None:
+    """One US (or British) household of 1-4 people, appended to ``people`` (at most
+    ``count`` in all)."""
+    country = "GB" if rng.random() < 0.08 else "US"
+    size = 1
+    if rng.random() < 0.055:
+        size = min(rng.choice((2, 2, 2, 3, 3, 4)), count - len(people))
+    household = next(counters.households) if size > 1 else None
+    address = _address(rng, country)
+    shared_phone = (_gb_phone(rng) if country == "GB" else _us_phone(rng)) if size > 1 else None
+    last = _weighted(LAST_NAMES, rng, 1.6)
+    used_first: set[str] = set()
+    for _ in range(size):
+        first = _weighted(FIRST_NAMES, rng, 1.5)
+        while first in used_first:
+            first = rng.choice(FIRST_NAMES)
+        used_first.add(first)
+        shares_name = household is not None and rng.random() < 0.8
+        member_last = last if shares_name else _weighted(LAST_NAMES, rng, 1.6)
+        domain = _pick_domain(GB_EMAIL_DOMAINS if country == "GB" else EMAIL_DOMAINS, rng)
+        email = _email(first, member_last, domain, rng, taken) if rng.random() < 0.97 else None
+        if shared_phone is not None and rng.random() < 0.75:
+            phone: str | None = shared_phone
+        elif rng.random() < 0.9:
+            phone = _gb_phone(rng) if country == "GB" else _us_phone(rng)
+        else:
+            phone = None
+        alt = None
+        if email is not None and rng.random() < 0.04:
+            alt = _email(first, member_last, rng.choice(WORK_DOMAINS), rng, taken)
+        people.append(Person(
+            key=counters.person_key(), first=first, last=member_last, email=email,
+            phone=phone, address=address, systems=_systems(rng), household=household,
+            alt_email=alt,
+        ))

@@ -12,6 +12,12 @@ from typing import Any
 from silos.generator.catalog import STORES, WAREHOUSES, Sku, build_catalog
 from silos.generator.heavy import add_heavy_customers
 from silos.generator.journeys import add_abandoned_carts, add_journeys
+from silos.generator.locales import (
+    LOCALES,
+    build_locale_population,
+    record_full_name,
+    record_name,
+)
 from silos.generator.noise import email_variant, name_variant, phone_variant
 from silos.generator.people import Person, build_population
 from silos.generator.truth import Journey
@@ -110,12 +116,14 @@ def _ts(moment: datetime) -> str:
 
 
 class _Projector:
-    def __init__(self, customers: int, seed: int, as_of: datetime) -> None:
+    def __init__(self, customers: int, seed: int, as_of: datetime, locale: str = "us") -> None:
         self.rng = random.Random(seed)
         self.seed = seed
         self.as_of = as_of
+        self.locale = locale
         self.catalog = build_catalog(self.rng)
-        self.people = build_population(customers, self.rng)
+        self.people = (build_population(customers, self.rng) if locale == "us"
+                       else build_locale_population(customers, self.rng, locale))
         self.shopify = ShopifyStore(seed=seed)
         self.square = SquareStore(seed=seed)
         self.zendesk = ZendeskStore(seed=seed, order_number_field_id=ORDER_NUMBER_FIELD_ID)
@@ -229,12 +237,14 @@ class _Projector:
         if "shopify" in person.systems:
             self.shopify_customer(person, card, since)
         if "square" in person.systems:
-            first, last = name_variant(person.first, person.last, rng)
+            first, last = self.name(person, "square")
             if rng.random() < 0.05:
                 first, last = last, first
             email, phone = self.contacts(person, email_share=0.8, phone_share=0.9, alt=True,
                                          junk=True)
             email = email.strip() if email else None
+            if phone and "/" in phone:  # an Italian 347/1234567: Square takes no slash
+                phone = phone.replace("/", " ")
             body: dict[str, Any] = {"given_name": first, "family_name": last,
                                     "address": {"address_line_1": addr.address1,
                                                 "locality": addr.city,
@@ -252,8 +262,11 @@ class _Projector:
                 body, at=since + timedelta(days=rng.randrange(0, 30)))
             person.records["square"] = customer["id"]
         if "zendesk" in person.systems:
-            first, last = name_variant(person.first, person.last, rng)
-            name = f"{first} {last}" if rng.random() > 0.06 else first
+            if person.culture == "us":
+                first, last = name_variant(person.first, person.last, rng)
+                name = f"{first} {last}" if rng.random() > 0.06 else first
+            else:
+                name = record_full_name(person, rng)
             user: dict[str, Any] = {"name": name, "role": "end-user"}
             email, phone = self.contacts(person, email_share=0.95, phone_share=0.45, alt=True,
                                          junk=False)
@@ -267,7 +280,7 @@ class _Projector:
                 since + timedelta(days=rng.randrange(0, 200)), self.as_of))
             person.records["zendesk"] = str(created["id"])
         if card is not None:
-            first, last = name_variant(person.first, person.last, rng)
+            first, last = self.name(person, "loyalty")
             email, phone = self.contacts(person, email_share=0.88, phone_share=0.93, alt=False,
                                          junk=True, empty_junk=True)
             member = {
@@ -281,6 +294,13 @@ class _Projector:
             self.members.append(member)
             self.member_of[person.key] = member
             person.records["loyalty"] = card
+
+    def name(self, person: Person, system: str) -> tuple[str, str]:
+        """(first, last) as ``system`` holds the person (see :mod:`silos.generator.locales`
+        for the Spanish, Catalan, Italian… ways)."""
+        if person.culture == "us":
+            return name_variant(person.first, person.last, self.rng)
+        return record_name(person, system, self.rng)
 
     def contacts(self, person: Person, *, email_share: float, phone_share: float, alt: bool,
                  junk: bool, empty_junk: bool = False) -> tuple[str | None, str | None]:
@@ -313,7 +333,7 @@ class _Projector:
 
     def shopify_customer(self, person: Person, card: str | None, since: datetime) -> None:
         rng = self.rng
-        first, last = name_variant(person.first, person.last, rng)
+        first, last = self.name(person, "shopify")
         addr = person.address
         email_source = person.alt_email if person.alt_email and rng.random() < 0.3 \
             else person.email
@@ -591,8 +611,13 @@ class _Projector:
 
 
 def generate(customers: int = 500, seed: int = 42, as_of: datetime = AS_OF, *,
-             heavy_customers: int = 0, heavy_events: int = 5000) -> Sandbox:
+             heavy_customers: int = 0, heavy_events: int = 5000, locale: str = "us") -> Sandbox:
     """Build one deterministic population and project it into the four systems.
+
+    ``locale`` is the population: ``us`` (the original, byte for byte), ``es`` (Spanish and
+    Catalan people in Spain), ``it`` (Italians in Italy) or ``mixed`` (US, Spanish, Catalan,
+    Italian, Portuguese and French people, each in their own country); see
+    :mod:`silos.generator.locales`.
 
     Then, each from its own random stream (the base population is the same without them):
     the cross-channel journeys, abandoned carts and draft orders for some of the population,
@@ -602,11 +627,13 @@ def generate(customers: int = 500, seed: int = 42, as_of: datetime = AS_OF, *,
         raise ValueError("customers must be at least 1")
     if heavy_customers < 0 or heavy_events < 1:
         raise ValueError("heavy_customers must be at least 0 and heavy_events at least 1")
+    if locale not in LOCALES:
+        raise ValueError(f"locale must be one of {', '.join(LOCALES)}, not {locale!r}")
     # Millions of long-lived dicts: the cyclic GC would rescan them all, for nothing.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Projector(customers, seed, as_of).run(heavy_customers, heavy_events)
+        return _Projector(customers, seed, as_of, locale).run(heavy_customers, heavy_events)
     finally:
         gc.freeze()
         if enabled:

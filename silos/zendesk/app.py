@@ -43,6 +43,7 @@ from silos.zendesk.errors import (
     InvalidValueError,
     TooManyValuesError,
     ZendeskError,
+    ZendeskForbiddenError,
     ZendeskNotFoundError,
     fault_responses,
     invalid_endpoint,
@@ -124,6 +125,7 @@ TICKET_ORDERINGS = _orderings(
         "status": ((str, int), _by_status),
     }
 )
+USER_ORDERINGS = _orderings({"id": ((int,), _by_id)})
 TIMELINE_ORDERINGS = _orderings({"created_at": ((str, int), _by_created)})
 TICKET_OFFSET_SORTS: dict[str, KeyFunction] = {
     "id": _by_id,
@@ -218,6 +220,15 @@ class ZendeskApi:
         page: CursorPage[Record],
         render: Callable[[Record], Record],
     ) -> Response:
+        return json_response(self._cursor_envelope(request, name, page, render))
+
+    def _cursor_envelope(
+        self,
+        request: Request,
+        name: str,
+        page: CursorPage[Record],
+        render: Callable[[Record], Record],
+    ) -> Record:
         base = self._base(request)
         params = request.query_params.multi_items()
         links: dict[str, str | None] = {"prev": None, "next": None}
@@ -229,17 +240,15 @@ class ZendeskApi:
             links["next"] = page_url(
                 base, params, CURSOR_LINK_DROP, [(PAGE_AFTER, page.after_cursor)]
             )
-        return json_response(
-            {
-                name: [render(record) for record in page.records],
-                "meta": {
-                    "has_more": page.has_more,
-                    "after_cursor": page.after_cursor,
-                    "before_cursor": page.before_cursor,
-                },
-                "links": links,
-            }
-        )
+        return {
+            name: [render(record) for record in page.records],
+            "meta": {
+                "has_more": page.has_more,
+                "after_cursor": page.after_cursor,
+                "before_cursor": page.before_cursor,
+            },
+            "links": links,
+        }
 
     def _offset_body(
         self,
@@ -345,6 +354,34 @@ class ZendeskApi:
         else:
             found = []
         return self._offset_body(request, "users", found, offset)
+
+    async def list_users(self, request: Request) -> Response:
+        """``GET users``: every user, or those with ``role`` (or any of ``role[]``), by id;
+        cursor pagination (``page[size]`` at most 100, ``meta.has_more``, ``links.next``) or
+        offset pagination, identities sideloaded on ``include=identities``. Allowed for agents
+        and admins alike."""
+        params = request.query_params
+        roles = params.getlist("role[]") or params.getlist("role")
+        users = self.store.users_with_roles(roles) if roles else self.store.all_users()
+        if wants_cursor(params):
+            ordering, key = USER_ORDERINGS["id"]
+            cursor = parse_cursor_request(params, ordering, self.config.max_page_size)
+            page = cursor_page(users, key, ordering, cursor)
+            body = self._cursor_envelope(request, "users", page, _as_is)
+            return json_response(self._with_identities(request, body, page.records))
+        offset = self._offset_request(request, "api/v2/users/index")
+        page_users, has_next, has_previous = offset_page(users, offset)
+        base = self._base(request)
+        items = params.multi_items()
+        body = {
+            "users": page_users,
+            "next_page": page_url(base, items, OFFSET_LINK_DROP,
+                                  [("page", str(offset.page + 1))]) if has_next else None,
+            "previous_page": page_url(base, items, OFFSET_LINK_DROP,
+                                      [("page", str(offset.page - 1))]) if has_previous else None,
+            "count": len(users),
+        }
+        return json_response(self._with_identities(request, body, page_users))
 
     async def show_user(self, request: Request) -> Response:
         user = self.store.get_user(_path_id(request, "user_id"))
@@ -457,6 +494,8 @@ class ZendeskApi:
         (first request) or after ``cursor`` (every later one), oldest change first, up to
         ``per_page`` (default and maximum 1000). Changes of the last minute are left out; the
         ``after_cursor`` of the last page (``end_of_stream``) is where the next export resumes."""
+        if self.config.token_role != "admin":
+            raise ZendeskForbiddenError()
         params = request.query_params
         until = int(self.clock()) - self.config.export_min_age_seconds
         per_page = self._export_per_page(params)
@@ -604,6 +643,7 @@ class ZendeskApi:
             ("/api/v2/users/search", self.search_users, "GET"),
             ("/api/v2/users/create_or_update", self.create_or_update_user, "POST"),
             ("/api/v2/users", self.create_user, "POST"),
+            ("/api/v2/users", self.list_users, "GET"),
             ("/api/v2/users/{user_id}/tickets/requested", self.requested_tickets, "GET"),
             ("/api/v2/users/{user_id}", self.show_user, "GET"),
             ("/api/v2/tickets/show_many", self.show_many_tickets, "GET"),

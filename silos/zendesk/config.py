@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+TOKEN_ROLES = ("admin", "agent")
+
 
 @dataclass(frozen=True)
 class ZendeskSiloConfig:
@@ -22,6 +24,10 @@ class ZendeskSiloConfig:
 
     ``idempotency_window_s``: how long an ``Idempotency-Key`` of a ticket creation is remembered
     (Zendesk: two hours).
+
+    ``token_role`` is the role of the user whose API token the silo accepts: ``admin`` (the
+    default) may use every endpoint; an ``agent`` is refused (403 ``Forbidden``) the incremental
+    exports, which Zendesk allows admins only, and lists users with ``GET /api/v2/users``.
     """
 
     subdomain: str = "c360-sandbox"
@@ -38,3 +44,8 @@ class ZendeskSiloConfig:
     search_max_results: int = 1000
     search_max_words: int = 64
     idempotency_window_s: float = 7200.0
+    token_role: str = "admin"
+
+    def __post_init__(self) -> None:
+        if self.token_role not in TOKEN_ROLES:
+            raise ValueError(f"token_role must be one of {', '.join(TOKEN_ROLES)}")

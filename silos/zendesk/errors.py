@@ -14,6 +14,8 @@ Zendesk answers errors in several envelopes, and an adapter must cope with each 
 * ``{"error": "IdempotentRequestError", "description": ...}`` (400) for an ``Idempotency-Key``
   reused with a different body;
 * a bare ``{"error": "Couldn't authenticate you"}`` for a 401;
+* ``{"error": "Forbidden", "description": "You do not have access to this page. ..."}`` (403)
+  for an endpoint the token's user may not use (an agent and the incremental exports);
 * ``text/plain`` bodies for API-level failures (malformed JSON, 429, 500, 503).
 """
 
@@ -82,6 +84,22 @@ class ZendeskValidationError(ZendeskError):
             "description": "Record validation errors",
             "details": self.details,
         }
+
+
+FORBIDDEN_TEXT = (
+    "You do not have access to this page. Please contact the account owner of this help desk for"
+    " further help."
+)
+
+
+class ZendeskForbiddenError(ZendeskError):
+    """An endpoint the authenticated user's role may not use (403 ``Forbidden``): the
+    incremental exports are for admins only."""
+
+    status_code = 403
+
+    def body(self) -> dict[str, Any]:
+        return {"error": "Forbidden", "description": FORBIDDEN_TEXT}
 
 
 class ZendeskNotFoundError(ZendeskError, LookupError):

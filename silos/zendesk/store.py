@@ -458,6 +458,17 @@ class ZendeskStore:
         keys = self._by_updated[start : min(end, start + limit)]
         return [self._users[user_id] for _, user_id in keys], start + limit < end
 
+    def users_with_roles(self, roles: Iterable[str]) -> list[Record]:
+        """Every user with one of ``roles``, by id (List Users' order)."""
+        wanted = frozenset(roles)
+        ids = sorted({i for role in wanted for i in self._by_role.get(role, ())})
+        return [self._users[user_id] for user_id in ids
+                if self._users[user_id]["role"] in wanted]
+
+    def all_users(self) -> list[Record]:
+        """Every user, by id."""
+        return [self._users[user_id] for user_id in sorted(self._users)]
+
     def identities(self, user_id: int) -> list[Record]:
         return self._identities.get(user_id, [])
 

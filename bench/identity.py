@@ -24,12 +24,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from adapters.errors import ConfigError
 from gateway import loop
 from gateway.config import Config, parse_config
 from gateway.runtime import Runtime, open_runtime
@@ -74,18 +72,9 @@ class Accuracy:
 
 
 def runtime_config(running: RunningSandbox) -> Config:
-    """The sandbox's gateway config, parsed. A gateway that does not know ``[identity]
-    name_locales`` yet gets the config without it (and a note)."""
-    data: dict[str, Any] = gateway_config(running)
-    try:
-        return parse_config(data, env={})
-    except ConfigError as exc:
-        if not exc.key.endswith("name_locales"):
-            raise
-        print(f"note: this gateway has no identity.name_locales yet ({exc.problem}); "
-              "indexing without it")
-        data["identity"].pop("name_locales")
-        return parse_config(data, env={})
+    """The sandbox's gateway config, parsed (its identity regions and name locales follow the
+    sandbox's locale)."""
+    return parse_config(gateway_config(running), env={})
 
 
 async def crawled_records(runtime: Runtime) -> list[RecordIdentity]:

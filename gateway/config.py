@@ -20,6 +20,7 @@ from adapters.kinds import SourceConfig, parse_source
 from gateway.auth.settings import AuthConfig, parse_auth
 from gateway.limits.settings import LimitsConfig, parse_limits, parse_persisted
 from gateway.ratelimit.settings import RateLimitConfig, parse_rate_limits
+from identity.locales import LOCALES as NAME_LOCALES
 from identity.matching import RULE_ORDER, MatchRules
 from identity.normalize import (
     DEFAULT_ALIASES,
@@ -129,6 +130,12 @@ def _identity(table: Table) -> IdentityConfig:
     if not isinstance(nick_groups, list) or not all(
             isinstance(g, list) and all(isinstance(n, str) for n in g) for g in nick_groups):
         raise ConfigError(table.key("nicknames"), "must be a list of lists of names")
+    name_locales = tuple(code.lower() for code in table.strings("name_locales", ["en"]))
+    unknown = [code for code in name_locales if code not in NAME_LOCALES]
+    if unknown or not name_locales:
+        raise ConfigError(table.key("name_locales"),
+                          f"unknown name locale(s) {', '.join(unknown) or '(none given)'}; "
+                          f"known: {', '.join(NAME_LOCALES)}")
     rules = MatchRules(
         use_references="reference" in enabled,
         use_email="email" in enabled,
@@ -139,6 +146,7 @@ def _identity(table: Table) -> IdentityConfig:
             "junk_emails", sorted(defaults.junk_emails))),
         junk_phones=frozenset(table.strings("junk_phones", [])),
         extra_nicknames=tuple(tuple(n.lower() for n in g) for g in nick_groups),
+        name_locales=name_locales,
     )
     email = table.table("email")
     aliases = email.value("domain_aliases", dict(DEFAULT_ALIASES))

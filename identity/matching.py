@@ -25,6 +25,8 @@ from functools import lru_cache
 from nicknames import NickNamer
 from rapidfuzz.distance import OSA
 
+from identity.locales import PARTICLES as _PARTICLES
+from identity.locales import NamePack, load, surname_keys
 from identity.normalize import name_tokens
 
 RULE_ORDER = ("manual", "reference", "email", "phone+name", "self")
@@ -63,6 +65,18 @@ class MatchRules:
          "na@na.com", "email@email.com", "example@example.com", "customer@example.com"})
     junk_phones: frozenset[str] = frozenset()
     extra_nicknames: tuple[tuple[str, ...], ...] = ()
+    name_locales: tuple[str, ...] = ("en",)
+    """Name conventions beyond English (:mod:`identity.locales`): es, ca, it, pt, fr."""
+
+
+NameForm = tuple[tuple[str, ...], tuple[str, ...]]
+"""One reading of a record's name: (given-name tokens, family-name tokens)."""
+_SWAPPED = "\x00swapped"
+"""Ends the family tokens of a reading with given and family names swapped (two swapped
+readings are never compared: that is the unswapped comparison with looser family names)."""
+_COMPOUND_SHORTENED_TO_SECOND = frozenset({"francisco", "gian", "pier", "jean"})
+"""First parts of compound given names that clerks drop, keeping the second (Francisco
+Javier → Javier, Gian Luca → Luca)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +132,8 @@ class NameMatcher:
       Katherine do not.
     """
 
-    def __init__(self, extra: Sequence[Sequence[str]] = ()) -> None:
+    def __init__(self, extra: Sequence[Sequence[str]] = (),
+                 locales: Sequence[str] = ("en",)) -> None:
         namer = NickNamer()
         self._namer = namer
         self._extra: dict[str, set[str]] = defaultdict(set)
@@ -126,10 +141,14 @@ class NameMatcher:
             names = {n.lower() for n in group}
             for name in names:
                 self._extra[name] |= names
+        self.pack: NamePack | None = load(locales)
         self._related = lru_cache(maxsize=20_000)(self._related_uncached)
+        self._forms = lru_cache(maxsize=200_000)(self._forms_uncached)
 
     def _related_uncached(self, name: str) -> frozenset[str]:
         related = {name} | self._namer.nicknames_of(name) | self._namer.canonicals_of(name)
+        if self.pack is not None:
+            related |= self.pack.related.get(name, frozenset())
         return frozenset(related | self._extra.get(name, set()))
 
     def nicknames(self, a: str, b: str) -> bool:
@@ -160,6 +179,8 @@ class NameMatcher:
             return False
         if "".join(a.first + a.last) == "".join(b.first + b.last):
             return True
+        if self.pack is not None:
+            return self._locale_agree(a, b) is not None
         last_a, last_b = "".join(a.last), "".join(b.last)
         if self.first_names_agree(a.first[0], b.first[0]) and (
                 not last_a or not last_b or self.close(last_a, last_b)):
@@ -170,6 +191,8 @@ class NameMatcher:
     def conflict(self, a: RecordIdentity, b: RecordIdentity) -> bool:
         if not a.first or not b.first or self.agree(a, b):
             return False
+        if self.pack is not None and self._locale_related(a, b):
+            return False
         if self.first_names_related(a.first[0], b.first[0]):
             return False
         # given and family name swapped, or one side holding a single name of either kind
@@ -178,6 +201,108 @@ class NameMatcher:
         matches = sum(1 for x in tokens_a if any(self.first_names_related(x, y)
                                                  for y in tokens_b))
         return matches < min(len(tokens_a), len(tokens_b))
+
+
+    # -- locale packs: two surnames, particles, compound and familiar given names ----------
+    def _forms_uncached(self, first: tuple[str, ...], last: tuple[str, ...]
+                        ) -> tuple[NameForm, ...]:
+        """The readings of a name as systems write it: as given; given and family names
+        swapped; a whole name in one field (given name first or family name first); a first
+        surname written in the given-name field. Particles are dropped from family names and
+        familiar or joined compound given names opened up."""
+        assert self.pack is not None
+        pack = self.pack
+
+        def family(tokens: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(t for t in tokens if t not in _PARTICLES)
+
+        def given(tokens: tuple[str, ...]) -> tuple[str, ...]:
+            return pack.expand(tuple(t for t in tokens if t not in _PARTICLES))
+
+        readings: list[NameForm] = [(given(first), family(last))]
+        if last:
+            readings.append((given(last), family(first) + (_SWAPPED,)))
+            if len(first) >= 2 and not pack.is_given(first[-1]):
+                readings.append((given(first[:-1]), family(first[-1:] + last)))
+        elif len(first) >= 2:
+            for cut in range(1, len(first)):
+                if pack.is_given(first[0]) or first[0] in pack.compounds:
+                    readings.append((given(first[:cut]), family(first[cut:])))
+                if pack.is_given(first[cut]) or first[cut] in pack.compounds:
+                    readings.append((given(first[cut:]), family(first[:cut])))
+        return tuple(dict.fromkeys((g, f) for g, f in readings if g))
+
+    def _given_agree(self, a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+        if self.first_names_agree(a[0], b[0]):
+            if len(a) == 1 or len(b) == 1:
+                return True
+            return self.first_names_agree(a[1], b[1])
+        if len(a) == 1 and len(b) >= 2 and b[0] in _COMPOUND_SHORTENED_TO_SECOND:
+            return self.first_names_agree(a[0], b[1])
+        if len(b) == 1 and len(a) >= 2 and a[0] in _COMPOUND_SHORTENED_TO_SECOND:
+            return self.first_names_agree(b[0], a[1])
+        return "".join(a) == "".join(b)
+
+    def _surname_agree(self, x: str, y: str, strict: bool) -> bool:
+        return (not strict and self.close(x, y)) or bool(surname_keys(x) & surname_keys(y))
+
+    def _surnames_agree(self, a: tuple[str, ...], b: tuple[str, ...],
+                        strict: bool = False) -> bool:
+        """Equal family names, or one system keeping only one of two (the first; the last
+        too with the Portuguese pack), or two written as one word; one letter apart unless
+        ``strict`` (a reading with given and family names swapped)."""
+        if not a or not b:
+            return True
+        if "".join(a) == "".join(b):
+            return True
+        if len(a) >= 2 and len(b) >= 2:
+            return self._surname_agree(a[0], b[0], strict) and \
+                self._surname_agree(a[1], b[1], strict)
+        one, many = (a, b) if len(a) == 1 else (b, a)
+        if len(many) == 1:
+            return self._surname_agree(one[0], many[0], strict)
+        assert self.pack is not None
+        return self._surname_agree(one[0], many[0], strict) or (
+            self.pack.paternal_last and self._surname_agree(one[0], many[-1], strict)) or \
+            self._surname_agree(one[0], "".join(many), True)
+
+    def _locale_agree(self, a: RecordIdentity, b: RecordIdentity
+                      ) -> tuple[NameForm, NameForm] | None:
+        """The two readings under which the names agree, if any."""
+        for fa in self._forms(a.first, a.last):
+            for fb in self._forms(b.first, b.last):
+                swapped_a, swapped_b = fa[1][-1:] == (_SWAPPED,), fb[1][-1:] == (_SWAPPED,)
+                if swapped_a and swapped_b:
+                    continue
+                family_a = fa[1][:-1] if swapped_a else fa[1]
+                family_b = fb[1][:-1] if swapped_b else fb[1]
+                if self._given_agree(fa[0], fb[0]) and self._surnames_agree(
+                        family_a, family_b, strict=swapped_a or swapped_b):
+                    return (fa[0], family_a), (fb[0], family_b)
+        return None
+
+    def _locale_related(self, a: RecordIdentity, b: RecordIdentity) -> bool:
+        """Given names that may be the same person's (a family sharing an email seldom has
+        two members whose given names are familiar forms of each other)."""
+        return any(self._given_agree(fa[0], fb[0]) for fa in self._forms(a.first, a.last)
+                   for fb in self._forms(b.first, b.last))
+
+    def why(self, a: RecordIdentity, b: RecordIdentity) -> str:
+        """A steward's short reason why two names agree or not."""
+        shown = f"{' '.join(a.first + a.last)!r} and {' '.join(b.first + b.last)!r}"
+        if self.agree(a, b):
+            if self.pack is not None:
+                found = self._locale_agree(a, b)
+                if found is not None:
+                    (ga, sa), (gb, sb) = found
+                    return (f"{shown} agree: given {' '.join(ga)} ~ {' '.join(gb)}, family "
+                            f"{' '.join(sa) or '-'} ~ {' '.join(sb) or '-'}")
+            return f"{shown} agree"
+        if not a.first or not b.first:
+            return f"{shown}: a record has no given name"
+        if self.conflict(a, b):
+            return f"{shown} conflict: the given names are unrelated"
+        return f"{shown} do not agree: the given or family names differ"
 
 
 def split_full_name(name: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -215,7 +340,7 @@ class Matcher:
 
     def __init__(self, rules: MatchRules | None = None) -> None:
         self.rules = rules or MatchRules()
-        self.names = NameMatcher(self.rules.extra_nicknames)
+        self.names = NameMatcher(self.rules.extra_nicknames, self.rules.name_locales)
 
     def people_count(self, records: Sequence[RecordIdentity]) -> int:
         """Distinct people among records sharing an identifier, by greedy name groups."""

@@ -390,3 +390,12 @@ def test_the_ceiling_follows_chains_of_evidence_within_each_person() -> None:
     assert top.share == pytest.approx(3 / 7)
     # a record missing from the crawl joins nothing
     assert ceiling(records[1:], truth, junk_emails=["test@test.com"]).joinable_pairs == 1
+
+
+def test_the_sandbox_command_takes_a_locale() -> None:
+    from gateway.cli import build_parser
+
+    assert build_parser().parse_args(["sandbox", "--locale", "es"]).locale == "es"
+    assert build_parser().parse_args(["sandbox"]).locale == "us"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["sandbox", "--locale", "xx"])

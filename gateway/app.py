@@ -163,6 +163,7 @@ class GraphQLEndpoint:
                                       "extensions": {"code": "OVERLOADED"}}]}, 503, media_type,
                          {"Retry-After": "1"})
         context = self.context(request, upstream_deadline(arrived, budget))
+        context.answer_deadline = arrived + budget
         running = asyncio.ensure_future(self._run(context, query, variables, operation_name))
         running.add_done_callback(self._finished)
         remaining = arrived + budget - asyncio.get_running_loop().time()
@@ -171,7 +172,7 @@ class GraphQLEndpoint:
         except asyncio.CancelledError:  # the client went away, or the server is stopping
             running.cancel()
             raise
-        if not done:
+        if not done or context.budget_spent:
             # answer now; the cancelled work may take a moment to let go of its connections,
             # and keeps its admission slot until it has
             running.cancel()

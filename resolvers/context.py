@@ -42,6 +42,12 @@ class Context:
     guard: object = None
     """This request's authorization state (``schema.authorization.Guard``), set by the
     execution context."""
+    answer_deadline: float | None = None
+    """Event-loop time by which the answer must be out (the whole budget): execution stops
+    resolving fields after it."""
+    budget_spent: bool = False
+    """Set by the execution context when the budget ran out during execution: the fields
+    after that moment were not resolved, so the answer is cut (``BUDGET_EXCEEDED``)."""
 
     def report(self, error: UpstreamError, path: list[str | int]) -> None:
         """Record a source that failed while the field still returned what the others gave."""

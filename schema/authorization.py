@@ -18,7 +18,9 @@ for one, so a new field is denied until someone declares who may read it.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -375,6 +377,22 @@ def policy_of(schema: GraphQLSchema) -> Policy:
     return policy
 
 
+now = time.monotonic
+"""The clock the budget is checked on while executing (a test may move it)."""
+
+
+def _cutoff(deadline: Any) -> float | None:
+    """The request's deadline (event-loop time) on the ``time.monotonic`` clock, checked
+    before each field: a CPU-heavy answer stops at its budget, not after it."""
+    if not isinstance(deadline, float | int):
+        return None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return now() + (deadline - loop.time())
+
+
 class GuardedExecutionContext(LeanExecutionContext):
     """The lean execution context, refusing what the caller may not read (module doc)."""
 
@@ -388,10 +406,18 @@ class GuardedExecutionContext(LeanExecutionContext):
         if context is not None:
             context.guard = guard
         self._verdicts = guard.verdicts
+        self._cutoff = _cutoff(getattr(context, "answer_deadline", None))
+        self._cut = False
 
     def execute_field(self, parent_type: GraphQLObjectType, source: Any,
                       field_details_list: FieldDetailsList, path: Path,
                       position_context: Any) -> Any:
+        if self._cutoff is not None and (self._cut or now() > self._cutoff):
+            # past the request's budget: nothing more is resolved, the answer is cut
+            if not self._cut:
+                self._cut = True
+                self.context_value.budget_spent = True
+            return None
         name = field_details_list[0].node.name.value
         if not self._verdicts.get((parent_type.name, name), False) and \
                 not name.startswith("__") and not parent_type.name.startswith("__"):

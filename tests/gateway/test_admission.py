@@ -181,3 +181,36 @@ async def test_a_saturated_worker_refuses_what_it_cannot_serve_in_time(
         recovered = await asyncio.gather(*(post(client, graph_sandbox) for _ in range(4)))
     assert refused.status_code == 503 and answered == [200] * 6
     assert [r.status_code for r, _ in recovered] == [200] * 4
+
+
+async def test_a_cpu_heavy_answer_stops_resolving_at_its_budget(
+        graph_sandbox: RunningSandbox, gateway: Callable[..., Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The budget is checked before each field, not only around silo calls: once the clock
+    passes it mid-execution (the CPU busy in one request, the event loop never free to fire a
+    timer), no further field is resolved and the answer is cut with BUDGET_EXCEEDED."""
+    import schema.authorization as authorization
+
+    real = time.monotonic
+    calls = {"n": 0, "after_cut": 0}
+    jump = 200  # fields resolved before the clock is made to pass the budget
+
+    def clock() -> float:
+        calls["n"] += 1
+        if calls["n"] > jump:
+            calls["after_cut"] += 1
+            return real() + 3600
+        return real()
+
+    query = """{ customers(first: 50) { edges { node { id
+      orders(first: 10) { edges { node { id number status lines { sku quantity } } } } } } } }"""
+    async with gateway(budget_ms=5000) as client:
+        whole = await client.post("/graphql", json={"query": query})
+        assert whole.status_code == 200 and "errors" not in whole.json(), whole.text
+        monkeypatch.setattr(authorization, "now", clock)
+        response = await client.post("/graphql", json={"query": query},
+                                     headers={"X-Request-ID": "req-cpu"})
+    assert response.status_code == 504
+    assert response.json()["errors"][0]["extensions"] == {
+        "code": "BUDGET_EXCEEDED", "requestId": "req-cpu"}
+    assert calls["after_cut"] == 1, "after the budget passed, no field asked the clock again"

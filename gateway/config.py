@@ -20,8 +20,8 @@ from adapters.kinds import SourceConfig, parse_source
 from gateway.auth.settings import AuthConfig, parse_auth
 from gateway.limits.settings import LimitsConfig, parse_limits, parse_persisted
 from gateway.ratelimit.settings import RateLimitConfig, parse_rate_limits
-from identity.locales import LOCALES as NAME_LOCALES
 from identity.matching import RULE_ORDER, MatchRules
+from identity.names import LOCALES as NAME_LOCALES
 from identity.normalize import (
     DEFAULT_ALIASES,
     DEFAULT_DOT_INSENSITIVE,
@@ -130,7 +130,8 @@ def _identity(table: Table) -> IdentityConfig:
     if not isinstance(nick_groups, list) or not all(
             isinstance(g, list) and all(isinstance(n, str) for n in g) for g in nick_groups):
         raise ConfigError(table.key("nicknames"), "must be a list of lists of names")
-    name_locales = tuple(code.lower() for code in table.strings("name_locales", ["en"]))
+    name_locales = tuple(dict.fromkeys(
+        code.strip().lower() for code in table.strings("name_locales", ["en"])))
     unknown = [code for code in name_locales if code not in NAME_LOCALES]
     if unknown or not name_locales:
         raise ConfigError(table.key("name_locales"),

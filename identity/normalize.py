@@ -90,13 +90,22 @@ class Normalizer:
 
 
 _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
+_GEMINATE_L = re.compile(r"(?i)(?<=l)[\u00b7\u0387\u2027\u2219\u22c5\u30fb.](?=l)")
+"""Catalan ``l·l`` (Gal·la, Marcel·lí) and its stand-ins (a Greek ano teleia, a hyphenation
+point, a bullet or a full stop): one word, ``ll`` (anyascii would make the dot a hyphen)."""
+_GEMINATE_L_HYPHEN = re.compile(r"(?i)(?<=[a-z\u00c0-\u00ff]l)-(?=l[aeiou\u00e0-\u00fc]s?\b)")
+"""``l·l`` typed as a hyphen (``Gal-la``, ``Marcel-lí``): the hyphen before a syllable ``la``,
+``li``, ``les``… only, so that Paul-Louis stays two names."""
 
 
 @lru_cache(maxsize=100_000)
 def name_tokens(text: str | None) -> tuple[str, ...]:
-    """Casefolded ASCII tokens of a name (``"José  O'Brien"`` → ``("jose", "obrien")``)."""
+    """Casefolded ASCII tokens of a name (``"José  O'Brien"`` → ``("jose", "obrien")``;
+    ``"D'Angelo"`` → ``("dangelo",)``; ``"Gal·la"``, ``"Gal.la"`` and ``"Gal-la"`` →
+    ``("galla",)``; ``"Jean-Pierre"`` → ``("jean", "pierre")``)."""
     if not text:
         return ()
+    text = _GEMINATE_L_HYPHEN.sub("", _GEMINATE_L.sub("", text))
     ascii_text = anyascii(text).lower().replace("'", "").replace("-", " ")
     return tuple(_NON_ALNUM.sub("", ascii_text).split())
 

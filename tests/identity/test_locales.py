@@ -8,8 +8,8 @@ import pytest
 
 from adapters.errors import ConfigError
 from gateway.config import parse_config
-from identity.locales import load, surname_keys
 from identity.matching import Matcher, MatchRules, NameMatcher, RecordIdentity
+from identity.names import load, surname_keys
 from identity.normalize import name_tokens
 
 LATIN = NameMatcher(locales=("es", "ca", "it", "pt", "fr"))

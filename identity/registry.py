@@ -598,19 +598,13 @@ class Registry:
                     self.records_cache.put(("records", gid), records)
         return [list(found[g]) for g in golden_ids]
 
-    async def assignments(self) -> dict[RecordKey, str]:
-        """Every linked record's person (for evaluation and export)."""
+    async def assignments(self, *, by_kind: bool = False) -> dict[RecordKey, str]:
+        """Every linked record's person (for evaluation and export), keyed by (source, record
+        id), or by (kind, record id) as ground truth is with ``by_kind``."""
+        column = identity_record.c.kind if by_kind else identity_record.c.source
         async with self.engine.connect() as conn:
             rows = await conn.execute(sa.select(
-                identity_record.c.source, identity_record.c.record_id,
-                identity_record.c.golden_id).where(identity_record.c.golden_id.is_not(None)))
-            return {(s, r): g for s, r, g in rows}
-
-    async def assignments_by_kind(self) -> dict[RecordKey, str]:
-        """Every linked record's person, keyed by (kind, record id) as ground truth is."""
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(sa.select(
-                identity_record.c.kind, identity_record.c.record_id,
+                column, identity_record.c.record_id,
                 identity_record.c.golden_id).where(identity_record.c.golden_id.is_not(None)))
             return {(k, r): g for k, r, g in rows}
 

@@ -416,7 +416,7 @@ class Steward:
     async def evaluate(self, truth_path: Path) -> EvalResult:
         """Score the registry against a ground-truth file in the sandbox's format."""
         truth = truth_from_ground_truth(read_truth(truth_path))
-        predicted = await self.registry.assignments_by_kind()
+        predicted = await self.registry.assignments(by_kind=True)
         score = pairwise_score(truth, predicted)
         linked = sum(1 for r in truth if r in predicted)
         return EvalResult(score, len(truth), linked, len(truth) - linked,

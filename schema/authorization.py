@@ -265,6 +265,19 @@ class Guard:
         search's candidates), one customer's personal data per request."""
         return self.audited and "customers:list" not in self.granted
 
+    def transparent(self, policy: FieldPolicy) -> bool:
+        """Whether :func:`_guarded`'s wrapper returns the field's value unchanged, with no
+        bookkeeping, for this caller (so the planned execution may read it directly)."""
+        principal = self.principal
+        return not (
+            policy.arguments or policy.abstract
+            or (policy.pii is not None and self.audited)
+            or (policy.owned and self.restricted_to_customer)
+            or (policy.mask is not None and not satisfied([[policy.mask.unless_scope]],
+                                                          self.granted))
+            or (policy.store_scoped and principal is not None and principal.store is not None)
+            or (policy.public_only is not None and policy.public_only not in self.granted))
+
     def may_receive(self, type_name: str) -> bool:
         rule = self.policy.type_rules.get(type_name)
         return rule is not None and satisfied(rule, self.granted)
@@ -310,6 +323,8 @@ def _guarded(resolve: Callable[..., Any] | None, policy: FieldPolicy,
             return _finish(result, info, guard, policy, owned, masked, store, hidden)
         return _shape(result, guard, policy, masked, store, hidden)
 
+    resolver.c360_policy = policy  # type: ignore[attr-defined]
+    resolver.c360_original = original  # type: ignore[attr-defined]
     return resolver
 
 
@@ -405,18 +420,37 @@ class GuardedExecutionContext(LeanExecutionContext):
                          getattr(context, "accessed", {}))
         if context is not None:
             context.guard = guard
+        self._guard = guard
         self._verdicts = guard.verdicts
         self._cutoff = _cutoff(getattr(context, "answer_deadline", None))
         self._cut = False
 
+    def fast_allowed(self, type_name: str, field_name: str) -> bool:
+        return self._verdicts.get((type_name, field_name), False)
+
+    def transparent(self, resolve: Any) -> bool:
+        policy = getattr(resolve, "c360_policy", None)
+        if policy is None:
+            return super().transparent(resolve)
+        return self._guard.transparent(policy) and super().transparent(
+            resolve.c360_original)
+
+    def fast_open(self) -> bool:
+        return not self._spent()
+
+    def _spent(self) -> bool:
+        """Whether the request's budget is spent (then nothing more is resolved)."""
+        if self._cutoff is None:
+            return False
+        if not self._cut and now() > self._cutoff:
+            self._cut = True
+            self.context_value.budget_spent = True
+        return self._cut
+
     def execute_field(self, parent_type: GraphQLObjectType, source: Any,
                       field_details_list: FieldDetailsList, path: Path,
                       position_context: Any) -> Any:
-        if self._cutoff is not None and (self._cut or now() > self._cutoff):
-            # past the request's budget: nothing more is resolved, the answer is cut
-            if not self._cut:
-                self._cut = True
-                self.context_value.budget_spent = True
+        if self._spent():  # past the request's budget: nothing more is resolved, the answer is cut
             return None
         name = field_details_list[0].node.name.value
         if not self._verdicts.get((parent_type.name, name), False) and \

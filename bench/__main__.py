@@ -23,16 +23,28 @@ complete answers/s for the latencies). Fixed durations, warm-up excluded (and ea
 primed first: every scenario's variables once per worker, so catalog indexes are warm as in a
 server that has been up a while); every loop is bounded in requests and time. Loopback only.
 
-Writes ``bench/results/results.md`` (the table and the targets checklist), ``results.json`` and
-``latency.png``, and prints the table.
+For issue 13's targets, c360 (1 worker) also runs the **goodput curve** — closed loops at
+c = 4 and 16 beside the cells' c = 1 and 50, for S1–S4 at 0 and 20 ms (``--quick``: S1 and S2 at
+20 ms) — and the **open-loop overload**: S1 and S2 at 20 ms, the capacity (complete answers/s
+of the best closed loop), then Poisson arrivals at twice it with no cap on requests in flight
+(:mod:`bench.load` through aiohttp), the silos' counters read around it; every server's RSS is
+read after its warm-up and after its cells. :mod:`bench.targets` judges them.
 
-Run time on the 2-core benchmark machine (2,000 customers): the default run **about 21
-minutes** (1,116 s measured before S4, whose 8 cells — S4 and S4-p10, 0 and 20 ms, c = 1 and
-50 — add about 1.5 minutes: 88 cells with Hive Gateway, 6 s measured per latency cell and 3 s +
-6 s per throughput cell after 1 s warm-ups, longer where a slow profile needs it, and each
-server primed first); ``--quick`` **about 5 minutes** (291 s measured on a busy machine: 31
-cells, the 20 ms profile, S1/S2 at c=1 with Zendesk at 1 s, S4/S4-p10 at c=1, shorter phases).
-The plot needs matplotlib (the ``bench`` extra); the peer needs Node.js ≥ 20.
+Writes ``bench/results/results.md`` (the table, the goodput curve, the overload, memory and the
+targets checklist: issue 13's, then the earlier ones), ``results.json``, ``latency.png`` and
+``goodput.png``, and prints the markdown.
+
+Run time on the 2-core benchmark machine (2,000 customers): the default run **about 23
+minutes** (1,116 s measured before S4, whose 8 cells add about 1.5 minutes, and about 2 more
+for the curve's 16 closed loops and the 2 overload runs: 88 cells with Hive Gateway, 6 s
+measured per latency cell and 3 s + 6 s per throughput cell after 1 s warm-ups, 3 s per curve
+point, 3 s + 8 s per overload, longer where a slow profile needs it, and each server primed
+first); ``--quick`` **about 4–5 minutes** (31 cells, the 20 ms profile, S1/S2 at c=1 with
+Zendesk at 1 s, S4/S4-p10 at c=1, 4 curve points, 2 overloads of 4 s, shorter phases;
+``--quick --only c360-1w`` about 2 minutes). To develop, narrow it further: ``--scenarios
+S1 --profiles 20ms --no-curve --no-overload`` (``--quick --only c360-1w --scenarios S1
+--profiles 20ms``: under a minute). The plots need matplotlib (the ``bench`` extra); the peer
+needs Node.js ≥ 20.
 """
 
 from __future__ import annotations
@@ -45,11 +57,18 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.harness import Run, log
+from bench.harness import PROFILES, Run, Selection, log
 
 
 def _terminate(signum: int, frame: Any) -> None:
     raise SystemExit(f"stopped by signal {signum}")
+
+
+SCENARIOS = ("S1", "S2", "S3", "S4", "S4-p10", "S1-shared", "S2-shared")
+
+
+def _names(value: str | None) -> frozenset[str] | None:
+    return frozenset(v.strip() for v in value.split(",") if v.strip()) if value else None
 
 
 def main() -> None:
@@ -61,20 +80,38 @@ def main() -> None:
     parser.add_argument("--base-port", type=int, default=18400,
                         help="silos on +1..+3, the contestant on +10 (default 18400)")
     parser.add_argument("--out", type=Path, default=report.RESULTS_DIR,
-                        help="where results.md/json and latency.png go")
+                        help="where results.md/json, latency.png and goodput.png go")
     parser.add_argument("--only", default=None,
                         help="comma-separated contestant keys: c360-1w, c360-2w, c360-nobatch, "
                              "c360-noauth, direct, hive-1, hive-2")
     parser.add_argument("--no-peer", action="store_true", help="skip Hive Gateway")
     parser.add_argument("--keep", action="store_true",
                         help="keep the working directory (sandbox data, server logs)")
+    parser.add_argument("--scenarios", default=None,
+                        help="comma-separated scenarios to keep (S1, S2, S3, S4, S4-p10, "
+                             "S1-shared, S2-shared); default all")
+    parser.add_argument("--profiles", default=None,
+                        help="comma-separated latency profiles to keep (0ms, 20ms, "
+                             "zendesk-1s); default all")
+    parser.add_argument("--no-curve", action="store_true",
+                        help="skip the goodput curve's closed loops at c = 4 and 16")
+    parser.add_argument("--no-overload", action="store_true",
+                        help="skip the open-loop overload at 2x capacity")
     args = parser.parse_args()
+    for flag, value, known in (("--scenarios", args.scenarios, SCENARIOS),
+                               ("--profiles", args.profiles, tuple(PROFILES))):
+        unknown = sorted((_names(value) or frozenset()) - set(known))
+        if unknown:
+            parser.error(f"{flag}: unknown {', '.join(unknown)} (known: {', '.join(known)})")
+    selection = Selection(_names(args.scenarios), _names(args.profiles),
+                          curve=not args.no_curve, overload=not args.no_overload)
     # SIGTERM ends the run like Ctrl-C: the servers it started are stopped on the way out
     signal.signal(signal.SIGTERM, _terminate)
     work = Path(tempfile.mkdtemp(prefix="c360-bench-"))
     try:
         run = Run(args.out, work, args.quick, args.customers, args.base_port,
-                  set(args.only.split(",")) if args.only else None, not args.no_peer)
+                  set(args.only.split(",")) if args.only else None, not args.no_peer,
+                  selection)
         results = run.execute()
     finally:
         if args.keep:

@@ -39,13 +39,16 @@ import sys
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeAlias
 
 import httpx
 import tomli_w
 
+from bench import targets
 from bench.peer.hive import stop as stop_group
 from gateway.auth.signing import mint
 from gateway.config import parse_config
@@ -158,14 +161,24 @@ class Durations:
     floor_samples: int
     floor_samples_slow: int
     capacity_max_s: float
+    overload_s: float
+    """Measured window of the open-loop overload (after ``warmup_s``)."""
 
 
 DEFAULT = Durations(warmup_s=1.0, latency_s=6.0, capacity_s=3.0, load_s=6.0,
                     slow_min_requests=8, count_requests=20, floor_samples=200,
-                    floor_samples_slow=60, capacity_max_s=40.0)
+                    floor_samples_slow=60, capacity_max_s=40.0, overload_s=8.0)
 QUICK = Durations(warmup_s=0.5, latency_s=2.0, capacity_s=1.5, load_s=2.0,
                   slow_min_requests=3, count_requests=5, floor_samples=80,
-                  floor_samples_slow=30, capacity_max_s=20.0)
+                  floor_samples_slow=30, capacity_max_s=20.0, overload_s=4.0)
+CURVE_CONCURRENCY = (4, 16)
+"""The goodput curve's closed loops between c = 1 and c = 50 (those two are the cells')."""
+OVERLOAD_FACTOR = 2.0
+"""The open-loop overload offers this many times the measured capacity."""
+OVERLOAD_MAX_CONNECTIONS = 2048
+"""The overload's client (aiohttp: httpx's pool slows down with hundreds of requests in
+flight) keeps this many connections open at most (no cap on requests in flight below it: the
+gateway, not the client, decides what waits)."""
 
 
 @dataclass
@@ -176,6 +189,10 @@ class Contestant:
     workers: int = 1
     env: dict[str, str] = field(default_factory=dict)
     cells: list[tuple[str, str, int]] = field(default_factory=list)  # scenario, profile, c
+    curve: list[tuple[str, str, int]] = field(default_factory=list)
+    """Closed loops only (the goodput curve between the cells' c = 1 and c = 50)."""
+    overload: list[tuple[str, str]] = field(default_factory=list)
+    """(scenario, profile): capacity, then Poisson arrivals at 2× it with no in-flight cap."""
 
 
 def plan(quick: bool, peer: bool) -> list[Contestant]:
@@ -191,6 +208,7 @@ def plan(quick: bool, peer: bool) -> list[Contestant]:
     shared = ("S1-shared", "S2-shared") if peer else ()
     fast = ("0ms", "20ms")
     timeline = ("S4", "S4-p10")
+    overload = [("S1", "20ms"), ("S2", "20ms")]
     if not quick:
         # S3 never calls Zendesk (its 1 s profile is the 0 ms one); a second worker changes
         # nothing for one client at a time; without batching and without a gateway, 50
@@ -198,7 +216,9 @@ def plan(quick: bool, peer: bool) -> list[Contestant]:
         return [
             Contestant("c360-1w", "c360 (1 worker)", "c360", 1,
                        cells=cells(("S1", "S2") + shared) + cells(("S3",), fast)
-                       + cells(timeline, fast)),
+                       + cells(timeline, fast),
+                       curve=cells(("S1", "S2", "S3", "S4"), fast, CURVE_CONCURRENCY),
+                       overload=overload),
             Contestant("c360-2w", "c360 (2 workers)", "c360", 2,
                        cells=cells(("S1", "S2") + shared, conc=(50,))
                        + cells(("S3",), fast, (50,))),
@@ -219,7 +239,8 @@ def plan(quick: bool, peer: bool) -> list[Contestant]:
         Contestant("c360-1w", "c360 (1 worker)", "c360", 1,
                    cells=cells(("S1", "S2", "S3") + shared, ("20ms",))
                    + cells(("S1", "S2"), ("zendesk-1s",), (1,)) + [("S1", "0ms", 1)]
-                   + cells(timeline, ("20ms",), (1,))),
+                   + cells(timeline, ("20ms",), (1,)),
+                   curve=cells(("S1", "S2"), ("20ms",), CURVE_CONCURRENCY), overload=overload),
         Contestant("c360-2w", "c360 (2 workers)", "c360", 2,
                    cells=cells(shared or ("S1",), ("20ms",), (50,))),
         Contestant("c360-nobatch", "c360 no batching (1 worker)", "c360", 1,
@@ -233,6 +254,52 @@ def plan(quick: bool, peer: bool) -> list[Contestant]:
         Contestant("hive-2", "Hive Gateway (2 forks)", "peer", 2,
                    cells=cells(shared, ("20ms",), (50,))),
     ]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What of the plan to run (``python -m bench --scenarios/--profiles/--no-curve/
+    --no-overload``): None keeps every scenario or profile."""
+
+    scenarios: frozenset[str] | None = None
+    profiles: frozenset[str] | None = None
+    curve: bool = True
+    overload: bool = True
+
+    def keeps(self, scenario: str, profile: str) -> bool:
+        return ((self.scenarios is None or scenario in self.scenarios)
+                and (self.profiles is None or profile in self.profiles))
+
+    def apply(self, contestants: list[Contestant]) -> list[Contestant]:
+        """The contestants with only the selected cells, curve points and overloads; those
+        left with nothing to run are dropped."""
+        kept = []
+        for c in contestants:
+            cells = [x for x in c.cells if self.keeps(x[0], x[1])]
+            curve = [x for x in c.curve if self.curve and self.keeps(x[0], x[1])]
+            overload = [x for x in c.overload if self.overload and self.keeps(x[0], x[1])]
+            if cells or curve or overload:
+                kept.append(replace(c, cells=cells, curve=curve, overload=overload))
+        return kept
+
+    def describe(self) -> dict[str, Any]:
+        return {"scenarios": sorted(self.scenarios) if self.scenarios is not None else "all",
+                "profiles": sorted(self.profiles) if self.profiles is not None else "all",
+                "curve": self.curve, "overload": self.overload}
+
+
+CLOSED_FIELDS = ("rps", "ok_rps", "requests", "ok", "partial", "failed", "error_kinds",
+                 "partial_causes", "failed_kinds", "p50_ms", "p99_ms", "max_ms",
+                 "accepted_p99_ms", "accepted_max_ms", "completed_total")
+"""What a closed loop's result keeps (a goodput-curve point, a cell's capacity phase)."""
+
+
+def memory_entry(name: str, after_warmup_kb: int, after_kb: int, peak_kb: int
+                 ) -> dict[str, Any]:
+    """A server's resident set (its process tree) after warm-up and after all its cells."""
+    return {"contestant": name, "after_warmup_mb": round(after_warmup_kb / 1024, 1),
+            "after_cells_mb": round(after_kb / 1024, 1), "peak_mb": round(peak_kb / 1024, 1),
+            "ratio": targets.rss_ratio(after_warmup_kb, after_kb)}
 
 
 # -- processes ----------------------------------------------------------------------------------
@@ -304,11 +371,20 @@ def tree_cpu_s(pid: int) -> float:
 
 def tree_hwm_kb(pid: int) -> int:
     """Peak resident set (VmHWM) summed over the tree's processes, in kB."""
+    return _tree_status_kb(pid, "VmHWM:")
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident set now (VmRSS) summed over the tree's processes, in kB."""
+    return _tree_status_kb(pid, "VmRSS:")
+
+
+def _tree_status_kb(pid: int, key: str) -> int:
     total = 0
     for p in tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
+                if line.startswith(key):
                     total += int(line.split()[1])
         except OSError:
             pass
@@ -318,7 +394,9 @@ def tree_hwm_kb(pid: int) -> int:
 # -- the run ------------------------------------------------------------------------------------
 class Run:
     def __init__(self, out_dir: Path, work_dir: Path, quick: bool, customers: int,
-                 base_port: int, only: set[str] | None, peer: bool) -> None:
+                 base_port: int, only: set[str] | None, peer: bool,
+                 selection: Selection | None = None) -> None:
+        self.selection = selection or Selection()
         self.out_dir = out_dir
         self.work = work_dir
         self.quick = quick
@@ -334,6 +412,10 @@ class Run:
         self.skipped: list[str] = []
         self.rows: list[dict[str, Any]] = []
         self.upstream: dict[str, dict[str, Any]] = {}
+        self.curve: list[dict[str, Any]] = []
+        self.overloads: list[dict[str, Any]] = []
+        self.memory: dict[str, dict[str, Any]] = {}
+        self.budget_ms = 2000
         self.variables: dict[str, list[dict[str, Any]]] = {}
         self.peer_vars: dict[str, list[dict[str, Any]]] = {}
         self.hive: Any = None
@@ -373,7 +455,9 @@ class Run:
         config["rate_limits"] = {"roles": {"backoffice": {"rate_per_s": 1_000_000,
                                                           "burst": 1_000_000}}}
         self.config_path.write_bytes(tomli_w.dumps(config).encode())
-        jwt = parse_config(config, env={}).auth.jwt
+        parsed = parse_config(config, env={})
+        self.budget_ms = parsed.gateway.request_budget_ms
+        jwt = parsed.auth.jwt
         assert jwt is not None
         self.credentials = {"authorization": "Bearer " + mint(
             jwt, "backoffice", subject="bench", ttl_s=24 * 3600)}
@@ -624,16 +708,22 @@ class Run:
         result: dict[str, Any] = json.loads(done.stdout)
         return result
 
+    def capacity_phase(self, concurrency: int) -> dict[str, Any]:
+        """A closed loop of ``concurrency`` callers: its complete answers/s is the capacity."""
+        d = self.d
+        return {"name": "capacity", "mode": "closed", "concurrency": concurrency,
+                "warmup_s": d.warmup_s, "warmup_requests": 1,
+                "duration_s": d.capacity_s, "max_duration_s": d.capacity_max_s,
+                "min_requests": concurrency, "max_requests": 20000}
+
     def phases(self, profile: str, concurrency: int) -> list[dict[str, Any]]:
         d = self.d
-        if concurrency == 1:
+        if concurrency == 1:  # the silos' counters around it: upstream per request, any profile
             return [{"name": "measure", "mode": "closed", "concurrency": 1,
                      "warmup_s": d.warmup_s, "duration_s": d.latency_s, "max_requests": 5000,
-                     "min_requests": d.slow_min_requests, "max_duration_s": 30.0}]
-        return [{"name": "capacity", "mode": "closed", "concurrency": concurrency,
-                 "warmup_s": d.warmup_s, "warmup_requests": 1,
-                 "duration_s": d.capacity_s, "max_duration_s": d.capacity_max_s,
-                 "min_requests": concurrency, "max_requests": 20000},
+                     "min_requests": d.slow_min_requests, "max_duration_s": 30.0,
+                     "silos": {s: self.silo_url(s) for s in SILOS}}]
+        return [self.capacity_phase(concurrency),
                 {"name": "measure", "mode": "open", "concurrency": concurrency,
                  "rate_factor": 0.75, "warmup_s": d.warmup_s, "duration_s": d.load_s,
                  "min_arrivals": 10, "max_duration_s": d.warmup_s + 2 * d.load_s,
@@ -653,10 +743,13 @@ class Run:
             "profile": profile, "concurrency": concurrency,
             **{k: measured.get(k) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms",
                                             "requests", "ok", "partial", "failed",
-                                            "error_kinds")},
+                                            "error_kinds", "partial_causes", "failed_kinds",
+                                            "accepted_p99_ms", "accepted_max_ms")},
             "completed_total": completed,
         }
         if concurrency == 1:
+            row["upstream"] = measured.get("upstream")
+            row["accepted_total"] = measured.get("accepted_total")
             row["rps"] = measured["rps"]
             row["ok_rps"] = round(measured["rps"] * measured["ok"] / max(measured["requests"], 1),
                                   2)
@@ -664,11 +757,13 @@ class Run:
             capacity = result["phases"]["capacity"]
             row["rps"] = capacity["rps"]
             row["ok_rps"] = capacity["ok_rps"]
-            row["capacity"] = {k: capacity.get(k) for k in (
-                "requests", "ok", "partial", "failed", "error_kinds", "p50_ms", "p99_ms")}
+            row["capacity"] = {k: capacity.get(k) for k in CLOSED_FIELDS}
             row["offered_rps"] = measured.get("rate_offered")
             row["achieved_rps_at_offered"] = measured["rps"]
+        # what the server worked on (not refused at admission): CPU per query, not per refusal
+        row["accepted_all"] = sum(p.get("accepted_total", 0) for p in result["phases"].values())
         if proc is not None:
+            row["cpu_s"] = round(cpu1 - cpu0, 3)
             row["cpu_s_per_1k"] = round((cpu1 - cpu0) / max(completed, 1) * 1000, 2)
             row["peak_rss_mb"] = round(tree_hwm_kb(proc.pid) / 1024, 1)
             row["cpu_measured"] = "server process tree"
@@ -679,9 +774,61 @@ class Run:
         row["client_cpu_s"] = result["client_cpu_s"]
         return row
 
+    def run_curve_cell(self, contestant: Contestant, proc: subprocess.Popen[bytes] | None,
+                       scenario: str, profile: str, concurrency: int) -> dict[str, Any]:
+        """One point of the goodput curve: a closed loop of ``concurrency`` callers alone."""
+        spec = {"target": self.target(contestant, scenario), "timeout_s": 10.0,
+                "phases": [{**self.capacity_phase(concurrency), "name": "closed"}]}
+        cpu0 = tree_cpu_s(proc.pid) if proc else 0.0
+        result = self.run_load(spec, 900)
+        cpu1 = tree_cpu_s(proc.pid) if proc else result["client_cpu_s"]
+        closed = result["phases"]["closed"]
+        return {"contestant": contestant.name, "key": contestant.key, "scenario": scenario,
+                "profile": profile, "concurrency": concurrency,
+                **{k: closed.get(k) for k in CLOSED_FIELDS},
+                "cpu_s": round(cpu1 - cpu0, 3), "accepted_all": closed.get("accepted_total"),
+                "cpu_s_per_1k": round((cpu1 - cpu0) / max(closed["completed_total"], 1) * 1000,
+                                      2)}
+
+    def run_overload(self, contestant: Contestant, proc: subprocess.Popen[bytes] | None,
+                     scenario: str, profile: str) -> dict[str, Any]:
+        """Capacity (the closed loop at c = 50, or the best closed loop of this scenario and
+        profile measured before when that one answered more: a c = 50 loop that collapses
+        would understate it), then Poisson arrivals at :data:`OVERLOAD_FACTOR` × its complete
+        answers/s with no cap on requests in flight, the silos' request counters read around
+        the overload phase."""
+        d = self.d
+        best = max((p for p in targets.curve_points({"rows": self.rows, "curve": self.curve},
+                                                    contestant.key)
+                    if p["scenario"] == scenario and p["profile"] == profile
+                    and p.get("ok_rps")), key=lambda p: p["ok_rps"], default=None)
+        spec = {"target": self.target(contestant, scenario), "timeout_s": 10.0,
+                "max_connections": OVERLOAD_MAX_CONNECTIONS, "client": "aiohttp",
+                "phases": [self.capacity_phase(50),
+                           {"name": "overload", "mode": "open", "concurrency": 0,
+                            "rate_factor": OVERLOAD_FACTOR, "warmup_s": d.warmup_s,
+                            "min_rate": OVERLOAD_FACTOR * (best["ok_rps"] if best else 0.0),
+                            "duration_s": d.overload_s, "min_arrivals": 20,
+                            "max_duration_s": d.warmup_s + 2 * d.overload_s,
+                            "max_requests": 20000, "seed": 2,
+                            "silos": {s: self.silo_url(s) for s in SILOS}}]}
+        cpu0 = tree_cpu_s(proc.pid) if proc else 0.0
+        result = self.run_load(spec, 900)
+        cpu1 = tree_cpu_s(proc.pid) if proc else result["client_cpu_s"]
+        over = result["phases"]["overload"]
+        completed = sum(p.get("completed_total", 0) for p in result["phases"].values())
+        return {"contestant": contestant.name, "key": contestant.key, "scenario": scenario,
+                "profile": profile, "factor": OVERLOAD_FACTOR, "budget_ms": self.budget_ms,
+                "best_closed": best and {"ok_rps": best["ok_rps"],
+                                         "concurrency": best["concurrency"]},
+                "capacity": {k: result["phases"]["capacity"].get(k) for k in CLOSED_FIELDS},
+                "overload": over,
+                "cpu_s_per_1k": round((cpu1 - cpu0) / max(completed, 1) * 1000, 2)}
+
     def prime(self, contestant: Contestant) -> None:
         """Before measuring a server: every scenario's variables once per worker, with 0 ms
-        silos, on fresh connections (so that each worker gets some). Catalog SKU indexes and
+        silos, on fresh connections (so that each worker gets some), then one burst of as many
+        concurrent requests as the scenario's highest concurrency. Catalog SKU indexes and
         location lists are then warm, as in a server that has been up a while; what caches
         per customer (the registry's lookups, 30 s) has expired again by the later cells."""
         self.set_profile("0ms")
@@ -696,6 +843,23 @@ class Run:
                         "query": target["query"], "variables": variables},
                         headers={**target["headers"], "Connection": "close"}, timeout=30)
                     answered[r.status_code] = answered.get(r.status_code, 0) + 1
+                    sent += 1
+        for scenario in sorted({c[0] for c in contestant.cells} & set(self.variables)):
+            # one burst at the highest concurrency: the memory a worker needs to serve it is
+            # part of its warm state (RSS "after warm-up" is then its steady working set)
+            target = self.target(contestant, scenario)
+            burst = max((c[2] for c in contestant.cells if c[0] == scenario), default=1)
+            values = target["variables"]
+
+            def send(i: int, target: dict[str, Any] = target,
+                     values: list[Any] = values) -> int:
+                return self.http.post(target["url"], json={
+                    "query": target["query"], "variables": values[i % len(values)]},
+                    headers=target["headers"], timeout=30).status_code
+
+            with ThreadPoolExecutor(max_workers=burst) as pool:
+                for code in pool.map(send, range(burst)):
+                    answered[code] = answered.get(code, 0) + 1
                     sent += 1
         log(f"  primed with {sent} requests ({time.monotonic() - started:.1f}s), HTTP status: "
             f"{dict(sorted(answered.items()))}")
@@ -730,34 +894,15 @@ class Run:
                     log(f"  S4-p10: no cursors: {exc}")
             if contestant.kind != "direct":
                 self.prime(contestant)
+            warm_kb = tree_rss_kb(proc.pid) if proc else 0
             for profile in PROFILES:
-                cells = [c for c in contestant.cells if c[1] == profile]
-                if not cells:
-                    continue
-                self.set_profile(profile)
-                for scenario, _, concurrency in cells:
-                    t0 = time.monotonic()
-                    try:
-                        row = self.run_cell(contestant, proc, scenario, profile, concurrency)
-                    except (RuntimeError, subprocess.TimeoutExpired, KeyError) as exc:
-                        self.skipped.append(f"{contestant.name} {scenario} {profile} "
-                                            f"c={concurrency}: {exc}")
-                        log(f"  {scenario} {profile} c={concurrency}: FAILED {exc}")
-                        continue
-                    self.rows.append(row)
-                    log(f"  {scenario:9s} {profile:10s} c={concurrency:<2d} p50 "
-                        f"{_fmt(row['p50_ms'])} p99 {_fmt(row['p99_ms'])} ms, "
-                        f"{row['rps']:.1f} req/s, ok/partial/failed {row['ok']}/"
-                        f"{row['partial']}/{row['failed']} ({time.monotonic() - t0:.1f}s)")
-            for scenario in sorted({c[0] for c in contestant.cells}):
-                try:
-                    counted = self.count_upstream(contestant, scenario)
-                except (RuntimeError, subprocess.TimeoutExpired, KeyError) as exc:
-                    self.skipped.append(f"{contestant.name} {scenario} upstream count: {exc}")
-                    continue
-                self.upstream.setdefault(contestant.key, {})[scenario] = counted
-                per = {s: v["per_query"] for s, v in counted["upstream"].items()}
-                log(f"  {scenario} upstream requests per query: {per}")
+                self.run_profile(contestant, proc, profile)
+            if proc is not None:
+                self.memory[contestant.key] = memory_entry(
+                    contestant.name, warm_kb, tree_rss_kb(proc.pid), tree_hwm_kb(proc.pid))
+                log(f"  RSS {self.memory[contestant.key]['after_warmup_mb']} MB after warm-up, "
+                    f"{self.memory[contestant.key]['after_cells_mb']} MB after its cells")
+            self.count_all(contestant)
         finally:
             if proc is not None:
                 if contestant.kind == "peer":
@@ -765,6 +910,78 @@ class Run:
                 else:
                     stop_process(proc)
             self.set_profile("0ms")
+
+    def run_profile(self, contestant: Contestant, proc: subprocess.Popen[bytes] | None,
+                    profile: str) -> None:
+        """The contestant's cells and goodput-curve points under one latency profile, by
+        scenario then concurrency, then its open-loop overloads."""
+        work = ([(s, c, False) for s, p, c in contestant.cells if p == profile]
+                + [(s, c, True) for s, p, c in contestant.curve if p == profile])
+        overloads = [s for s, p in contestant.overload if p == profile]
+        if not work and not overloads:
+            return
+        self.set_profile(profile)
+        first: dict[str, int] = {}
+        for scenario, _, _ in work:
+            first.setdefault(scenario, len(first))
+        for scenario, concurrency, curve in sorted(work, key=lambda w: (first[w[0]], w[1])):
+            label = f"{scenario} {profile} c={concurrency}"
+            t0 = time.monotonic()
+            if curve:
+                point = self._attempt(contestant, label, partial(
+                    self.run_curve_cell, contestant, proc, scenario, profile, concurrency))
+                if point is not None:
+                    self.curve.append(point)
+                    log(f"  {scenario:9s} {profile:10s} c={concurrency:<2d} closed loop: "
+                        f"{point['ok_rps']:.1f} complete/s, p50 {_fmt(point['p50_ms'])} p99 "
+                        f"{_fmt(point['p99_ms'])} ms, ok/partial/failed {point['ok']}/"
+                        f"{point['partial']}/{point['failed']} ({time.monotonic() - t0:.1f}s)")
+                continue
+            row = self._attempt(contestant, label, partial(
+                self.run_cell, contestant, proc, scenario, profile, concurrency))
+            if row is not None:
+                self.rows.append(row)
+                log(f"  {scenario:9s} {profile:10s} c={concurrency:<2d} p50 "
+                    f"{_fmt(row['p50_ms'])} p99 {_fmt(row['p99_ms'])} ms, "
+                    f"{row['rps']:.1f} req/s, ok/partial/failed {row['ok']}/"
+                    f"{row['partial']}/{row['failed']} ({time.monotonic() - t0:.1f}s)")
+        for scenario in overloads:
+            t0 = time.monotonic()
+            run = self._attempt(contestant, f"{scenario} {profile} overload", partial(
+                self.run_overload, contestant, proc, scenario, profile))
+            if run is not None:
+                self.overloads.append(run)
+                over = run["overload"]
+                log(f"  {scenario:9s} {profile:10s} overload at {over['rate_offered']:.1f}/s "
+                    f"({run['factor']:g}× capacity): "
+                    f"{over['ok_rps']:.1f} complete/s, {over['refused']} refused (p99 "
+                    f"{_fmt(over['refused_p99_ms'])} ms), accepted p99 "
+                    f"{_fmt(over['accepted_p99_ms'])} ms, peak {over['peak_in_flight']} in "
+                    f"flight ({time.monotonic() - t0:.1f}s)")
+
+    def _attempt(self, contestant: Contestant, label: str,
+                 measure: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+        """``measure()``, or None when its load run failed (recorded as skipped)."""
+        try:
+            return measure()
+        except (RuntimeError, subprocess.TimeoutExpired, KeyError) as exc:
+            self.skipped.append(f"{contestant.name} {label}: {exc}")
+            log(f"  {label}: FAILED {exc}")
+            return None
+
+    def count_all(self, contestant: Contestant) -> None:
+        """Upstream requests per query of every scenario the contestant ran."""
+        scenarios = ({c[0] for c in contestant.cells} | {c[0] for c in contestant.curve}
+                     | {o[0] for o in contestant.overload})
+        for scenario in sorted(scenarios):
+            try:
+                counted = self.count_upstream(contestant, scenario)
+            except (RuntimeError, subprocess.TimeoutExpired, KeyError) as exc:
+                self.skipped.append(f"{contestant.name} {scenario} upstream count: {exc}")
+                continue
+            self.upstream.setdefault(contestant.key, {})[scenario] = counted
+            per = {s: v["per_query"] for s, v in counted["upstream"].items()}
+            log(f"  {scenario} upstream requests per query: {per}")
 
     def execute(self) -> dict[str, Any]:
         started = time.monotonic()
@@ -779,6 +996,7 @@ class Run:
                 contestants = [c for c in contestants if c.kind != "peer"]
             if self.only:
                 contestants = [c for c in contestants if c.key in self.only]
+            contestants = self.selection.apply(contestants)
             for contestant in contestants:
                 self.run_contestant(contestant)
         finally:
@@ -797,9 +1015,13 @@ class Run:
                          for p, by in PROFILES.items()},
                      "queries": {"S1": S1_QUERY, "S2": S2_QUERY, "S3": S3_QUERY,
                                  "S4": S4_QUERY, "S4-p10": S4_QUERY},
-                     "heavy_customers": HEAVY_CUSTOMERS},
+                     "heavy_customers": HEAVY_CUSTOMERS, "budget_ms": self.budget_ms,
+                     "selection": self.selection.describe()},
             "floor": floor,
             "rows": self.rows,
+            "curve": self.curve,
+            "overload": self.overloads,
+            "memory": self.memory,
             "upstream": self.upstream,
             "skipped": self.skipped,
         }

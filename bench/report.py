@@ -1,5 +1,7 @@
-"""The benchmark's report: ``results.md`` (the table and the targets checklist),
-``results.json`` (everything measured) and ``latency.png`` (matplotlib), in ``bench/results``.
+"""The benchmark's report: ``results.md`` (the table, c360's goodput curve, the open-loop
+overload, memory and the targets checklist — issue 13's, judged by :mod:`bench.targets`, then the
+earlier ones), ``results.json`` (everything measured), ``latency.png`` and ``goodput.png``
+(matplotlib, Agg), in ``bench/results``.
 
 ``python -m bench.report [results.json]`` re-renders the markdown and the plot from a saved run.
 """
@@ -11,6 +13,8 @@ import math
 import sys
 from pathlib import Path
 from typing import Any
+
+from bench import targets
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BASELINE = "c360-1w"
@@ -303,9 +307,102 @@ def _timeline_cost(rows: list[dict[str, Any]], first: dict[str, Any],
     return ("PASS" if ratio <= TIMELINE_SLACK else "FAIL"), detail
 
 
-def render_checklist(results: dict[str, Any]) -> str:
+def render_checklist(checks: list[tuple[str, str, str]]) -> str:
     return "\n".join(f"- [{'x' if status == 'PASS' else ' '}] **{status}** {target} — {detail}"
-                     for target, status, detail in checklist(results))
+                     for target, status, detail in checks)
+
+
+def goodput_section(results: dict[str, Any]) -> list[str]:
+    """c360 (1 worker)'s closed loops at c = 1, 4, 16, 50 per scenario × healthy profile, and
+    the c = 50 verdict of each."""
+    points = [p for p in targets.curve_points(results)
+              if p["scenario"] in targets.CURVE_SCENARIOS
+              and p["profile"] in targets.HEALTHY_PROFILES]
+    if not points:
+        return []
+    lines = [
+        "## Goodput curve (c360, 1 worker, closed loop)", "",
+        "Each cell: c callers, each sending its next request when the previous one answers "
+        "(c = 1: the latency cell; c = 50: the capacity phase of the c = 50 cell; c = 4 and 16 "
+        "their own runs). `complete/s`: complete answers per second (Little's law, as req/s "
+        "above); the latencies are of answers (ok and partial), from sending. CPU: the server's "
+        "per query it did not refuse (at c = 50, over the whole cell). Plot: `goodput.png`.",
+        "",
+        "| scen. | profile | c | complete/s | answered/s | ok/partial/failed | p50 ms | "
+        "p99 ms | CPU ms/query | partial and failed causes |",
+        "|" + "---|" * 10]
+    for p in points:
+        lines.append(
+            f"| {p['scenario']} | {p['profile']} | {p['concurrency']} | {_f(p.get('ok_rps'))} | "
+            f"{_f(p.get('rps'))} | {p.get('ok')}/{p.get('partial')}/{p.get('failed')} | "
+            f"{_f(p.get('p50_ms'))} | {_f(p.get('p99_ms'))} | "
+            f"{_f(targets.cpu_per_query_ms(p), 2)} | "
+            f"{targets.format_causes(p.get('partial_causes'), p.get('failed_kinds')) or '–'} |")
+    lines += ["", f"Target at c = {targets.CURVE_TOP}: 0 failed, 0 partial, complete answers/s "
+              f"≥ {targets.GOODPUT_KEEP}× the best at a lower c.", ""]
+    for scenario, profile, mine in targets.curve_cells(points):
+        status, detail = targets.curve_verdict(mine)
+        lines.append(f"- **{status}** {scenario} {profile} — {detail}")
+    return lines
+
+
+def overload_section(results: dict[str, Any]) -> list[str]:
+    """The open-loop overload runs of c360 (1 worker)."""
+    summaries = targets.overload_summaries(results)
+    if not summaries:
+        return []
+    lines = [
+        "## Open-loop overload (c360, 1 worker)", "",
+        "Capacity: complete answers/s of 50 callers in a closed loop just before, or of the "
+        "best closed loop of the goodput curve when it answered more (a c = 50 loop that "
+        "collapses would understate it); then Poisson arrivals at 2× that rate for a fixed "
+        "time, with no cap on requests in flight (latencies from "
+        "each request's due time; both phases through an aiohttp client, whose own lag is "
+        "in results.json as `client_wait_*`). Goodput: complete answers received during the "
+        "measured window per second. Refused: HTTP 503 `OVERLOADED`. Accepted: every other "
+        "request (answered, cut or timed out). Silo requests: the silos' counters around the "
+        "overload over its accepted requests, against the same at normal load (the c = 1 "
+        "cell's counters over its requests, else the count phase): 1 when a refusal costs no "
+        "silo call (sh + sq + zd; the loyalty database is not counted).", "",
+        "| scen. | profile | capacity complete/s | offered/s | goodput complete/s | "
+        "×capacity | ok/partial/failed (refused) | refusals p50/p99 ms | accepted p50/p99/max "
+        "ms | budget ms | silo req per accepted / per query | peak in flight | causes |",
+        "|" + "---|" * 13]
+    for s in summaries:
+        causes = targets.format_causes(s["partial_causes"], s["failed_kinds"]) or "–"
+        per = ("–" if s["upstream_per_accepted"] is None else
+               f"{s['upstream_per_accepted']:.2f} / {_f(s['upstream_per_query'], 2)}"
+               f" = {_f(s['upstream_ratio'], 2)}× ({s['upstream_per_query_from']})")
+        lines.append(
+            f"| {s['scenario']} | {s['profile']} | {s['capacity_ok_rps']:.1f} "
+            f"({s['capacity_from']}) | "
+            f"{_f(s['offered_rps'])} | {s['goodput_ok_rps']:.1f} | {_f(s['goodput_ratio'], 2)} "
+            f"| {s['ok']}/{s['partial']}/{s['failed']} ({s['refused']}) | "
+            f"{_f(s['refused_p50_ms'])} / {_f(s['refused_p99_ms'])} | "
+            f"{_f(s['accepted_p50_ms'])} / {_f(s['accepted_p99_ms'])} / "
+            f"{_f(s['accepted_max_ms'])} | {s['budget_ms']:.0f} | {per} | "
+            f"{s['peak_in_flight']} | {causes} |")
+    lines.append("")
+    lines += [f"- **{'PASS' if s['passed'] else 'FAIL'}** {targets.describe_overload(s)}"
+              for s in summaries]
+    return lines
+
+
+def memory_section(results: dict[str, Any]) -> list[str]:
+    """Each server's resident set (process tree) after warm-up and after all its cells."""
+    memory = results.get("memory") or {}
+    if not memory:
+        return []
+    lines = ["## Memory", "",
+             "Resident set (VmRSS) of the server's process tree right after its warm-up (the "
+             "priming requests) and after all its cells; peak: VmHWM at the end.", "",
+             "| contestant | after warm-up MB | after its cells MB | ratio | peak MB |",
+             "|" + "---|" * 5]
+    for m in memory.values():
+        lines.append(f"| {m['contestant']} | {m['after_warmup_mb']:.1f} | "
+                     f"{m['after_cells_mb']:.1f} | {_f(m.get('ratio'), 3)} | "
+                     f"{_f(m.get('peak_mb'))} |")
+    return lines
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -348,14 +445,27 @@ def markdown(results: dict[str, Any]) -> str:
             "upstream req/query is the requests of one page. c360 only: Hive Gateway has no "
             "such view, and the direct client would have to re-implement the windowed merge of "
             "four histories (not measured).")
+    notes += ["", table(results)]
+    for section in (goodput_section, overload_section, memory_section):
+        lines = section(results)
+        if lines:
+            notes += [""] + lines
+    selection = meta.get("selection") or {}
+    narrowed = {k: v for k, v in selection.items() if v not in ("all", True)}
     notes += [
-        "",
-        table(results),
         "",
         "## Targets",
         "",
-        render_checklist(results),
+        "### Issue 13",
+        "",
+        render_checklist(targets.issue13_checks(results)),
+        "",
+        "### Earlier targets",
+        "",
+        render_checklist(checklist(results)),
     ]
+    if narrowed:
+        notes += ["", f"(A narrowed run: {narrowed}; what it left out reads “not measured”.)"]
     if results.get("skipped"):
         notes += ["", "## Skipped", ""] + [f"- {s}" for s in results["skipped"]]
     return "\n".join(notes) + "\n"
@@ -407,6 +517,67 @@ def plot(results: dict[str, Any], path: Path) -> str | None:
     return None
 
 
+def plot_goodput(results: dict[str, Any], path: Path) -> str | None:
+    """``goodput.png``: per scenario, complete answers/s (solid) and answer p99 (dotted, right
+    axis) against the closed loop's callers, one colour per profile; a point's label gives its
+    partial/failed counts when there are some. Nothing is written without curve points."""
+    points = [p for p in targets.curve_points(results)
+              if p["profile"] in targets.HEALTHY_PROFILES
+              and p["scenario"] in targets.CURVE_SCENARIOS]
+    if not points:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed: no plot (pip install matplotlib)"
+    scenarios = sorted({p["scenario"] for p in points})
+    cols = min(len(scenarios), 2)
+    rows = -(-len(scenarios) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 4.2 * rows), squeeze=False)
+    colors = {"0ms": "#2ca02c", "20ms": "#1f77b4"}
+    for ax, scenario in zip(axes.flat, scenarios, strict=False):
+        right = ax.twinx()
+        for profile in targets.HEALTHY_PROFILES:
+            mine = [p for p in points if p["scenario"] == scenario and p["profile"] == profile]
+            if not mine:
+                continue
+            xs = [p["concurrency"] for p in mine]
+            ax.plot(xs, [p.get("ok_rps") or 0 for p in mine], "o-", color=colors[profile],
+                    label=f"{profile} complete/s")
+            right.plot(xs, [p.get("p99_ms") for p in mine], ":", marker="x",
+                       color=colors[profile], alpha=0.7, label=f"{profile} p99 ms")
+            for p in mine:
+                if p.get("partial") or p.get("failed"):
+                    ax.annotate(f"p{p.get('partial')} f{p.get('failed')}",
+                                (p["concurrency"], p.get("ok_rps") or 0), fontsize=7,
+                                textcoords="offset points", xytext=(3, 5), color="#d62728")
+        ax.set_xscale("log")
+        ax.set_xlim(targets.CURVE_POINTS[0] * 0.8, targets.CURVE_TOP * 1.25)
+        ax.set_xticks(list(targets.CURVE_POINTS))
+        ax.set_xticklabels([str(c) for c in targets.CURVE_POINTS])
+        ax.set_xlabel("callers (closed loop)")
+        ax.set_ylabel("complete answers/s")
+        top = max((p.get("ok_rps") or 0 for p in points if p["scenario"] == scenario),
+                  default=0)
+        ax.set_ylim(0, top * 1.2 or 1)
+        right.set_ylabel("p99 ms")
+        right.set_ylim(bottom=0)
+        ax.set_title(f"c360 (1 worker), {scenario}")
+        ax.grid(alpha=0.3)
+        handles = ax.get_legend_handles_labels()
+        more = right.get_legend_handles_labels()
+        ax.legend(handles[0] + more[0], handles[1] + more[1], fontsize=7, loc="upper left")
+    for ax in list(axes.flat)[len(scenarios):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
 def write(results: dict[str, Any], out_dir: Path = RESULTS_DIR) -> str:
     """Write the three files; return the markdown (printed by the caller)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -415,6 +586,8 @@ def write(results: dict[str, Any], out_dir: Path = RESULTS_DIR) -> str:
     text = markdown(results)
     (out_dir / "results.md").write_text(text, encoding="utf-8")
     problem = plot(results, out_dir / "latency.png")
+    if problem is None:
+        problem = plot_goodput(results, out_dir / "goodput.png")
     if problem:
         text += f"\n({problem})\n"
     return text

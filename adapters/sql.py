@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 T = TypeVar("T")
@@ -22,10 +23,21 @@ POOL_RECYCLE_S = 1800
 """Connections older than this are replaced at checkout (servers and proxies drop idle ones)."""
 
 
-def create_engine(url: str, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
-    """The engine the runtime opens for a SQL source or the identity registry."""
+def create_engine(url: str, connect_args: dict[str, Any] | None = None, *,
+                  pool_size: int | None = None, max_overflow: int | None = None,
+                  ) -> AsyncEngine:
+    """The engine the runtime opens for a SQL source or the identity registry: a pool of
+    ``pool_size`` connections, ``max_overflow`` more when it is exhausted (SQLAlchemy's 5 and
+    10 when not given; ignored for an in-memory SQLite database, one shared connection)."""
+    pool: dict[str, int] = {}
+    parsed = make_url(url)
+    if not (parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")):
+        if pool_size is not None:
+            pool["pool_size"] = pool_size
+        if max_overflow is not None:
+            pool["max_overflow"] = max_overflow
     return create_async_engine(url, pool_pre_ping=False, pool_recycle=POOL_RECYCLE_S,
-                               connect_args=connect_args or {})
+                               connect_args=connect_args or {}, **pool)
 
 
 async def read(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:

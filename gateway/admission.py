@@ -1,19 +1,77 @@
 """Admission control and the request budget, measured from arrival.
 
-A worker that takes every request it is sent answers all of them late once it is saturated:
-requests queue for the CPU before their budget even starts. So:
+A worker is one event loop on one core. A request admitted when the core already has more work
+than the budget leaves is answered late — or cut at its budget after the work was paid for —
+and it makes everyone admitted before it late too. So each request is judged **on arrival**,
+by what it is predicted to cost and to wait, and is either admitted, to be answered within its
+budget, or refused at once.
 
-- each request's budget starts when it arrives (the outermost middleware stamps the time);
-- at most ``limit`` GraphQL requests execute at once. The limit floats between a floor and
-  ``gateway.max_in_flight``: it shrinks (× 0.8) while the event loop lags — callbacks waiting
-  longer than ``gateway.max_loop_lag_ms`` to run, over a few probes, means the worker has
-  more CPU work than CPU —
-  and grows back by one per probe while it does not. A slow silo does not lower it (waiting on
-  I/O costs no CPU); fifty 50-customer lists at once do;
-- a request waits at most ``gateway.queue_wait_ms`` for a slot and is otherwise refused at once
-  (HTTP 503, ``Retry-After``, code ``OVERLOADED``: the client, or the load balancer in front of
-  several workers, retries elsewhere or later);
-- an answer that would outlive the budget is cut (HTTP 504, code ``BUDGET_EXCEEDED``).
+**Prediction.** Every request has a key: its document, operation name and static cost (the
+query gate's :class:`~gateway.limits.complexity.Measure`, so ``first: 10`` and ``first: 100``
+given through variables are different keys). The :class:`Predictor` keeps, per key (the 1,024
+most recent), an exponentially weighted mean of the **loop CPU seconds** requests of that key
+were measured to use (a running mean over the first samples, then weight :data:`ALPHA` for the
+newest) and of their **I/O wait** (below). An unseen key is predicted from its static cost:
+``(cost + BASE_UNITS) × cpu_per_unit``, ``cpu_per_unit`` being itself learned from every
+completed request (weight :data:`UNIT_ALPHA`), from :data:`CPU_PER_UNIT_S` — the schema's cost
+model is the prior, the measurements give it its scale.
+
+**Measuring CPU per request inside one loop.** The loop thread's CPU clock (its own core, not
+aiosqlite's threads; read with the time it waited for a core from
+``/proc/thread-self/schedstat`` on Linux, ``time.thread_time`` elsewhere: :class:`LoopMeter`)
+is read at every admission event — arrival, start, completion — and every :data:`PROBE_S` by a
+watcher task. The CPU used since the previous reading is shared **equally** among the requests
+running during that interval: a cumulative "CPU per running request" counter grows by
+``used / running``, and a request's measured CPU is how much the counter grew while it ran (O(1) per
+event, as virtual time in fair queueing). Equal shares are what the loop gives requests
+interleaved on it (its ready queue is FIFO) and they add up to the CPU really used; weighting
+by predicted cost instead would under-charge cheap requests a little more each round. Loop CPU
+spent outside requests (HTTP, refusals, the query gate of arrivals) is charged to those running
+then: it is load the queue absorbs too. A request's I/O wait is its service time minus the time
+the loop took to run the CPU used meanwhile by anyone (``slowdown ×`` that CPU, below) — the
+time the loop sat idle while it was in service, i.e. what queueing behind others does not hide.
+
+**From CPU to time.** ``slowdown`` — wall seconds per CPU second while the loop has work — is
+1 on a core of its own. When other processes take turns on the core, the loop thread waits in
+the kernel's run queue as well as running; each probe in which the loop was runnable at least
+a quarter of the time measures (running + waiting) / running (weight :data:`SLOWDOWN_ALPHA`),
+and the decisions below follow.
+
+**The decision** (:meth:`Admission.arrive`, synchronous: no resolver, no silo call before it).
+The predicted wait is ``slowdown ×`` the predicted CPU still to run of every request admitted
+before it — running (prediction minus what was measured so far, at least 0) and queued — one
+loop being one core. The request is admitted when ``now + wait + slowdown × its CPU + its I/O
+wait ≤ arrival + budget − margin`` (the margin: the reserve of :func:`upstream_deadline` plus
+the running window, below) and, if it has to queue, its wait is at most
+``gateway.queue_wait_ms`` (predictions are means: the shorter the queue, the smaller the
+errors that add up in it; measured on the benchmark, a 2 s queue let answers run past the
+budget that a 0.5 s one kept). Otherwise it is refused at once: HTTP 503, code ``OVERLOADED``,
+``Retry-After`` the seconds until that backlog would have let it in (at least 1). A worker
+with nothing admitted admits whatever comes: the prediction arbitrates between requests.
+``gateway.max_in_flight`` caps what is admitted, running and queued. When the worker is full,
+or its queue's wait alone is over ``queue_wait_ms``, any request is refused before it is
+authenticated or parsed (:meth:`Admission.shed`, the :class:`~gateway.app.Shedding`
+middleware): refusing the excess costs the least CPU.
+
+**The queue** is FIFO: the head starts when nothing runs or while the predicted CPU still to
+run of the running requests is under the ``window``. Requests running together share the loop,
+so work started after a request delays it by at most the window: the window is part of the
+admission's margin. It follows the loop's utilization — the share of each probe its thread was
+running or waiting for a core, smoothed — as TCP's window follows losses: while requests queue
+behind it, it doubles on a loop less than half busy and grows by a probe's length on one less
+than 80 % busy (running requests waiting on their silos leave the core to others: more may run
+meanwhile); when a probe wakes more than ``gateway.max_loop_lag_ms`` late it shrinks by a tenth
+(more requests at once would only make each of them later), never below ``max_loop_lag_ms`` nor
+above :data:`MAX_WINDOW_S`. So the core is kept busy while requests run as few at a time as
+that takes, in order: the earliest admitted finish first instead of all of them finishing
+together, late.
+
+**No refusal after a wait**, except when the prediction was badly off: a queued request whose
+turn comes so late that even its own CPU no longer fits before its budget ends is refused then
+(503 ``OVERLOADED``, logged, counted in ``late_refused``) — running it would only produce an
+answer cut at its budget. An admitted request that overruns is still cut at its budget (HTTP
+504, ``BUDGET_EXCEEDED``; execution checks its deadline between fields), and its measured CPU
+teaches the predictor.
 
 Upstream calls stop a little before the budget ends (:func:`upstream_deadline`), leaving time
 to assemble the partial answer, so the budget is the caller's bound, not the silos'.
@@ -23,9 +81,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import math
+import os
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Hashable
+from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -34,21 +95,39 @@ RESERVE_MAX_S = 0.25
 """Of the budget, kept for assembling the answer after upstream calls give up: 10 %, at most
 250 ms."""
 PROBE_S = 0.02
-"""How often the event loop's lag is probed (and the limit adjusted)."""
-SMOOTHING = 0.25
-"""Weight of the newest probe in the smoothed lag: a burst of arrivals (one long callback
-queue) is not saturation; lag that persists over a few probes is."""
-DECREASE = 0.8
-HOLD_S = 0.25
-"""After lowering the limit, how long before it may be lowered again: what is already in
-flight needs time to finish before the lag can show the effect (decrease once per round trip,
-as TCP does)."""
-MIN_LIMIT = 4
+"""How often the watcher reads the loop's clocks (so a long interval is shared among the
+requests running in it, not only those running when it ends) and adjusts the window."""
+START_WINDOW_S = 0.1
+MAX_WINDOW_S = 0.5
+DOUBLE_BELOW = 0.5
+GROW_BELOW = 0.8
+"""Utilization under which the window doubles, or grows by :data:`PROBE_S`, while requests
+queue behind it."""
+SHRINK = 0.9
+UTIL_ALPHA = 0.3
+"""Weight of the newest probe in the smoothed utilization."""
+CPU_PER_UNIT_S = 10e-6
+"""The prior CPU seconds per unit of static cost (S2, cost 4,551: about 46 ms) until
+measurements correct it."""
+BASE_UNITS = 100
+"""Cost units every request has on top of its document's (HTTP, authentication, the answer)."""
+ALPHA = 0.2
+"""Weight of a key's newest measurement (after its first 1 / ALPHA: a running mean before)."""
+UNIT_ALPHA = 0.05
+"""Weight of the newest measurement in the learned CPU per cost unit."""
+SLOWDOWN_ALPHA = 0.1
+MAX_SLOWDOWN = 5.0
+KEYS = 1024
+"""Keys (document, operation, cost) the predictor remembers."""
 
 
 def upstream_deadline(arrived: float, budget_s: float) -> float:
     """Event-loop time after which no upstream call may still be running."""
-    return arrived + budget_s - min(budget_s * RESERVE_FRACTION, RESERVE_MAX_S)
+    return arrived + budget_s - reserve(budget_s)
+
+
+def reserve(budget_s: float) -> float:
+    return min(budget_s * RESERVE_FRACTION, RESERVE_MAX_S)
 
 
 def arrival(scope: Scope) -> float:
@@ -69,88 +148,334 @@ class Arrival:
         await self.app(scope, receive, send)
 
 
+class LoopMeter:
+    """The event-loop thread's CPU seconds and the seconds it waited for a core (the kernel's
+    run queue): ``/proc/thread-self/schedstat`` once :meth:`open` ran on that thread (Linux),
+    else ``time.thread_time`` and no waiting (the slowdown stays 1)."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+
+    def open(self) -> None:
+        """On the loop's thread: read its schedstat from now on, when there is one."""
+        try:
+            fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+            self._fd = fd
+            self()
+        except (OSError, ValueError):
+            self.close()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __call__(self) -> tuple[float, float]:
+        if self._fd is None:
+            return time.thread_time(), 0.0
+        ran, waited, _ = os.pread(self._fd, 128, 0).split()
+        return int(ran) / 1e9, int(waited) / 1e9
+
+
+@dataclass(frozen=True)
+class Prediction:
+    cpu_s: float
+    """Loop CPU seconds the request is predicted to use."""
+    io_s: float
+    """Seconds it is predicted to wait on its silos with nothing else to run."""
+    known: bool
+    """Whether measured for its key (else: from its static cost)."""
+
+
+class Predictor:
+    """Per-key CPU and I/O predictions learned from measurements (module doc)."""
+
+    def __init__(self, cpu_per_unit_s: float = CPU_PER_UNIT_S) -> None:
+        self.cpu_per_unit_s = cpu_per_unit_s
+        self.io_s = 0.0
+        """The learned I/O wait of any request: the prior for an unseen key."""
+        self._keys: OrderedDict[Hashable, list[float]] = OrderedDict()  # [cpu, io, samples]
+
+    @staticmethod
+    def _units(cost: int | None) -> int:
+        return max(cost or 0, 0) + BASE_UNITS
+
+    def predict(self, key: Hashable, cost: int | None) -> Prediction:
+        found = self._keys.get(key)
+        if found is not None:
+            self._keys.move_to_end(key)
+            return Prediction(found[0], found[1], True)
+        return Prediction(self._units(cost) * self.cpu_per_unit_s, self.io_s, False)
+
+    def learn(self, key: Hashable, cost: int | None, cpu_s: float, io_s: float) -> None:
+        """One request of ``key`` used ``cpu_s`` of loop CPU and waited ``io_s`` on I/O."""
+        cpu_s, io_s = max(cpu_s, 0.0), max(io_s, 0.0)
+        found = self._keys.get(key)
+        if found is None:
+            self._keys[key] = [cpu_s, io_s, 1.0]
+            if len(self._keys) > KEYS:
+                self._keys.popitem(last=False)
+        else:
+            found[2] += 1
+            weight = max(ALPHA, 1 / found[2])
+            found[0] += weight * (cpu_s - found[0])
+            found[1] += weight * (io_s - found[1])
+            self._keys.move_to_end(key)
+        self.cpu_per_unit_s += UNIT_ALPHA * (cpu_s / self._units(cost) - self.cpu_per_unit_s)
+        self.io_s += UNIT_ALPHA * (io_s - self.io_s)
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One admitted request, queued or running."""
+
+    key: Hashable
+    cost: int | None
+    predicted: Prediction
+    deadline: float
+    """Arrival + budget (event-loop time)."""
+    started: asyncio.Future[bool] | None = None
+    """Queued: resolves True when it starts, False when refused at its turn."""
+    running: bool = False
+    start_at: float = 0.0
+    share_at_start: float = 0.0
+    cpu_at_start: float = 0.0
+
+    @property
+    def cpu_s(self) -> float:
+        return self.predicted.cpu_s
+
+
+@dataclass(frozen=True)
+class Refusal:
+    retry_after_s: int
+    reason: str
+    """``full`` (``max_in_flight`` admitted), ``wait`` (over ``queue_wait_ms``) or ``budget``."""
+
+
 @dataclass
 class AdmissionStats:
     admitted: int = 0
     refused: int = 0
+    """At arrival."""
+    late_refused: int = 0
+    """Queued, then refused at their turn: the prediction was badly off."""
     peak_in_flight: int = 0
-    lowest_limit: int = 0
+    """Most requests admitted at once (running and queued)."""
+    peak_running: int = 0
+    smallest_window_s: float = 0.0
+    largest_window_s: float = 0.0
+    refused_by: dict[str, int] = field(default_factory=dict)
 
 
 class Admission:
-    """A concurrency limit that yields to CPU saturation (see the module doc)."""
+    """Predicted-cost admission and a FIFO queue on one event loop (module doc).
 
-    def __init__(self, max_limit: int, max_lag_s: float = 0.05) -> None:
-        self.max_limit = max_limit
+    ``clock`` is the event-loop time and ``meter`` the loop thread's (CPU, run-queue wait)
+    clocks (:class:`LoopMeter`); tests inject both."""
+
+    def __init__(self, max_in_flight: int, *, max_lag_s: float = 0.05,
+                 max_wait_s: float = 0.5, window_s: float = START_WINDOW_S,
+                 predictor: Predictor | None = None,
+                 clock: Callable[[], float] | None = None,
+                 meter: Callable[[], tuple[float, float]] | None = None) -> None:
+        self.max_in_flight = max_in_flight
         self.max_lag_s = max_lag_s
-        self.limit = float(max_limit)
-        self.in_flight = 0
-        self.lag_s = 0.0
-        self._held_until = 0.0
-        self.stats = AdmissionStats(lowest_limit=max_limit)
-        self._waiting: deque[asyncio.Future[None]] = deque()
+        self.window = max(window_s, max_lag_s)
+        """Predicted CPU seconds the running requests may have left for the next to start
+        (module doc)."""
+        self.util = 1.0
+        """The loop's smoothed utilization: running or waiting for a core (busy until a
+        probe says otherwise)."""
+        self.max_wait_s = max_wait_s
+        self.predictor = predictor or Predictor()
+        self.slowdown = 1.0
+        """Wall seconds per CPU second while the loop has work (module doc)."""
+        self._clock = clock
+        self._meter = meter if meter is not None else LoopMeter()
+        self.stats = AdmissionStats(smallest_window_s=self.window,
+                                    largest_window_s=self.window)
+        self.running: set[Ticket] = set()
+        self.queue: deque[Ticket] = deque()
+        self._share = 0.0  # CPU seconds per running request, cumulative
+        self._last_cpu, self._last_waited = self._meter()
+        self._probe_at: tuple[float, float, float] | None = None  # (time, cpu, waited)
 
-    def _open(self) -> int:
-        return int(self.limit) - self.in_flight
+    def now(self) -> float:
+        return self._clock() if self._clock is not None else \
+            asyncio.get_running_loop().time()
 
-    async def enter(self, wait_until: float) -> bool:
-        """Take a slot, waiting until ``wait_until`` (event-loop time) at the latest; False
-        when none freed up in time. A True must be paired with :meth:`leave`."""
-        if self._open() <= 0 or self._waiting:
-            slot = asyncio.get_running_loop().create_future()
-            self._waiting.append(slot)
-            try:
-                async with asyncio.timeout_at(wait_until):
-                    await slot  # :meth:`_wake` hands the slot over, already counted
-            except TimeoutError:
-                if not slot.done() or slot.cancelled():  # else handed over as time ran out
-                    with contextlib.suppress(ValueError):
-                        self._waiting.remove(slot)
-                    self.stats.refused += 1
-                    return False
-        else:
-            self.in_flight += 1
+    # -- measuring ---------------------------------------------------------------------------
+    def sample(self) -> float:
+        """Share the loop CPU used since the last reading among the running requests; the CPU
+        clock now."""
+        now_cpu, self._last_waited = self._meter()
+        used = now_cpu - self._last_cpu
+        self._last_cpu = now_cpu
+        if self.running and used > 0:
+            self._share += used / len(self.running)
+        return now_cpu
+
+    def measured(self, ticket: Ticket) -> float:
+        """CPU seconds charged to a running request so far."""
+        return self._share - ticket.share_at_start if ticket.running else 0.0
+
+    def remaining(self, ticket: Ticket) -> float:
+        return max(ticket.cpu_s - self.measured(ticket), 0.0)
+
+    def backlog(self) -> float:
+        """Predicted CPU seconds still to run of everything admitted."""
+        return self._running_left() + sum(t.cpu_s for t in self.queue)
+
+    def _running_left(self) -> float:
+        return sum(self.remaining(t) for t in self.running)
+
+    # -- deciding ----------------------------------------------------------------------------
+    def predict(self, key: Hashable, cost: int | None) -> Prediction:
+        return self.predictor.predict(key, cost)
+
+    def arrive(self, key: Hashable, cost: int | None, arrived: float,
+               budget_s: float) -> Ticket | Refusal:
+        """Admit (the ticket is running, or queued: :meth:`wait` for it) or refuse at once."""
+        self.sample()
+        predicted = self.predict(key, cost)
+        admitted = len(self.running) + len(self.queue)
+        if admitted and admitted >= self.max_in_flight:
+            return self._refuse("full", 1.0)
+        if admitted:
+            now = self.now()
+            wait = self.slowdown * self.backlog()
+            late = (now + wait + self.slowdown * predicted.cpu_s + predicted.io_s) - (
+                arrived + budget_s - reserve(budget_s) - self.window)
+            if late > 0:
+                return self._refuse("budget", late)
+            if (self.queue or not self._may_start()) and wait > self.max_wait_s:
+                return self._refuse("wait", wait - self.max_wait_s)
+        ticket = Ticket(key, cost, predicted, arrived + budget_s)
         self.stats.admitted += 1
-        self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.in_flight)
-        return True
+        if not self.queue and self._may_start():
+            self._start(ticket)
+        else:
+            ticket.started = asyncio.get_running_loop().create_future()
+            self.queue.append(ticket)
+        self.stats.peak_in_flight = max(self.stats.peak_in_flight,
+                                        len(self.running) + len(self.queue))
+        return ticket
 
-    def leave(self) -> None:
-        self.in_flight -= 1
-        self._wake()
+    def shed(self) -> Refusal | None:
+        """What :meth:`arrive` would answer any request now, whatever its cost: the refusal
+        when the worker is full or its queue's wait alone is over ``queue_wait_ms``; None
+        otherwise."""
+        admitted = len(self.running) + len(self.queue)
+        if admitted and admitted >= self.max_in_flight:
+            return self._refuse("full", 1.0)
+        if self.queue:
+            self.sample()
+            wait = self.slowdown * self.backlog()
+            if wait > self.max_wait_s:
+                return self._refuse("wait", wait - self.max_wait_s)
+        return None
 
-    def _wake(self) -> None:
-        """Hand free slots to the longest waiting requests."""
-        while self._waiting and self._open() > 0:
-            slot = self._waiting.popleft()
-            if not slot.done():
-                self.in_flight += 1
-                slot.set_result(None)
+    def _refuse(self, reason: str, excess_s: float) -> Refusal:
+        self.stats.refused += 1
+        self.stats.refused_by[reason] = self.stats.refused_by.get(reason, 0) + 1
+        return Refusal(max(1, min(60, math.ceil(excess_s))), reason)
 
-    def observe(self, lag_s: float, now: float) -> None:
-        """One probe of the event loop's lag at ``now``: lower the limit while the smoothed
-        lag exceeds the target (at most once per :data:`HOLD_S`), raise it back by one a probe
-        while it does not."""
-        self.lag_s = SMOOTHING * lag_s + (1 - SMOOTHING) * self.lag_s
-        if self.lag_s > self.max_lag_s:
-            # with few requests in flight the lag is not theirs to fix by shedding
-            if self.in_flight > MIN_LIMIT and now >= self._held_until:
-                floor = float(min(MIN_LIMIT, self.max_limit))
-                self.limit = max(floor, min(self.limit, self.in_flight) * DECREASE)
-                self.stats.lowest_limit = min(self.stats.lowest_limit, int(self.limit))
-                self._held_until = now + HOLD_S
-        elif self.limit < self.max_limit:
-            self.limit = min(float(self.max_limit), self.limit + 1)
-            self._wake()
+    def _may_start(self) -> bool:
+        return not self.running or self.slowdown * self._running_left() < self.window
+
+    def _start(self, ticket: Ticket) -> None:
+        ticket.running = True
+        ticket.start_at = self.now()
+        ticket.share_at_start = self._share
+        ticket.cpu_at_start = self._last_cpu
+        self.running.add(ticket)
+        self.stats.peak_running = max(self.stats.peak_running, len(self.running))
+
+    def _dispatch(self) -> None:
+        """Start queued requests in order while they may."""
+        while self.queue and self._may_start():
+            ticket = self.queue.popleft()
+            assert ticket.started is not None
+            if ticket.started.done():  # its caller went away while it waited
+                continue
+            if self.now() + self.slowdown * ticket.cpu_s > ticket.deadline:
+                self.stats.late_refused += 1
+                ticket.started.set_result(False)
+                continue
+            self._start(ticket)
+            ticket.started.set_result(True)
+
+    async def wait(self, ticket: Ticket) -> bool:
+        """Wait for the ticket's turn: True once it runs (then :meth:`finish` it), False when
+        refused at its turn."""
+        if ticket.running:
+            return True
+        assert ticket.started is not None
+        try:
+            return await ticket.started
+        except asyncio.CancelledError:
+            if ticket.running:  # started as the caller went away
+                self.finish(ticket, learn=False)
+            else:
+                with contextlib.suppress(ValueError):
+                    self.queue.remove(ticket)
+            raise
+
+    def finish(self, ticket: Ticket, *, learn: bool = True) -> None:
+        """A running request ended: learn what it cost, start what may start."""
+        if not ticket.running:
+            return
+        now_cpu = self.sample()
+        cpu_s = self.measured(ticket)
+        ticket.running = False
+        self.running.discard(ticket)
+        if learn:
+            idle = (self.now() - ticket.start_at) - \
+                self.slowdown * (now_cpu - ticket.cpu_at_start)
+            self.predictor.learn(ticket.key, ticket.cost, cpu_s, idle)
+        self._dispatch()
+
+    # -- watching ----------------------------------------------------------------------------
+    def probe(self) -> None:
+        """One watcher probe, :data:`PROBE_S` after the last: read the clocks; learn the
+        slowdown from a loop runnable a quarter of the time or more; adjust the window (module
+        doc) and start what it lets start."""
+        now, now_cpu = self.now(), self.sample()
+        last, self._probe_at = self._probe_at, (now, now_cpu, self._last_waited)
+        if last is None:
+            return
+        elapsed, used = now - last[0], now_cpu - last[1]
+        runnable = used + self._last_waited - last[2]
+        if elapsed <= 0:
+            return
+        if used > 0 and runnable >= elapsed / 4:
+            seen = min(MAX_SLOWDOWN, max(1.0, runnable / used))
+            self.slowdown += SLOWDOWN_ALPHA * (seen - self.slowdown)
+        self.util += UTIL_ALPHA * (min(1.0, runnable / elapsed) - self.util)
+        if elapsed - PROBE_S > self.max_lag_s:
+            self.window = max(self.max_lag_s, self.window * SHRINK)
+        elif self.queue and not self._may_start():
+            if self.util < DOUBLE_BELOW:
+                self.window = min(MAX_WINDOW_S, self.window * 2)
+            elif self.util < GROW_BELOW:
+                self.window = min(MAX_WINDOW_S, self.window + PROBE_S)
+        self.stats.smallest_window_s = min(self.stats.smallest_window_s, self.window)
+        self.stats.largest_window_s = max(self.stats.largest_window_s, self.window)
+        self._dispatch()
 
     async def watch(self) -> None:
-        """Probe the loop's lag every :data:`PROBE_S` until cancelled (runs for the app's
-        lifespan)."""
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(PROBE_S)
-            now = loop.time()
-            self.observe(max(0.0, now - before - PROBE_S), now)
+        """Probe every :data:`PROBE_S` until cancelled (the app's lifespan)."""
+        if isinstance(self._meter, LoopMeter):
+            self._meter.open()  # on the loop's thread: the app may be built on another
+        self._last_cpu, self._last_waited = self._meter()
+        try:
+            while True:
+                await asyncio.sleep(PROBE_S)
+                self.probe()
+        finally:
+            if isinstance(self._meter, LoopMeter):
+                self._meter.close()
 
 
 @contextlib.asynccontextmanager

@@ -17,12 +17,14 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -33,7 +35,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from adapters.errors import UpstreamError
 from adapters.protocols import CustomerSource
 from adapters.transport import PooledTransport
-from gateway.admission import Admission, Arrival, arrival, upstream_deadline, watching
+from gateway.admission import (
+    Admission,
+    Arrival,
+    Refusal,
+    Ticket,
+    arrival,
+    upstream_deadline,
+    watching,
+)
 from gateway.audit.store import AccessRecord, AuditUnavailable
 from gateway.auth.customer import acting_for
 from gateway.auth.middleware import Authenticator, authentication, unauthenticated
@@ -116,6 +126,28 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
+class Shedding:
+    """ASGI middleware ahead of authentication: a GraphQL request the worker would refuse
+    whatever it asked — ``max_in_flight`` admitted, or the queue's predicted wait over
+    ``queue_wait_ms`` (:meth:`Admission.shed`) — is refused here, before its credential is
+    verified and its body read, so that refusing the excess costs the least CPU."""
+
+    def __init__(self, app: ASGIApp, admission: Admission, path: str = "/graphql") -> None:
+        self.app = app
+        self.admission = admission
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path and \
+                scope["method"] in ("GET", "POST") and not wants_page(scope):
+            refusal = self.admission.shed()
+            if refusal is not None:
+                media_type = negotiate(Headers(scope=scope).get("accept")) or JSON
+                await _overloaded(media_type, refusal.retry_after_s)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class GraphQLEndpoint:
     def __init__(self, schema: C360Schema, settings: GatewaySettings, gate: QueryGate,
                  batching: bool = True, graphiql_headers: Mapping[str, str] | None = None,
@@ -123,7 +155,9 @@ class GraphQLEndpoint:
         self.schema = schema
         self.settings = settings
         self.batching = batching
-        self.admission = Admission(settings.max_in_flight, settings.max_loop_lag_ms / 1000)
+        self.admission = Admission(settings.max_in_flight,
+                                   max_lag_s=settings.max_loop_lag_ms / 1000,
+                                   max_wait_s=settings.queue_wait_ms / 1000)
         self.gate = gate
         self.graphiql_page = graphiql_html("/graphql", headers=graphiql_headers)
 
@@ -142,30 +176,33 @@ class GraphQLEndpoint:
         return await self.schema.execute(query, variable_values=variables,
                                          context_value=context, operation_name=operation_name)
 
-    def _finished(self, running: asyncio.Future[Any]) -> None:
-        self.admission.leave()
+    def _finished(self, ticket: Ticket, running: asyncio.Future[Any]) -> None:
+        self.admission.finish(ticket)
         if not running.cancelled():
             running.exception()  # retrieved: the caller had its answer already
 
     async def execute(self, request: Request, query: str, variables: dict[str, Any] | None,
                       operation_name: str | None, media_type: str, *,
-                      mutation: bool = False) -> Response:
+                      mutation: bool = False, cost: int | None = None) -> Response:
         """Run the operation under admission control and the request budget (see
-        :mod:`gateway.admission`); a mutation's budget is ``sagas.budget_ms``."""
+        :mod:`gateway.admission`); a mutation's budget is ``sagas.budget_ms``. ``cost`` is the
+        document's static cost (the prior of its CPU prediction)."""
         budget_ms = self.settings.request_budget_ms
         if mutation:
             budget_ms = max(budget_ms, request.app.state.runtime.config.sagas.budget_ms)
         budget = budget_ms / 1000
         arrived = arrival(request.scope)
-        wait_until = min(arrived + self.settings.queue_wait_ms / 1000, arrived + budget)
-        if not await self.admission.enter(wait_until):
-            return _json({"errors": [{"message": "the gateway is at capacity; retry shortly",
-                                      "extensions": {"code": "OVERLOADED"}}]}, 503, media_type,
-                         {"Retry-After": "1"})
+        ticket = self.admission.arrive((query, operation_name, cost), cost, arrived, budget)
+        if isinstance(ticket, Refusal):
+            return _overloaded(media_type, ticket.retry_after_s)
+        if not await self.admission.wait(ticket):
+            log.warning("request %s: refused after queueing, its turn came too late for its "
+                        "predicted cost", request.state.request_id)
+            return _overloaded(media_type, 1)
         context = self.context(request, upstream_deadline(arrived, budget))
         context.answer_deadline = arrived + budget
         running = asyncio.ensure_future(self._run(context, query, variables, operation_name))
-        running.add_done_callback(self._finished)
+        running.add_done_callback(partial(self._finished, ticket))
         remaining = arrived + budget - asyncio.get_running_loop().time()
         try:
             done, _ = await asyncio.wait({running}, timeout=max(remaining, 0))
@@ -260,7 +297,13 @@ class GraphQLEndpoint:
         if operation_name is not None and not isinstance(operation_name, str):
             return _request_error("operationName must be a string", 400, media_type)
         return await self.execute(request, query, variables, operation_name, media_type,
-                                  mutation=checked.mutation)
+                                  mutation=checked.mutation, cost=checked.cost)
+
+
+def _overloaded(media_type: str, retry_after_s: int) -> Response:
+    return _json({"errors": [{"message": "the gateway is at capacity; retry shortly",
+                              "extensions": {"code": "OVERLOADED"}}]}, 503, media_type,
+                 {"Retry-After": str(retry_after_s)})
 
 
 def access_records(context: Context, operation_name: str | None) -> list[AccessRecord]:
@@ -424,6 +467,7 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
     except ImportError:  # pragma: no cover
         pass
     middleware = [Middleware(Arrival), Middleware(RequestId), *cors(config),
+                  Middleware(Shedding, admission=endpoint.admission),
                   *(authentication(config, authenticator) + rate_limiting(config) if security
                     else [Middleware(Trusted, grants=config.auth.grants)])]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,

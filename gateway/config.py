@@ -38,11 +38,15 @@ class GatewaySettings:
     request_budget_ms: int = 2000
     """From a request's arrival to its answer."""
     max_in_flight: int = 128
-    """GraphQL requests one worker executes at once; more wait for a slot."""
+    """GraphQL requests one worker admits at once, running and queued (a hard cap: more are
+    refused at once, 503 ``OVERLOADED``). See :mod:`gateway.admission`."""
     queue_wait_ms: int = 500
-    """How long a request may wait for a slot before it is refused (503, ``OVERLOADED``)."""
+    """The longest predicted wait for the CPU a request that must queue is admitted with;
+    longer (or not finishing within its budget) is refused at arrival (503, ``OVERLOADED``).
+    Up to the budget, a longer wait trades latency for fewer refusals."""
     max_loop_lag_ms: int = 50
-    """Event-loop lag above which the worker lowers its concurrency limit (CPU saturated)."""
+    """Event-loop lag above which the worker narrows its running window (fewer requests at
+    once; the others wait their turn in its queue); the narrowest window."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the gateway (CORS); none by default."""
     max_body_bytes: int = 1_048_576

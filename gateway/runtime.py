@@ -87,7 +87,8 @@ async def open_runtime(
             if isinstance(source_config, LoyaltyConfig):
                 engine = engines.get(name)
                 if engine is None:
-                    engine = create_engine(source_config.url)
+                    engine = create_engine(source_config.url, pool_size=source_config.pool,
+                                           max_overflow=source_config.max_overflow)
                     stack.push_async_callback(engine.dispose)
                 adapters[name] = build_adapter(name, source_config, engine=engine)
             else:

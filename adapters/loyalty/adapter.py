@@ -77,9 +77,11 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
     """Reads the in-house loyalty database through an injected async SQLAlchemy engine.
 
     The record id is the **card number**. Every batch method sends one SQL statement per chunk
-    of :data:`CHUNK` distinct keys (chunks run concurrently, at most
-    ``config.max_concurrency`` at a time) and returns results aligned with its keys; each
-    statement runs under ``config.timeout_s``. Emails and phones are stored as typed at
+    of :data:`CHUNK` distinct keys and returns results aligned with its keys. At most
+    ``config.max_concurrency`` statements run at once, over all requests (the engine's pool
+    has a connection for each, :class:`~adapters.loyalty.config.LoyaltyConfig`); each runs
+    under ``config.timeout_s`` from when it has its connection, the wait for a slot counting
+    against the request's budget only. Emails and phones are stored as typed at
     enrolment, so lookups compare normalized forms on both sides:
 
     * email: ``lower(trim(email))`` (tabs and line breaks trimmed like blanks) against the
@@ -109,12 +111,21 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
     # -- plumbing ----------------------------------------------------------------------------
     async def _rows(self, operation: str, statement: sa.Select[Any],
                     params: dict[str, Any] | None = None) -> list[Row]:
-        """Run one read statement under the timeout; every failure becomes an UpstreamError."""
+        """Run one read statement; every failure becomes an UpstreamError.
+
+        ``config.timeout_s`` bounds the statement from when it holds a slot and a pooled
+        connection: waiting for either (concurrent requests' reads) is bounded by the caller's
+        deadline only — a read queued behind others is not a slow database."""
         try:
-            async with self._slots, asyncio.timeout(self.config.timeout_s):
-                return await read(self.engine, partial(_fetch, statement, params))
+            async with self._slots:
+                return await read(self.engine, partial(self._timed, statement, params))
         except Exception as exc:
             raise map_error(self.source, operation, exc) from exc
+
+    async def _timed(self, statement: sa.Select[Any], params: dict[str, Any] | None,
+                     conn: AsyncConnection) -> list[Row]:
+        async with asyncio.timeout(self.config.timeout_s):
+            return await _fetch(statement, params, conn)
 
     async def _gather(self, calls: list[Awaitable[T]]) -> list[T]:
         """Await all ``calls`` (each its own chunk), then raise the first failure if any."""

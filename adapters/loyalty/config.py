@@ -35,17 +35,29 @@ def check_async_url(key: str, url: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LoyaltyConfig:
-    """Where the loyalty database is and how long one query may take.
+    """Where the loyalty database is, how many statements run at once, and how long one may
+    take.
 
     TOML keys: ``kind`` (``"loyalty"``), ``url`` (an async SQLAlchemy URL, e.g.
     ``sqlite+aiosqlite:///loyalty.sqlite`` or ``postgresql+asyncpg://user@host/db``),
-    ``timeout_ms`` (default 1500) and ``max_concurrency`` (default 4: chunks of one large
-    batch queried at once).
+    ``timeout_ms`` (default 1500: one statement, from when it has its connection),
+    ``max_concurrency`` (default 8: statements at once, over all requests; more wait for a slot,
+    within their request's budget only), ``pool_size`` (default: ``max_concurrency``, so every
+    slot has its pooled connection — on SQLite through aiosqlite, a thread each) and
+    ``max_overflow`` (default 0: connections opened beyond the pool when it is exhausted).
     """
 
     url: str
     timeout_s: float = 1.5
-    max_concurrency: int = 4
+    max_concurrency: int = 8
+    pool_size: int | None = None
+    """None: ``max_concurrency``."""
+    max_overflow: int = 0
+
+    @property
+    def pool(self) -> int:
+        """Connections the engine keeps."""
+        return self.pool_size if self.pool_size is not None else self.max_concurrency
 
     @classmethod
     def from_table(cls, table: Table) -> Self:
@@ -53,6 +65,13 @@ class LoyaltyConfig:
         table.choice("kind", ("loyalty",))
         url = check_async_url(table.key("url"), table.string("url"))
         timeout_ms = table.number("timeout_ms", 1500.0, minimum=1.0)
-        max_concurrency = table.integer("max_concurrency", 4, minimum=1)
+        max_concurrency = table.integer("max_concurrency", 8, minimum=1)
+        pool_size = table.integer("pool_size", None, minimum=1)
+        max_overflow = table.integer("max_overflow", 0, minimum=0)
+        if (pool_size or max_concurrency) + max_overflow < max_concurrency:
+            raise ConfigError(table.key("pool_size"),
+                              f"with max_overflow, must be at least max_concurrency "
+                              f"({max_concurrency}): a statement would wait for a connection")
         table.finish()
-        return cls(url=url, timeout_s=timeout_ms / 1000, max_concurrency=max_concurrency)
+        return cls(url=url, timeout_s=timeout_ms / 1000, max_concurrency=max_concurrency,
+                   pool_size=pool_size, max_overflow=max_overflow)

@@ -56,6 +56,9 @@ class Admitted:
     """The document to execute (the persisted one, for a persisted operation)."""
     mutation: bool = False
     """Whether the operation to run is a mutation (it gets the saga budget)."""
+    cost: int | None = field(default=None, compare=False)
+    """The operation's static cost (:mod:`gateway.limits.complexity`; None when it has none):
+    admission's prior for a document it has not measured yet."""
 
 
 def _is_mutation(document: DocumentNode, operation_name: Any) -> bool:
@@ -256,11 +259,18 @@ class QueryGate:
             if not isinstance(query, str) or not query.strip():
                 return Refused(400, "BAD_REQUEST", "query must be a non-empty string")
             parsed = self._parse(query, UNCHECKED_TOKENS)
-            if method == "GET" and isinstance(parsed, DocumentNode) and (
-                    refused := self._only_queries(parsed, params.get("operationName"))):
+            if not isinstance(parsed, DocumentNode):
+                return Admitted(query)
+            name = params.get("operationName")
+            if method == "GET" and (refused := self._only_queries(parsed, name)):
                 return refused
-            return Admitted(query, isinstance(parsed, DocumentNode) and _is_mutation(
-                parsed, params.get("operationName")))
+            variables = params.get("variables")
+            figures = self._measure(
+                query, parsed, name if isinstance(name, str) else None,
+                variables if isinstance(variables, dict) else {},
+                self.limits.for_role(principal.role.value if principal is not None else None))
+            return Admitted(query, _is_mutation(parsed, name),
+                            figures.cost if figures is not None else None)
         resolved = await self._document(params, state)
         if isinstance(resolved, Refused):
             return resolved
@@ -303,4 +313,5 @@ class QueryGate:
                            others=[(e.message, _locations(e)) for e in errors[1:]])
         if register is not None:
             await self._store(state).put(register, text)
-        return Admitted(text, _is_mutation(document, operation_name))
+        return Admitted(text, _is_mutation(document, operation_name),
+                        figures.cost if figures is not None else None)

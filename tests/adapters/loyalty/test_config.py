@@ -18,7 +18,8 @@ def table(data: dict[str, Any], env: dict[str, str] | None = None) -> Table:
 def test_reads_the_sandbox_table() -> None:
     config = LoyaltyConfig.from_table(table({
         "kind": "loyalty", "url": "sqlite+aiosqlite:////srv/loyalty.sqlite", "timeout_ms": 1500}))
-    assert config == LoyaltyConfig("sqlite+aiosqlite:////srv/loyalty.sqlite", 1.5, 4)
+    assert config == LoyaltyConfig("sqlite+aiosqlite:////srv/loyalty.sqlite", 1.5, 8)
+    assert (config.pool, config.max_overflow) == (8, 0)  # a connection for every slot
 
 
 def test_defaults_and_environment_overrides() -> None:

@@ -40,9 +40,11 @@ and the decisions below follow.
 **The decision** (:meth:`Admission.arrive`, synchronous: no resolver, no silo call before it).
 The predicted wait is ``slowdown ×`` the predicted CPU still to run of every request admitted
 before it — running (prediction minus what was measured so far, at least 0) and queued — one
-loop being one core. The request is admitted when ``now + wait + slowdown × its CPU + its I/O
-wait ≤ arrival + budget − margin`` (the margin: the reserve of :func:`upstream_deadline` plus
-the running window, below) and, if it has to queue, its wait is at most
+loop being one core. The request is admitted when ``now + ahead + slowdown × its CPU ≤
+arrival + budget − margin``, ``ahead`` being ``max(wait, its I/O wait)`` when it starts at once
+(its silo waits overlap the CPU of those running) and ``wait + its I/O wait`` when it queues
+(the margin: the reserve of :func:`upstream_deadline` plus the running window, below) and,
+if it has to queue, its wait is at most
 ``gateway.queue_wait_ms`` (predictions are means: the shorter the queue, the smaller the
 errors that add up in it; measured on the benchmark, a 2 s queue let answers run past the
 budget that a 0.5 s one kept). Otherwise it is refused at once: HTTP 503, code ``OVERLOADED``,
@@ -53,8 +55,10 @@ or its queue's wait alone is over ``queue_wait_ms``, any request is refused befo
 authenticated or parsed (:meth:`Admission.shed`, the :class:`~gateway.app.Shedding`
 middleware): refusing the excess costs the least CPU.
 
-**The queue** is FIFO: the head starts when nothing runs or while the predicted CPU still to
-run of the running requests is under the ``window``. Requests running together share the loop,
+**The queue** is FIFO: the head starts when nothing runs, while the predicted CPU still to
+run of the running requests is under the ``window``, or while the loop is mostly idle
+(utilization under :data:`IDLE_BELOW`: those running wait on their silos, so a slow silo does
+not throttle the worker to a few requests). Requests running together share the loop,
 so work started after a request delays it by at most the window: the window is part of the
 admission's margin. It follows the loop's utilization — the share of each probe its thread was
 running or waiting for a core, smoothed — as TCP's window follows losses: while requests queue
@@ -101,6 +105,9 @@ START_WINDOW_S = 0.1
 MAX_WINDOW_S = 0.5
 DOUBLE_BELOW = 0.5
 GROW_BELOW = 0.8
+IDLE_BELOW = 0.5
+"""Utilization under which a queued request starts whatever those running have left: they
+are waiting on their silos (a slow silo must not throttle the worker to a few requests)."""
 """Utilization under which the window doubles, or grows by :data:`PROBE_S`, while requests
 queue behind it."""
 SHRINK = 0.9
@@ -345,7 +352,11 @@ class Admission:
         if admitted:
             now = self.now()
             wait = self.slowdown * self.backlog()
-            late = (now + wait + self.slowdown * predicted.cpu_s + predicted.io_s) - (
+            # starting now, its silo waits overlap the CPU of those running; queued, they
+            # follow it
+            starts_now = not self.queue and self._may_start()
+            ahead = max(wait, predicted.io_s) if starts_now else wait + predicted.io_s
+            late = (now + ahead + self.slowdown * predicted.cpu_s) - (
                 arrived + budget_s - reserve(budget_s) - self.window)
             if late > 0:
                 return self._refuse("budget", late)
@@ -382,7 +393,11 @@ class Admission:
         return Refusal(max(1, min(60, math.ceil(excess_s))), reason)
 
     def _may_start(self) -> bool:
-        return not self.running or self.slowdown * self._running_left() < self.window
+        """Whether the head of the queue may start: nothing runs, those running have less
+        predicted CPU left than the window, or the loop is mostly idle (those running wait
+        on their silos: their CPU is not holding the core)."""
+        return not self.running or self.util < IDLE_BELOW or \
+            self.slowdown * self._running_left() < self.window
 
     def _start(self, ticket: Ticket) -> None:
         ticket.running = True

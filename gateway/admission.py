@@ -349,22 +349,22 @@ class Admission:
         admitted = len(self.running) + len(self.queue)
         if admitted and admitted >= self.max_in_flight:
             return self._refuse("full", 1.0)
+        starts_now = not self.queue and self._may_start()
         if admitted:
             now = self.now()
             wait = self.slowdown * self.backlog()
             # starting now, its silo waits overlap the CPU of those running; queued, they
             # follow it
-            starts_now = not self.queue and self._may_start()
             ahead = max(wait, predicted.io_s) if starts_now else wait + predicted.io_s
             late = (now + ahead + self.slowdown * predicted.cpu_s) - (
                 arrived + budget_s - reserve(budget_s) - self.window)
             if late > 0:
                 return self._refuse("budget", late)
-            if (self.queue or not self._may_start()) and wait > self.max_wait_s:
+            if not starts_now and wait > self.max_wait_s:
                 return self._refuse("wait", wait - self.max_wait_s)
         ticket = Ticket(key, cost, predicted, arrived + budget_s)
         self.stats.admitted += 1
-        if not self.queue and self._may_start():
+        if starts_now:
             self._start(ticket)
         else:
             ticket.started = asyncio.get_running_loop().create_future()

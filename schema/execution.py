@@ -51,8 +51,9 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 _DEFINITION = "strawberry-definition"
 PLANNED = os.environ.get("C360_PLANNED_EXECUTION", "1") != "0"
-"""``C360_PLANNED_EXECUTION=0`` turns the planned fast path off (graphql-core's path for
-every field): the test suite runs both ways to show they answer the same."""
+"""``C360_PLANNED_EXECUTION=0`` turns the planned fast path off (every field through
+``execute_field``: graphql-core's path, plain leaves read directly): CI runs the graph's tests
+both ways to show they answer the same."""
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _MISSING = object()
@@ -156,6 +157,18 @@ def _leaf_value(value: Any, as_is: Any, coerce: Callable[[Any], Any]) -> Any:
     except Exception:
         return _FAIL
     return _FAIL if coerced is None or coerced is Undefined else coerced
+
+
+async def _settled(values: Any, pending: list[Any]) -> Any:
+    """``values`` (a dict or a list) with the awaitables at the keys ``pending`` replaced by
+    their results, awaited together (cancelling the others if one fails)."""
+    if len(pending) == 1:
+        values[pending[0]] = await values[pending[0]]
+    else:
+        awaited = await gather_with_cancel(*(values[key] for key in pending))
+        for key, result in zip(pending, awaited, strict=True):
+            values[key] = result
+    return values
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -327,16 +340,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
 
-        async def get_results() -> dict[str, Any]:
-            if len(awaitable_fields) == 1:
-                key = awaitable_fields[0]
-                results[key] = await results[key]
-            else:
-                awaited = await gather_with_cancel(*(results[f] for f in awaitable_fields))
-                results.update(zip(awaitable_fields, awaited, strict=True))
-            return results
-
-        return get_results()
+        return _settled(results, awaitable_fields)
 
     def _slow(self, parent_type: GraphQLObjectType, source: Any, step: _Step,
               path: Path | None, position_context: Any) -> Any:
@@ -391,13 +395,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not pending:
             return completed
 
-        async def gather_items() -> list[Any]:
-            awaited = await gather_with_cancel(*(completed[i] for i in pending))
-            for index, result in zip(pending, awaited, strict=True):
-                completed[index] = result
-            return completed
-
-        return gather_items()
+        return _settled(completed, pending)
 
     def _guarded(self, run: Callable[[], Any], return_type: GraphQLOutputType | None,
                  step: _Step, path: Path) -> Any:

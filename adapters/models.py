@@ -150,6 +150,30 @@ class OrderReturn:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderSummary:
+    """An order read without its lines, fulfillments and returns (e.g. a Shopify ``fields=``
+    read of its top-level scalars): every other field of :class:`Order`, each exactly as the
+    whole read answers it (:meth:`Order.summary`). A type of its own, not an :class:`Order`
+    with empty tuples, so that nothing can take a summary for an order without lines."""
+
+    source: str
+    kind: str
+    id: str
+    number: str
+    channel: Channel
+    customer_id: str | None
+    placed_at: datetime
+    updated_at: datetime | None
+    status: str
+    """Vendor-neutral: OPEN | COMPLETED | CANCELLED | RETURN."""
+    total: Money
+    location_id: str | None = None
+    return_of: SourceRef | None = None
+    financial_status: str | None = None
+    closed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     source: str
     kind: str
@@ -172,6 +196,16 @@ class Order:
     financial_status: str | None = None
     closed: bool = False
     """Archived by the merchant: nothing more is expected to happen to it."""
+
+    def summary(self) -> OrderSummary:
+        """The order without its lines, fulfillments and returns: what a summary read of it
+        answers."""
+        return OrderSummary(
+            source=self.source, kind=self.kind, id=self.id, number=self.number,
+            channel=self.channel, customer_id=self.customer_id, placed_at=self.placed_at,
+            updated_at=self.updated_at, status=self.status, total=self.total,
+            location_id=self.location_id, return_of=self.return_of,
+            financial_status=self.financial_status, closed=self.closed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,9 @@
 its keys (``result[i]`` answers ``keys[i]``), so a DataLoader can sit in front of it.
 
 An adapter implements the capabilities its vendor has (Shopify: customers, orders, catalog,
-inventory, locations; Square: the same; Zendesk: customers and tickets; loyalty: customers and
-loyalty). Writes are their own protocols (``…Writer``), below the reads.
+inventory, locations, and order summaries; Square: the same but summaries; Zendesk: customers
+and tickets; loyalty: customers and loyalty). Writes are their own protocols (``…Writer``),
+below the reads.
 
 Writes and exactly-once: each write method documents how a repeat is made harmless — a vendor
 idempotency key (Square ``idempotency_key``, Zendesk ``Idempotency-Key``, the loyalty
@@ -43,6 +44,7 @@ from adapters.models import (
     NewWebOrder,
     Order,
     OrderReturn,
+    OrderSummary,
     Ticket,
     TicketAudit,
     TicketComment,
@@ -87,6 +89,20 @@ class OrderSource(Source, Protocol):
         ...
 
     async def orders_by_ids(self, ids: Sequence[str]) -> list[Order | None]: ...
+
+
+@runtime_checkable
+class OrderSummarySource(Source, Protocol):
+    """Orders read without their lines, fulfillments and returns, where the vendor can leave
+    them out of its answer (Shopify's ``fields=``): a list of orders that shows none of them
+    costs a fraction of the whole read. A source without this capability answers the same
+    question with its :class:`OrderSource` read (a whole order answers every summary field)."""
+
+    async def order_summaries_by_customer_ids(self, ids: Sequence[str]
+                                              ) -> list[list[OrderSummary]]:
+        """Each customer's orders as :meth:`OrderSource.orders_by_customer_ids` answers them,
+        newest first, each the whole order's :meth:`~adapters.models.Order.summary`."""
+        ...
 
 
 @runtime_checkable

@@ -408,16 +408,26 @@ class Order(Node):
     placed_at: datetime = strawberry.field(description="When it was placed.")
     status: str = strawberry.field(description="OPEN | COMPLETED | CANCELLED | RETURN.")
     total: Money = strawberry.field(description="Order total.")
-    model: strawberry.Private[models.Order]
+    model: strawberry.Private[models.Order | models.OrderSummary]
+    """The whole order, or its summary when the request reads only fields a summary answers
+    (``commerce.summary_suffices``): the fields that need more read it through :meth:`whole`."""
+
+    def whole(self) -> models.Order:
+        """The whole order; never a summary taken for an order without lines, fulfillments or
+        returns (reading one here is a bug of the selection's analysis: an internal error)."""
+        if isinstance(self.model, models.OrderSummary):
+            raise RuntimeError(f"order {self.source}:{self.model.id} was read as a summary but "
+                               "a field needs the whole order")
+        return self.model
 
     @strawberry.field(description="What was bought.", directives=[ListSize(assumed_size=10)])
     def lines(self) -> list[OrderLine]:
         # built when asked for: a list of orders rarely shows its lines
-        return [OrderLine.of(line) for line in self.model.lines]
+        return [OrderLine.of(line) for line in self.whole().lines]
 
     @strawberry.field(description="How it is handed over; a store pickup names its store.")
     async def fulfillment(self, info: Ctx) -> Fulfillment | None:
-        chosen = sorted(self.model.fulfillments, key=lambda f: f.type != models.FulfillmentType.
+        chosen = sorted(self.whole().fulfillments, key=lambda f: f.type != models.FulfillmentType.
                         PICKUP)
         if not chosen:
             return None
@@ -431,9 +441,10 @@ class Order(Node):
     @strawberry.field(description="The store that rang up a store sale, or the pickup store "
                                   "of a web order.")
     async def store(self, info: Ctx) -> Location | None:
+        order = self.whole()
         index = await stores.location_index(info)
-        location_id = self.model.location_id or next(
-            (f.location_id for f in self.model.fulfillments
+        location_id = order.location_id or next(
+            (f.location_id for f in order.fulfillments
              if f.type is models.FulfillmentType.PICKUP), None)
         place = stores.place_for(index, self.source, location_id)
         return Location.of(place) if place and place.kind is models.LocationKind.STORE else None
@@ -448,13 +459,14 @@ class Order(Node):
                                   "(a web order returned in a store included).",
                       directives=[ListSize(assumed_size=5)])
     async def returns(self, info: Ctx) -> list[OrderReturn]:
+        order = self.whole()
         index = await stores.location_index(info)
-        found = [(self.source, r) for r in self.model.returns]
+        found = [(self.source, r) for r in order.returns]
         golden = await commerce.owner_of(info, self.model)
         if golden is not None:
             for other in await commerce.person_orders(info, golden):
                 ref = other.return_of
-                if ref and ref.source == self.source and ref.id == self.model.id and \
+                if ref and ref.source == self.source and ref.id == order.id and \
                         other.source != self.source:
                     found.append((other.source, models.OrderReturn(
                         other.source, other.kind, other.id, other.placed_at,
@@ -484,7 +496,7 @@ class Order(Node):
         return await commerce.owner_of(info, self.model)
 
     @staticmethod
-    def of(o: models.Order) -> Order:
+    def of(o: models.Order | models.OrderSummary) -> Order:
         return Order(id=strawberry.ID(to_global("Order", o.source, o.id)), source=o.source,
                      order_id=strawberry.ID(o.id), channel=Channel(o.channel.value),
                      number=o.number, placed_at=o.placed_at, status=o.status,
@@ -810,7 +822,11 @@ class Customer(Node):
     async def orders(self, info: Ctx, channel: Annotated[Channel | None, strawberry.argument(
                          description="Only orders of this channel.")] = None,
                      first: First = 20, after: After = None) -> Connection[Order] | None:
-        found = await commerce.person_orders(info, str(self.id))
+        found: list[models.Order] | list[models.Order | models.OrderSummary]
+        if commerce.summary_suffices(info):
+            found = await commerce.person_order_summaries(info, str(self.id))
+        else:
+            found = await commerce.person_orders(info, str(self.id))
         if channel is not None:
             found = [o for o in found if o.channel.value == channel.value]
         return Connection.of(paginate(found, first, after), Order.of)

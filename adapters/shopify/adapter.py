@@ -6,6 +6,9 @@ customers (``orders(query: "customer_id:… OR …")``, ids only), then the orde
 the REST ``orders.json?ids=`` batch the other order reads use. REST orders do not show a
 pickup prepared for collection: the fulfillment orders of the orders whose pickup is pending
 are read too, one Admin GraphQL query per 50 of them (none when no pickup is pending).
+Order *summaries* (``OrderSummarySource``, for a list that shows no lines, fulfillments or
+returns) make the same requests with a ``fields=`` list that leaves those out, and need no
+fulfillment orders.
 
 Writes (``WebOrderWriter``): orders, their cancellation, pickup preparation
 (``fulfillmentOrderLineItemsPreparedForPickup``) and collection (``fulfillments.json``),
@@ -48,6 +51,7 @@ from adapters.models import (
     NewWebOrder,
     Order,
     OrderReturn,
+    OrderSummary,
     Variant,
 )
 
@@ -59,6 +63,7 @@ from .requests import Call, GraphQLCall, Write
 T = TypeVar("T")
 A = TypeVar("A")
 B = TypeVar("B")
+OrderT = TypeVar("OrderT", Order, OrderSummary)
 TOKEN_HEADER = "X-Shopify-Access-Token"
 UNAVAILABLE_CODES = frozenset({"INTERNAL_SERVER_ERROR", "SHOP_INACTIVE"})
 _CODE = re.compile(r"^[A-Za-z_]{1,40}$")
@@ -113,6 +118,20 @@ class SharedTtlValue(Generic[T]):
             self._loading = None
 
 
+def _by_customer(keys: Sequence[str], wanted: Sequence[str], orders: Iterable[OrderT]
+                 ) -> list[list[OrderT]]:
+    """Each key's orders among ``orders`` (only the customers ``wanted``), newest first."""
+    allowed = set(wanted)
+    found: dict[str, list[OrderT]] = {}
+    for order in orders:
+        owner = order.customer_id
+        if owner is not None and owner in allowed:
+            found.setdefault(owner, []).append(order)
+    for mine in found.values():
+        mine.sort(key=lambda order: (order.placed_at, int(order.id)), reverse=True)
+    return [list(found.get(key, ())) for key in keys]
+
+
 def _retrieve(task: asyncio.Task[Any]) -> None:
     """Mark a shared load's failure as seen even when every caller was cancelled meanwhile."""
     if not task.cancelled():
@@ -123,10 +142,10 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
     """Reads one Shopify shop through its Admin REST API (``/admin/api/{version}/``), and its
     Admin GraphQL API for the order ids of many customers at once.
 
-    Implements ``CustomerSource``, ``OrderSource``, ``CatalogSource``, ``InventorySource``,
-    ``LocationSource``, ``CartSource`` and ``WebOrderWriter``. Every batch method answers
-    aligned with its keys (duplicates answered, ``None``/``[]`` for keys the shop does not
-    have, including keys that cannot be Shopify ids).
+    Implements ``CustomerSource``, ``OrderSource``, ``OrderSummarySource``, ``CatalogSource``,
+    ``InventorySource``, ``LocationSource``, ``CartSource`` and ``WebOrderWriter``. Every batch
+    method answers aligned with its keys (duplicates answered, ``None``/``[]`` for keys the
+    shop does not have, including keys that cannot be Shopify ids).
     Independent requests run concurrently, at most ``config.max_concurrency`` at a time; every
     list is followed through its ``Link`` rel="next" pages to the end.
     """
@@ -215,35 +234,50 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
         wanted = calls.unique_ids(ids)
         if not wanted:
             return [[] for _ in ids]
-        names, bodies = await self._pair(
-            self._pickup_names(), self._orders_of_customers(wanted))
-        allowed = set(wanted)
-        found: dict[str, list[Order]] = {}
-        for order in await self._with_readiness(self._orders(bodies, names)):
-            if order.customer_id in allowed:
-                found.setdefault(order.customer_id, []).append(order)
-        for orders in found.values():
-            orders.sort(key=lambda order: (order.placed_at, int(order.id)), reverse=True)
-        return [list(found.get(key, ())) for key in ids]
+        names, (bodies, _) = await self._pair(
+            self._pickup_names(), self._orders_of_customers(wanted, calls.ORDER_FIELDS))
+        return _by_customer(ids, wanted, await self._with_readiness(self._orders(bodies, names)))
 
-    async def _orders_of_customers(self, customer_ids: Sequence[str]) -> list[Any]:
-        """The REST ``orders.json`` bodies holding every order of ``customer_ids``. A single
-        customer (a 360 view of one person) takes one REST round trip instead of two."""
+    async def order_summaries_by_customer_ids(self, ids: Sequence[str]
+                                              ) -> list[list[OrderSummary]]:
+        """The requests of :meth:`orders_by_customer_ids`, each order read with ``fields=``
+        :data:`~.requests.ORDER_SUMMARY_FIELDS` only: no lines, refunds, fulfillments or
+        shipping lines, and no customer record (each order is the customer's whose orders were
+        listed, or whom the order search answered for it): 5 % of the bytes. Neither the
+        location names (pickups) nor the pickup readiness are read."""
+        wanted = calls.unique_ids(ids)
+        if not wanted:
+            return [[] for _ in ids]
+        bodies, owners = await self._orders_of_customers(wanted, calls.ORDER_SUMMARY_FIELDS)
+        only = wanted[0]
+        customer_of = owners.get if owners is not None else lambda _: only
+        with self._parsing("orders"):
+            found = [summary for body in bodies for summary in parse.parse_order_summaries(
+                body, source=self.source, customer_of=customer_of)]
+        return _by_customer(ids, wanted, found)
+
+    async def _orders_of_customers(self, customer_ids: Sequence[str], fields: str
+                                   ) -> tuple[list[Any], dict[str, str] | None]:
+        """The REST ``orders.json`` bodies holding every order of ``customer_ids`` (their
+        ``fields``), and the customer the search answered for each order (None for a single
+        customer: a 360 view of one person takes one REST round trip instead of two, a read of
+        that customer's orders only)."""
         version, size = self.config.api_version, self.config.page_size
         if len(customer_ids) == 1:
-            return await self._collect(calls.orders_of_customer(version, customer_ids[0], size))
+            return await self._collect(
+                calls.orders_of_customer(version, customer_ids[0], size, fields)), None
         searches = calls.order_refs_of_customers(version, customer_ids, size)
         allowed = set(customer_ids)
-        order_ids: dict[str, None] = {}
+        owners: dict[str, str] = {}
         # A search term Shopify does not support is ignored, not refused: keep only orders of
         # the customers asked for, whatever the search answered.
         for refs in await self._gather(self._order_refs(call) for call in searches):
             for order_id, customer_id in refs:
-                if customer_id in allowed and calls.is_id(order_id):
-                    order_ids.setdefault(order_id)
-        batches = calls.orders_by_ids(version, list(order_ids), size)
+                if customer_id is not None and customer_id in allowed and calls.is_id(order_id):
+                    owners.setdefault(order_id, customer_id)
+        batches = calls.orders_by_ids(version, list(owners), size, fields)
         results = await self._gather(self._collect(call) for call in batches)
-        return [body for bodies in results for body in bodies]
+        return [body for bodies in results for body in bodies], owners
 
     async def _order_refs(self, call: GraphQLCall) -> list[tuple[str, str | None]]:
         """(order id, customer id) of every page of an :data:`~.requests.ORDER_REFS` search."""

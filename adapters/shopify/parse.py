@@ -12,6 +12,10 @@ Orders (``status``):
   (everything shipped or collected);
 * ``OPEN`` otherwise.
 
+An order *summary* (:func:`parse_order_summary`) is the order without its lines, fulfillments
+and returns, read from :data:`ORDER_SUMMARY_FIELDS` only; :func:`parse_order` builds every other
+field from it, so a summary always equals the whole order's.
+
 Native local pickup: REST has no pickup flag. Shopify's checkout records a pickup as a shipping
 line with ``source`` ``"shopify"`` whose ``title``/``code`` is the pickup location's name, so an
 order whose shipping line names a location (``pickup_locations``: name -> id) gets one
@@ -35,7 +39,7 @@ until ``completed_at`` is set (``COMPLETED``: the shopper came back and paid); a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -57,6 +61,7 @@ from adapters.models import (
     Order,
     OrderLine,
     OrderReturn,
+    OrderSummary,
     ReturnLine,
     Variant,
 )
@@ -364,43 +369,89 @@ ORDER_FIELDS = ("id", "name", "currency", "cancelled_at", "closed_at", "fulfillm
 """The top-level order fields :func:`parse_order` reads, sent as ``fields=``: an order's
 price sets, addresses, client details and the like are about 40 % of its JSON."""
 
+ORDER_SUMMARY_FIELDS = ("id", "name", "currency", "cancelled_at", "closed_at",
+                        "fulfillment_status", "source_name", "processed_at", "created_at",
+                        "updated_at", "total_price", "location_id", "financial_status")
+"""The top-level order fields :func:`parse_order_summary` reads, sent as ``fields=`` by the
+summary reads: :data:`ORDER_FIELDS` without ``line_items``, ``refunds``, ``fulfillments`` and
+``shipping_lines`` (what lines, returns and fulfillments are made of) and without ``customer``
+(a whole customer record: the read that asks for summaries knows whose orders they are) — 5 %
+of the JSON of the whole orders. ``status`` reads ``fulfillment_status``, the order's own
+summary of its fulfillments, not the fulfillments themselves."""
+
+
+def order_status(record: Record) -> str:
+    """``CANCELLED``, ``COMPLETED`` or ``OPEN`` (see the module docstring)."""
+    if record.get("cancelled_at") is not None:
+        return "CANCELLED"
+    if record.get("closed_at") is not None or record.get("fulfillment_status") == "fulfilled":
+        return "COMPLETED"
+    return "OPEN"
+
+
+def parse_order_summary(record: Record, *, source: str = KIND,
+                        customer_of: Callable[[str], str | None] | None = None
+                        ) -> OrderSummary:
+    """One REST order without its lines, fulfillments and returns: only the
+    :data:`ORDER_SUMMARY_FIELDS` (and ``customer``) are read, and :func:`parse_order` answers
+    the same for them (it starts from this). An order read without ``customer`` is the
+    customer's that ``customer_of`` (order id -> customer id) names: the one whose orders were
+    listed, or the one the search that found it answered."""
+    currency = str(record["currency"]).upper()
+    store = record.get("source_name") == "pos"
+    order_id = _id(record["id"])
+    customer = record.get("customer")
+    if customer_of is not None and "customer" not in record:
+        customer_id = customer_of(order_id)
+    else:
+        customer_id = _optional_id(customer.get("id")) if isinstance(customer, Mapping) else None
+    return OrderSummary(
+        source=source,
+        kind=KIND,
+        id=order_id,
+        number=str(record["name"]),
+        channel=Channel.STORE if store else Channel.WEB,
+        customer_id=customer_id,
+        placed_at=required_time(record.get("processed_at") or record.get("created_at")),
+        updated_at=parse_time(record.get("updated_at")),
+        status=order_status(record),
+        total=money(record, "total_price", currency),
+        location_id=_optional_id(record.get("location_id")) if store else None,
+        financial_status=_text(record.get("financial_status")),
+        closed=record.get("closed_at") is not None,
+    )
+
 
 def parse_order(
     record: Record, *, source: str = KIND, pickup_locations: Mapping[str, str] | None = None
 ) -> Order:
-    """One REST order (``orders[]`` or ``order``); see the module docstring for the mappings."""
+    """One REST order (``orders[]`` or ``order``); see the module docstring for the mappings.
+    Its summary fields are :func:`parse_order_summary`'s."""
+    head = parse_order_summary(record, source=source)
     currency = str(record["currency"]).upper()
-    cancelled = record.get("cancelled_at") is not None
-    if cancelled:
-        status = "CANCELLED"
-    elif record.get("closed_at") is not None or record.get("fulfillment_status") == "fulfilled":
-        status = "COMPLETED"
-    else:
-        status = "OPEN"
     pickup_at = pickup_location(record, pickup_locations or {})
-    store = record.get("source_name") == "pos"
-    customer = record.get("customer")
     returns = (
         parse_refund(refund, source=source, currency=currency)
         for refund in _list(record, "refunds")
     )
     return Order(
-        source=source,
-        kind=KIND,
-        id=_id(record["id"]),
-        number=str(record["name"]),
-        channel=Channel.STORE if store else Channel.WEB,
-        customer_id=_optional_id(customer.get("id")) if isinstance(customer, Mapping) else None,
-        placed_at=required_time(record.get("processed_at") or record.get("created_at")),
-        updated_at=parse_time(record.get("updated_at")),
-        status=status,
-        total=money(record, "total_price", currency),
+        source=head.source,
+        kind=head.kind,
+        id=head.id,
+        number=head.number,
+        channel=head.channel,
+        customer_id=head.customer_id,
+        placed_at=head.placed_at,
+        updated_at=head.updated_at,
+        status=head.status,
+        total=head.total,
         lines=tuple(parse_line(line, currency) for line in _list(record, "line_items")),
-        fulfillments=parse_fulfillments(record, pickup_at, cancelled),
+        fulfillments=parse_fulfillments(record, pickup_at, head.status == "CANCELLED"),
         returns=tuple(r for r in returns if r is not None),
-        location_id=_optional_id(record.get("location_id")) if store else None,
-        financial_status=_text(record.get("financial_status")),
-        closed=record.get("closed_at") is not None,
+        location_id=head.location_id,
+        return_of=head.return_of,
+        financial_status=head.financial_status,
+        closed=head.closed,
     )
 
 
@@ -412,6 +463,14 @@ def parse_orders(
         parse_order(record, source=source, pickup_locations=pickup_locations)
         for record in _list(payload, "orders")
     ]
+
+
+def parse_order_summaries(payload: Record, *, source: str = KIND,
+                          customer_of: Callable[[str], str | None] | None = None
+                          ) -> list[OrderSummary]:
+    """``{"orders": [...]}`` as summaries (:func:`parse_order_summary`)."""
+    return [parse_order_summary(record, source=source, customer_of=customer_of)
+            for record in _list(payload, "orders")]
 
 
 # ------------------------------------------------------------------ catalog and inventory

@@ -32,10 +32,13 @@ import httpx
 from adapters.shopify.parse import CUSTOMER_FIELDS as _CUSTOMER_FIELDS
 from adapters.shopify.parse import DRAFT_ORDER_FIELDS as _DRAFT_ORDER_FIELDS
 from adapters.shopify.parse import ORDER_FIELDS as _ORDER_FIELDS
+from adapters.shopify.parse import ORDER_SUMMARY_FIELDS as _ORDER_SUMMARY_FIELDS
 
 CUSTOMER_FIELDS = ",".join(_CUSTOMER_FIELDS)
 ORDER_FIELDS = ",".join(_ORDER_FIELDS)
 """``fields=`` of customer and order reads: only what the parsers read comes back."""
+ORDER_SUMMARY_FIELDS = ",".join(_ORDER_SUMMARY_FIELDS)
+"""``fields=`` of order summary reads: no lines, refunds, fulfillments or shipping lines."""
 MAX_IDS = 250
 MAX_INVENTORY_IDS = 50
 MAX_SEARCH_CUSTOMERS = 100
@@ -210,12 +213,13 @@ def orders_by_ids(api_version: str, ids: Sequence[str], page_size: int,
     ]
 
 
-def orders_of_customer(api_version: str, customer_id: str, page_size: int) -> Call:
+def orders_of_customer(api_version: str, customer_id: str, page_size: int,
+                       fields: str = ORDER_FIELDS) -> Call:
     """``GET orders.json?customer_id=…&status=any&limit=…``: one customer's orders in one
     round trip (the GraphQL search then ``ids`` path costs two)."""
     return Call(api_path(api_version, "orders"),
                 {"customer_id": customer_id, "status": "any", "limit": str(page_size),
-                 "fields": ORDER_FIELDS})
+                 "fields": fields})
 
 
 ORDERS_NAMED = """query OrdersNamed($first: Int!, $query: String!) {

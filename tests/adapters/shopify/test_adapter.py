@@ -33,16 +33,6 @@ EP = "GET /admin/api/{version}/"
 GRAPHQL = "POST /admin/api/{version}/graphql.json"
 
 
-@pytest.fixture(scope="module")
-def data() -> Sandbox:
-    return generate(customers=300, seed=23)
-
-
-@pytest.fixture(scope="module")
-def app(data: Sandbox) -> SandboxControl:
-    return create_app(data.shopify, ShopifySiloConfig())
-
-
 class Gauge(httpx.AsyncBaseTransport):
     """Counts requests in flight (each one lingers a little so that overlaps show)."""
 

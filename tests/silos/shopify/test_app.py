@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,23 +12,9 @@ import pytest
 from silos.shopify import ShopifySiloConfig, ShopifyStore, create_app
 from tests.shapes import as_json
 
-from .factory import API, HEADERS, INVALID_TOKEN, T0, FakeClock, Shop, build_shop, customer_body
+from .factory import API, HEADERS, INVALID_TOKEN, T0, FakeClock, Shop, customer_body
 
 BASE = "https://c360-sandbox.myshopify.com"
-
-
-@pytest.fixture
-def shop() -> Shop:
-    return build_shop(customers=12, orders_per_customer=2)
-
-
-@pytest.fixture
-async def client(shop: Shop) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(shop.store, ShopifySiloConfig())
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=BASE, headers=HEADERS
-    ) as c:
-        yield c
 
 
 def links(response: httpx.Response) -> dict[str, str]:

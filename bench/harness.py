@@ -62,6 +62,8 @@ HEAVY_CUSTOMERS = 4
 S4_PAGES_BEFORE = 9
 """S4-p10 reads the page after this many pages of 20."""
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+PRIME_LOOP_S = 4.0
+"""Warm-up: seconds of closed loop at each scenario's highest concurrency."""
 
 PROFILES: dict[str, dict[str, tuple[float, float]]] = {
     "0ms": {s: (0.0, 0.0) for s in SILOS},
@@ -827,8 +829,10 @@ class Run:
 
     def prime(self, contestant: Contestant) -> None:
         """Before measuring a server: every scenario's variables once per worker, with 0 ms
-        silos, on fresh connections (so that each worker gets some), then one burst of as many
-        concurrent requests as the scenario's highest concurrency. Catalog SKU indexes and
+        silos, on fresh connections (so that each worker gets some), then as many
+        callers as the scenario's highest concurrency in a closed loop for
+        :data:`PRIME_LOOP_S` (one burst is mostly refused by a busy worker, and would leave
+        the working set of that concurrency out of "after warm-up"). Catalog SKU indexes and
         location lists are then warm, as in a server that has been up a while; what caches
         per customer (the registry's lookups, 30 s) has expired again by the later cells."""
         self.set_profile("0ms")
@@ -845,22 +849,28 @@ class Run:
                     answered[r.status_code] = answered.get(r.status_code, 0) + 1
                     sent += 1
         for scenario in sorted({c[0] for c in contestant.cells} & set(self.variables)):
-            # one burst at the highest concurrency: the memory a worker needs to serve it is
-            # part of its warm state (RSS "after warm-up" is then its steady working set)
+            # the highest concurrency in a closed loop: the memory a worker needs to serve it
+            # is part of its warm state (RSS "after warm-up" is then its steady working set)
             target = self.target(contestant, scenario)
             burst = max((c[2] for c in contestant.cells if c[0] == scenario), default=1)
             values = target["variables"]
+            until = time.monotonic() + PRIME_LOOP_S
 
-            def send(i: int, target: dict[str, Any] = target,
-                     values: list[Any] = values) -> int:
-                return self.http.post(target["url"], json={
-                    "query": target["query"], "variables": values[i % len(values)]},
-                    headers=target["headers"], timeout=30).status_code
+            def loop(i: int, target: dict[str, Any] = target, values: list[Any] = values,
+                     until: float = until, burst: int = burst) -> list[int]:
+                codes = []
+                while time.monotonic() < until:
+                    codes.append(self.http.post(target["url"], json={
+                        "query": target["query"], "variables": values[i % len(values)]},
+                        headers=target["headers"], timeout=30).status_code)
+                    i += burst
+                return codes
 
             with ThreadPoolExecutor(max_workers=burst) as pool:
-                for code in pool.map(send, range(burst)):
-                    answered[code] = answered.get(code, 0) + 1
-                    sent += 1
+                for codes in pool.map(loop, range(burst)):
+                    for code in codes:
+                        answered[code] = answered.get(code, 0) + 1
+                        sent += 1
         log(f"  primed with {sent} requests ({time.monotonic() - started:.1f}s), HTTP status: "
             f"{dict(sorted(answered.items()))}")
 

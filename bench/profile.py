@@ -1,5 +1,5 @@
 """Where the gateway's CPU goes: ``python -m bench.profile S1|S2|S3|S4|S4-p10 [--queries 300]
-[--profile 0ms] [--html FILE]``.
+[--profile 0ms] [--html FILE] [--cpu-only]``.
 
 Starts the sandbox silos in their own process and indexes them, as the benchmark does; then runs
 the gateway app in this process (its real transports and databases, sockets to the silos),
@@ -66,7 +66,7 @@ def self_times(root: Any) -> tuple[Counter[str], Counter[str]]:
 
 async def profile(config_path: Path, query: str, variables: list[dict[str, Any]],
                   queries: int, html: Path | None, credentials: dict[str, str],
-                  walk: int = 0) -> None:
+                  walk: int = 0, cpu_only: bool = False) -> None:
     from pyinstrument import Profiler
 
     app = create_app(load_config(config_path))
@@ -82,12 +82,18 @@ async def profile(config_path: Path, query: str, variables: list[dict[str, Any]]
                 raise RuntimeError(f"the gateway answered {primed.status_code}: {primed.text}")
         profiler = Profiler(interval=0.0005, async_mode="disabled")
         cpu = time.process_time()
-        profiler.start()
+        if html is not None or not cpu_only:
+            profiler.start()
         for i in range(queries):
             await client.post("/graphql", json={
                 "query": query, "variables": variables[i % len(variables)]})
-        profiler.stop()
+        if profiler.is_running:
+            profiler.stop()
         cpu = time.process_time() - cpu
+    if cpu_only:
+        print(f"{queries} queries: {cpu / queries * 1000:.1f} ms CPU per query "
+              f"(gateway and its in-process client, no profiler)")
+        return
     session = profiler.last_session
     assert session is not None
     packages, functions = self_times(session.root_frame())
@@ -128,6 +134,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--base-port", type=int, default=18600)
     parser.add_argument("--html", type=Path, default=None)
+    parser.add_argument("--cpu-only", action="store_true",
+                        help="no profiler: only the CPU per query (to compare two versions)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="c360-profile-"))
     run = Run(work, work, True, args.customers, args.base_port, None, False)
@@ -139,7 +147,8 @@ def main() -> None:
         run_loop(profile(run.config_path, QUERIES[args.scenario],
                          run.variables[args.scenario.removesuffix("-p10")], args.queries,
                          args.html, run.credentials,
-                         S4_PAGES_BEFORE if args.scenario == "S4-p10" else 0))
+                         S4_PAGES_BEFORE if args.scenario == "S4-p10" else 0,
+                         cpu_only=args.cpu_only))
     finally:
         if run.sandbox is not None:
             stop_process(run.sandbox)

@@ -171,13 +171,27 @@ class GraphQLEndpoint:
                        idempotency_key=request.headers.get("idempotency-key"))
 
     async def _run(self, context: Context, query: str, variables: dict[str, Any] | None,
-                   operation_name: str | None) -> Any:
+                   operation_name: str | None, mutation: bool) -> Any:
         context.acting_for = await acting_for(context.runtime, context.principal)
-        return await self.schema.execute(query, variable_values=variables,
-                                         context_value=context, operation_name=operation_name)
+        result = await self.schema.execute(query, variable_values=variables,
+                                           context_value=context, operation_name=operation_name)
+        recheck = context.loaders.recheck
+        if recheck is not None and not mutation and not context.budget_spent \
+                and await recheck.settle():
+            # the identity re-check that ran beside the reads linked new records: read again
+            # (the silo answers are cached in this request's loaders; only the new records'
+            # reads go out), so the answer shows them as if the re-check had come first
+            context.loaders.forget_identity()
+            context.partial_errors.clear()
+            result = await self.schema.execute(query, variable_values=variables,
+                                               context_value=context,
+                                               operation_name=operation_name)
+        return result
 
-    def _finished(self, ticket: Ticket, running: asyncio.Future[Any]) -> None:
+    def _finished(self, ticket: Ticket, loaders: Loaders, running: asyncio.Future[Any]
+                  ) -> None:
         self.admission.finish(ticket)
+        loaders.release()
         if not running.cancelled():
             running.exception()  # retrieved: the caller had its answer already
 
@@ -201,8 +215,9 @@ class GraphQLEndpoint:
             return _overloaded(media_type, 1)
         context = self.context(request, upstream_deadline(arrived, budget))
         context.answer_deadline = arrived + budget
-        running = asyncio.ensure_future(self._run(context, query, variables, operation_name))
-        running.add_done_callback(partial(self._finished, ticket))
+        running = asyncio.ensure_future(
+            self._run(context, query, variables, operation_name, mutation))
+        running.add_done_callback(partial(self._finished, ticket, context.loaders))
         remaining = arrived + budget - asyncio.get_running_loop().time()
         try:
             done, _ = await asyncio.wait({running}, timeout=max(remaining, 0))

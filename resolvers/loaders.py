@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from aiodataloader import DataLoader
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,11 +21,24 @@ from identity.registry import Registry
 BatchFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
 
 
+class Recheck(Protocol):
+    """The identity registry's bounded live re-check of stale people (one request's share,
+    :class:`identity.freshness.RequestRechecks`)."""
+
+    async def __call__(self, golden_ids: Sequence[str]) -> None:
+        """Start the re-check of these people (a registry read is about to load them); it
+        must not wait for the searches."""
+
+    async def settle(self) -> bool:
+        """Wait for the re-checks started, within their bound; whether they linked new
+        records (the registry reads of this request are then out of date)."""
+
+
 class Loaders:
     def __init__(self, adapters: dict[str, Any], registry: Registry, deadline: float,
                  *, batching: bool = True,
-                 recheck: Callable[[Sequence[str]], Awaitable[None]] | None = None) -> None:
-        """``recheck`` runs before a batch of ``records_of`` reads (the identity registry's
+                 recheck: Recheck | None = None) -> None:
+        """``recheck`` starts before a batch of ``records_of`` reads (the identity registry's
         bounded live re-check of stale people, :mod:`identity.freshness`)."""
         self.adapters = adapters
         self.registry = registry
@@ -33,13 +46,16 @@ class Loaders:
         self.batching = batching
         self.recheck = recheck
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+        self._registry_loaders: dict[str, DataLoader[Any, Any]] = {}
 
     def _budgeted(self, source: str, fn: BatchFn) -> Callable[[list[Any]], Any]:
+        deadline = self.deadline  # not ``self``: no cycle between the loaders and their batches
+
         async def load(keys: list[Any]) -> list[Any]:
-            remaining = self.deadline - asyncio.get_running_loop().time()
+            remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 raise UpstreamTimeout(source, "request time budget spent before the call")
-            token = CALL_DEADLINE.set(self.deadline)
+            token = CALL_DEADLINE.set(deadline)
             try:
                 async with asyncio.timeout(remaining):
                     return list(await fn(keys))
@@ -66,19 +82,33 @@ class Loaders:
 
     def registry_loader(self, method: str) -> DataLoader[Any, Any]:
         """Registry batch reads: ``records_of`` (golden ids) and ``golden_of`` (record keys)."""
-        key = ("registry", method)
-        found = self._loaders.get(key)
+        found = self._registry_loaders.get(method)
         if found is None:
             fn = getattr(self.registry, method)
             if method == "records_of" and self.recheck is not None:
                 fn = _rechecked(fn, self.recheck)
             found = DataLoader(self._budgeted("registry", fn),
                                batch=self.batching, loop=asyncio.get_running_loop())
-            self._loaders[key] = found
+            self._registry_loaders[method] = found
         return found
 
+    def release(self) -> None:
+        """Drop every loader and what it cached (the request is over): its silo answers are
+        freed at once rather than by the cyclic garbage collector."""
+        for loader in (*self._loaders.values(), *self._registry_loaders.values()):
+            loader.clear_all()
+        self._loaders.clear()
+        self._registry_loaders.clear()
+        self.recheck = None
 
-def _rechecked(fn: BatchFn, recheck: Callable[[Sequence[str]], Awaitable[None]]) -> BatchFn:
+    def forget_identity(self) -> None:
+        """Drop the registry reads made so far (the re-check linked new records): the next
+        loads read the registry again, with no re-check; the silo reads stay cached."""
+        self.recheck = None
+        self._registry_loaders.clear()
+
+
+def _rechecked(fn: BatchFn, recheck: Recheck) -> BatchFn:
     async def load(golden_ids: Sequence[Any]) -> Sequence[Any]:
         await recheck(golden_ids)
         return await fn(golden_ids)

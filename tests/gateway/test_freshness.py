@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -57,10 +57,12 @@ def gateway_sandbox(fresh_sandbox: RunningSandbox) -> RunningSandbox:
 @asynccontextmanager
 async def serving(sandbox: RunningSandbox, refresh_s: float = 30.0, *,
                   minutes_later: int = 0,
+                  wrap: Callable[[dict[str, httpx.AsyncBaseTransport]], None] | None = None,
                   ) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
     """The gateway app (its lifespan running: the crawl task started) and a back-office
     client. ``minutes_later``: Zendesk answers as that many minutes from now — its incremental
-    export holds back the last minute of changes, as the real one does."""
+    export holds back the last minute of changes, as the real one does. ``wrap`` may replace
+    the silos' transports."""
     data = copy.deepcopy(gateway_config(sandbox))
     data["identity"]["refresh_s"] = refresh_s
     transports = sandbox.transports()
@@ -68,6 +70,8 @@ async def serving(sandbox: RunningSandbox, refresh_s: float = 30.0, *,
         later = create_zendesk_app(sandbox.data.zendesk, ZendeskSiloConfig(),
                                    clock=lambda: time.time() + 60 * minutes_later)
         transports["zendesk"] = httpx.ASGITransport(app=later)
+    if wrap is not None:
+        wrap(transports)
     app = create_app(parse_config(data, env={}), transports=transports)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://gateway",
@@ -225,6 +229,76 @@ async def test_a_ticket_opened_a_moment_ago_shows_on_the_next_read(
         await graphql(other_worker, PERSON, email=who["email"])
     again = (await silos["zendesk"].get("/_sandbox/stats")).json()["endpoints"]
     assert again.get(USER_SEARCH, 0) == searched.get(USER_SEARCH, 0)
+
+
+class Held(httpx.AsyncBaseTransport):
+    """A silo transport that counts requests by path and holds those matching ``hold`` until
+    :attr:`release` is set."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, hold: str = "",
+                 release: asyncio.Event | None = None) -> None:
+        self.inner = inner
+        self.hold = hold
+        self.release = release or asyncio.Event()
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        if self.hold and self.hold in request.url.path:
+            await asyncio.wait_for(self.release.wait(), 5)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_the_recheck_runs_beside_the_reads_and_a_new_link_is_read_before_answering(
+        fresh_sandbox: RunningSandbox) -> None:
+    # Zendesk's user search (the re-check) answers only once Shopify has been asked for the
+    # person's orders (the read): a request that waited for the re-check before reading would
+    # wait out its bound, answer without the new ticket and leave the link to the next one
+    who = next(candidates(fresh_sandbox, "shopify", "zendesk"))
+    read_started = asyncio.Event()
+    held: dict[str, Held] = {}
+
+    def wrap(transports: dict[str, httpx.AsyncBaseTransport]) -> None:
+        held["zendesk"] = Held(transports["zendesk"], "/users/search", read_started)
+        held["shopify"] = Held(transports["shopify"])
+        transports.update(held)
+
+    async with serving(fresh_sandbox, wrap=wrap) as (app, client):
+        runtime: Runtime = app.state.runtime
+        person = await golden_of(runtime, who["email"])
+        user_id, subject = new_zendesk_user(fresh_sandbox, who, datetime.now(UTC))
+        shopify = held["shopify"]
+        original = shopify.handle_async_request
+
+        async def signalling(request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/orders.json"):
+                read_started.set()
+            return await original(request)
+
+        shopify.handle_async_request = signalling  # type: ignore[method-assign]
+        body = await graphql(client, PERSON, email=who["email"])
+        assert await runtime.registry.golden_of([("zendesk", user_id)]) == [person]
+    assert "errors" not in body, body["errors"]
+    assert body["data"]["customer"]["id"] == person
+    assert subject in shown("zendesk", body["data"]["customer"])
+    # read again for the new record only: Shopify's orders were not asked twice
+    assert sum(p.endswith("/orders.json") for p in shopify.paths) == 1
+
+
+async def test_a_recheck_that_finds_nothing_new_costs_no_second_read(
+        fresh_sandbox: RunningSandbox) -> None:
+    who = next(candidates(fresh_sandbox, "shopify", "zendesk"))
+    held: dict[str, Held] = {}
+
+    def wrap(transports: dict[str, httpx.AsyncBaseTransport]) -> None:
+        held.update({kind: Held(transports[kind]) for kind in ("shopify", "zendesk")})
+        transports.update(held)
+
+    async with serving(fresh_sandbox, wrap=wrap) as (app, client):
+        body = await graphql(client, PERSON, email=who["email"])
+    assert "errors" not in body, body["errors"]
+    assert any(p.endswith("/users/search.json") for p in held["zendesk"].paths)
+    assert sum(p.endswith("/orders.json") for p in held["shopify"].paths) == 1
 
 
 async def test_a_failing_silo_never_fails_the_recheck_nor_the_read(

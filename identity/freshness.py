@@ -122,20 +122,26 @@ class Rechecker:
         return await self._check(mine) if mine else 0
 
     async def _check(self, golden_ids: Sequence[str]) -> int:
+        """Search the silos by these people's identifiers (at most :data:`VALUES_PER_PERSON`
+        each) and link what the registry does not hold yet; how many were linked."""
         try:
             async with asyncio.timeout(self.timeout_s):
                 known = await self.identity.registry.identifiers_of(golden_ids)
                 emails: list[str] = []
                 phones: list[str] = []
+                held: set[tuple[str, str, str]] = set()
                 for gid in golden_ids:
-                    mine_emails, mine_phones = known.get(gid, ([], []))
-                    values = [("email", e) for e in mine_emails
-                              if e not in self.rules.junk_emails]
-                    values += [("phone", p) for p in mine_phones
-                               if p not in self.rules.junk_phones]
-                    for kind, value in values[:self.values_per_person]:
+                    keys = known.get(gid, [])
+                    values = [("email", v) for k, v, _ in keys
+                              if k == "email" and v not in self.rules.junk_emails]
+                    values += [("phone", v) for k, v, _ in keys
+                               if k == "phone" and v not in self.rules.junk_phones]
+                    chosen = list(dict.fromkeys(values))[:self.values_per_person]
+                    for kind, value in chosen:
                         (emails if kind == "email" else phones).append(value)
-                linked = await self.identity.link_new(sorted(set(emails)), sorted(set(phones)))
+                    held.update(key for key in keys if (key[0], key[1]) in chosen)
+                linked = await self.identity.link_new(sorted(set(emails)), sorted(set(phones)),
+                                                      held=held)
             if linked:
                 log.info("re-check: %d new records linked to %d people", linked,
                          len(golden_ids))

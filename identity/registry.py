@@ -303,27 +303,28 @@ class Registry:
         return [g for g in stale if g in claimed], fresh
 
     async def identifiers_of(self, golden_ids: Sequence[str]
-                             ) -> dict[str, tuple[list[str], list[str]]]:
-        """Each person's normalized (emails, phones), sorted, as their records carry them."""
+                             ) -> dict[str, list[tuple[str, str, str]]]:
+        """Each person's normalized identifiers as their records carry them: sorted
+        (key type ``email``/``phone``, value, source of the record holding it) triples."""
         query = (
             sa.select(identity_record.c.golden_id, identity_key.c.key_type,
-                      identity_key.c.value)
+                      identity_key.c.value, identity_key.c.source)
             .select_from(identity_key.join(identity_record, sa.and_(
                 identity_key.c.source == identity_record.c.source,
                 identity_key.c.record_id == identity_record.c.record_id)))
             .where(identity_record.c.golden_id.in_(sa.bindparam("ids", expanding=True)),
                    identity_key.c.key_type.in_(("email", "phone"))))
 
-        async def work(conn: AsyncConnection) -> dict[str, tuple[set[str], set[str]]]:
-            found: dict[str, tuple[set[str], set[str]]] = {}
+        async def work(conn: AsyncConnection) -> dict[str, set[tuple[str, str, str]]]:
+            found: dict[str, set[tuple[str, str, str]]] = {}
             for chunk in _chunks(sorted(set(golden_ids))):
-                for gid, key_type, value in await conn.execute(query, {"ids": list(chunk)}):
-                    emails, phones = found.setdefault(gid, (set(), set()))
-                    (emails if key_type == "email" else phones).add(value)
+                for gid, key_type, value, source in await conn.execute(
+                        query, {"ids": list(chunk)}):
+                    found.setdefault(gid, set()).add((key_type, value, source))
             return found
 
         found = await read(self.engine, work)
-        return {gid: (sorted(e), sorted(p)) for gid, (e, p) in found.items()}
+        return {gid: sorted(keys) for gid, keys in found.items()}
 
     async def link(self, a: RecordKey, b: RecordKey, *, actor: str, reason: str) -> None:
         """Force two records into one person; survives re-indexing."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -131,19 +131,31 @@ class IdentityService:
                 found.extend(c for matches in result for c in matches)
         return found
 
-    async def link_new(self, emails: Sequence[str], phones: Sequence[str]) -> int:
+    async def link_new(self, emails: Sequence[str], phones: Sequence[str], *,
+                       held: Collection[tuple[str, str, str]] = ()) -> int:
         """Search every source live by these normalized emails and E.164 phones and link the
         records the registry does not hold yet (known records wait for the crawl); returns
-        how many were linked."""
-        if not emails and not phones:
-            return 0
+        how many were linked. ``held``: (key type, value, source) the registry already holds
+        — a source that keeps a key type unique (:func:`unique_keys`) is not searched for
+        those, as it cannot hold a second record with them; a source left nothing to search
+        is not called."""
+        held_set = set(held)
+
+        def wanted(source: CustomerSource, kind: str, values: Sequence[str]) -> list[str]:
+            if kind not in unique_keys(source):
+                return list(values)
+            return [v for v in values if (kind, v, source.source) not in held_set]
 
         async def both(source: CustomerSource) -> list[list[Customer]]:
+            mine_emails = wanted(source, "email", emails)
+            mine_phones = wanted(source, "phone", phones)
             by_email, by_phone = await asyncio.gather(
-                source.customers_by_emails(emails) if emails else _nothing(),
-                source.customers_by_phones(phones) if phones else _nothing())
+                source.customers_by_emails(mine_emails) if mine_emails else _nothing(),
+                source.customers_by_phones(mine_phones) if mine_phones else _nothing())
             return [*by_email, *by_phone]
 
+        if not emails and not phones:
+            return 0
         found = {(c.source, c.id): c for c in await self._search(both)}
         known = await self.registry.golden_of(list(found))
         new = [c for c, golden in zip(found.values(), known, strict=True) if golden is None]
@@ -153,3 +165,11 @@ class IdentityService:
 
 async def _nothing() -> list[list[Customer]]:
     return []
+
+
+def unique_keys(source: CustomerSource) -> frozenset[str]:
+    """The key types (``email``, ``phone``) the vendor lets at most one of its customer records
+    hold (its ``UNIQUE_KEYS``; none by default): Shopify refuses a second customer with a
+    taken email or phone, Zendesk a second user with a taken email."""
+    keys: object = getattr(source, "UNIQUE_KEYS", frozenset())
+    return frozenset(str(k) for k in keys) if isinstance(keys, frozenset) else frozenset()

@@ -151,6 +151,9 @@ class ShopifyAdapter(HTTPAdapter[ShopifyConfig]):
     """
 
     KIND = KIND
+    UNIQUE_KEYS = frozenset({"email", "phone"})
+    """Key types one customer record at most holds: Shopify refuses a customer whose email or
+    phone another holds (422 ``has already been taken``)."""
 
     def __init__(
         self,

@@ -67,6 +67,9 @@ class ZendeskAdapter(HTTPAdapter[ZendeskConfig]):
     """
 
     KIND = parse.KIND
+    UNIQUE_KEYS = frozenset({"email"})
+    """Key types one user at most holds: an email identity belongs to one user (422
+    ``DuplicateValue``); a phone number may be shared."""
 
     def __init__(
         self,

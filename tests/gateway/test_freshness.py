@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
+from urllib.parse import unquote_plus
 
 import httpx
 import pytest
@@ -241,9 +242,14 @@ class Held(httpx.AsyncBaseTransport):
         self.hold = hold
         self.release = release or asyncio.Event()
         self.paths: list[str] = []
+        self.queries: list[str] = []
+        """Each request's path, query string and body (what a search asked for)."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.paths.append(request.url.path)
+        await request.aread()
+        self.queries.append(unquote_plus(
+            f"{request.url.path}?{request.url.query.decode()} {request.content.decode()}"))
         if self.hold and self.hold in request.url.path:
             await asyncio.wait_for(self.release.wait(), 5)
         return await self.inner.handle_async_request(request)
@@ -299,6 +305,39 @@ async def test_a_recheck_that_finds_nothing_new_costs_no_second_read(
     assert "errors" not in body, body["errors"]
     assert any(p.endswith("/users/search.json") for p in held["zendesk"].paths)
     assert sum(p.endswith("/orders.json") for p in held["shopify"].paths) == 1
+
+
+async def test_a_source_that_keeps_emails_unique_is_not_searched_for_one_it_holds(
+        fresh_sandbox: RunningSandbox) -> None:
+    # Shopify and Zendesk refuse a second record with a taken email: a person whose email both
+    # already hold cannot have a new record there with it, so the re-check asks only the
+    # others (Square allows duplicates) — no search, no parse, no round trip for nothing
+    held: dict[str, Held] = {}
+
+    def wrap(transports: dict[str, httpx.AsyncBaseTransport]) -> None:
+        held.update({kind: Held(transports[kind]) for kind in ("shopify", "square", "zendesk")})
+        transports.update(held)
+
+    async with serving(fresh_sandbox, wrap=wrap) as (app, client):
+        runtime: Runtime = app.state.runtime
+        people = await runtime.registry.people(limit=300)
+        async with runtime.registry.engine.connect() as conn:
+            recent = set((await conn.execute(sa.select(identity_check.c.golden_id).where(
+                identity_check.c.checked_at >= datetime.now(UTC) - timedelta(minutes=5)))
+                ).scalars())
+        known = await runtime.registry.identifiers_of([p for p in people if p not in recent])
+        person, email = next(
+            (gid, value) for gid, keys in known.items() for kind, value, _ in keys
+            if kind == "email" and {"shopify", "zendesk"} <= {
+                source for k, v, source in keys if (k, v) == (kind, value)}
+            and value not in MatchRules().junk_emails)
+        searched = {kind: len(held[kind].queries) for kind in held}
+        body = await graphql(
+            client, f'{{ customer(id: "{person}") {{ id displayName {{ value }} }} }}')
+        assert body["data"]["customer"]["id"] == person
+        asked = {kind: held[kind].queries[searched[kind]:] for kind in held}
+    assert any(email in q for q in asked["square"]), (email, asked)
+    assert not any(email in q for q in asked["shopify"] + asked["zendesk"]), asked
 
 
 async def test_a_failing_silo_never_fails_the_recheck_nor_the_read(

@@ -33,13 +33,16 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -321,6 +324,23 @@ def start_process(args: list[str], log_path: Path, env: dict[str, str] | None = 
         return subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
+
+
+@contextmanager
+def sandboxed(customers: int, base_port: int, prefix: str) -> Iterator[Run]:
+    """A benchmark sandbox of its own for an in-process tool (``bench.profile``,
+    ``bench.recheck``): the silos started and indexed, the variables chosen; stopped and its
+    files removed at the end."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    run = Run(work, work, True, customers, base_port, None, False)
+    try:
+        run.start_sandbox()
+        run.choose_variables()
+        yield run
+    finally:
+        if run.sandbox is not None:
+            stop_process(run.sandbox)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:

@@ -15,8 +15,6 @@ served process under real load instead: ``py-spy record --gil -p <pid>`` (also i
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,9 +29,8 @@ from bench.harness import (
     S3_QUERY,
     S4_PAGES_BEFORE,
     S4_QUERY,
-    Run,
     log,
-    stop_process,
+    sandboxed,
 )
 from gateway.app import create_app
 from gateway.config import load_config
@@ -137,11 +134,7 @@ def main() -> None:
     parser.add_argument("--cpu-only", action="store_true",
                         help="no profiler: only the CPU per query (to compare two versions)")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="c360-profile-"))
-    run = Run(work, work, True, args.customers, args.base_port, None, False)
-    try:
-        run.start_sandbox()
-        run.choose_variables()
+    with sandboxed(args.customers, args.base_port, "c360-profile-") as run:
         run.set_profile(args.profile)
         log(f"profiling {args.queries} {args.scenario} queries")
         run_loop(profile(run.config_path, QUERIES[args.scenario],
@@ -149,11 +142,6 @@ def main() -> None:
                          args.html, run.credentials,
                          S4_PAGES_BEFORE if args.scenario == "S4-p10" else 0,
                          cpu_only=args.cpu_only))
-    finally:
-        if run.sandbox is not None:
-            stop_process(run.sandbox)
-        shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

@@ -13,16 +13,13 @@ the ratios of the first pass to the second.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.harness import PROFILES, S1_QUERY, SILOS, Run, log, stop_process
+from bench.harness import PROFILES, S1_QUERY, SILOS, Run, log, sandboxed
 from gateway.app import create_app
 from gateway.config import load_config
 from gateway.loop import run as run_loop
@@ -78,11 +75,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--base-port", type=int, default=18650)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="c360-recheck-"))
-    run = Run(work, work, True, args.customers, args.base_port, None, False)
-    try:
-        run.start_sandbox()
-        run.choose_variables()
+    with sandboxed(args.customers, args.base_port, "c360-recheck-") as run:
         config = run.config_path.read_text(encoding="utf-8")
         # the default interval: the first pass is the first read of each person in it
         run.config_path.write_text(config.replace("refresh_s = 3600", "refresh_s = 30"),
@@ -99,11 +92,6 @@ def main() -> None:
         log(f"  re-checked / fresh: p50 {first['p50_ms'] / second['p50_ms']:.2f}×, CPU "
             f"{first['cpu_ms'] / second['cpu_ms']:.2f}×, silo requests "
             f"{first['requests'] / second['requests']:.2f}×")
-    finally:
-        if run.sandbox is not None:
-            stop_process(run.sandbox)
-        shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

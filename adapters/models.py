@@ -8,7 +8,7 @@ read them as attributes, with no per-field resolver cost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -172,6 +172,12 @@ class OrderSummary:
     financial_status: str | None = None
     closed: bool = False
 
+    def whole(self, lines: tuple[OrderLine, ...], fulfillments: tuple[Fulfillment, ...] = (),
+              returns: tuple[OrderReturn, ...] = ()) -> Order:
+        """The whole order: this summary with its lines, fulfillments and returns."""
+        return Order(**{f.name: getattr(self, f.name) for f in fields(self)}, lines=lines,
+                     fulfillments=fulfillments, returns=returns)
+
 
 @dataclass(frozen=True, slots=True)
 class Order:
@@ -200,12 +206,7 @@ class Order:
     def summary(self) -> OrderSummary:
         """The order without its lines, fulfillments and returns: what a summary read of it
         answers."""
-        return OrderSummary(
-            source=self.source, kind=self.kind, id=self.id, number=self.number,
-            channel=self.channel, customer_id=self.customer_id, placed_at=self.placed_at,
-            updated_at=self.updated_at, status=self.status, total=self.total,
-            location_id=self.location_id, return_of=self.return_of,
-            financial_status=self.financial_status, closed=self.closed)
+        return OrderSummary(**{f.name: getattr(self, f.name) for f in fields(OrderSummary)})
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import tomllib
 from typing import Any
 
 import httpx
+import tomli_w
 
 from bench.harness import PROFILES, S1_QUERY, SILOS, Run, log, sandboxed
 from gateway.app import create_app
@@ -76,10 +78,10 @@ def main() -> None:
     parser.add_argument("--base-port", type=int, default=18650)
     args = parser.parse_args()
     with sandboxed(args.customers, args.base_port, "c360-recheck-") as run:
-        config = run.config_path.read_text(encoding="utf-8")
+        config = tomllib.loads(run.config_path.read_text(encoding="utf-8"))
         # the default interval: the first pass is the first read of each person in it
-        run.config_path.write_text(config.replace("refresh_s = 3600", "refresh_s = 30"),
-                                   encoding="utf-8")
+        config["identity"]["refresh_s"] = 30
+        run.config_path.write_bytes(tomli_w.dumps(config).encode())
         run.set_profile(args.profile)
         people = min(args.people, len(run.variables["S1"]) - WARM)
         log(f"S1 over {people} people, {args.profile} silos: re-checked, then fresh")

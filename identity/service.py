@@ -171,5 +171,5 @@ def unique_keys(source: CustomerSource) -> frozenset[str]:
     """The key types (``email``, ``phone``) the vendor lets at most one of its customer records
     hold (its ``UNIQUE_KEYS``; none by default): Shopify refuses a second customer with a
     taken email or phone, Zendesk a second user with a taken email."""
-    keys: object = getattr(source, "UNIQUE_KEYS", frozenset())
-    return frozenset(str(k) for k in keys) if isinstance(keys, frozenset) else frozenset()
+    keys: frozenset[str] = getattr(source, "UNIQUE_KEYS", frozenset())
+    return keys

@@ -434,25 +434,10 @@ def parse_order(
         parse_refund(refund, source=source, currency=currency)
         for refund in _list(record, "refunds")
     )
-    return Order(
-        source=head.source,
-        kind=head.kind,
-        id=head.id,
-        number=head.number,
-        channel=head.channel,
-        customer_id=head.customer_id,
-        placed_at=head.placed_at,
-        updated_at=head.updated_at,
-        status=head.status,
-        total=head.total,
+    return head.whole(
         lines=tuple(parse_line(line, currency) for line in _list(record, "line_items")),
         fulfillments=parse_fulfillments(record, pickup_at, head.status == "CANCELLED"),
-        returns=tuple(r for r in returns if r is not None),
-        location_id=head.location_id,
-        return_of=head.return_of,
-        financial_status=head.financial_status,
-        closed=head.closed,
-    )
+        returns=tuple(r for r in returns if r is not None))
 
 
 def parse_orders(

@@ -18,6 +18,7 @@ from graphql import FieldNode, FragmentDefinitionNode, OperationDefinitionNode, 
 
 from adapters.models import Channel, Money, Order, OrderLine
 from adapters.shopify import requests as calls
+from bench.harness import S2_QUERY as S2
 from gateway.app import create_app
 from gateway.config import parse_config
 from resolvers import commerce
@@ -63,13 +64,6 @@ def summary(document: str) -> bool:
     return commerce.summary_selection(*orders_fields(document))
 
 
-S2 = """query S2 {
-  customers(first: 50) { edges { node {
-    id displayName { value }
-    orders(first: 10) { edges { node {
-      id channel number placedAt status total { amount currency } } } }
-    tickets { edges { node { id subject status } } }
-    loyalty { tier } } } } }"""
 
 
 @pytest.mark.parametrize("document", [

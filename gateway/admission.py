@@ -43,8 +43,8 @@ before it — running (prediction minus what was measured so far, at least 0) an
 loop being one core. The request is admitted when ``now + ahead + slowdown × its CPU ≤
 arrival + budget − margin``, ``ahead`` being ``max(wait, its I/O wait)`` when it starts at once
 (its silo waits overlap the CPU of those running) and ``wait + its I/O wait`` when it queues
-(the margin: the reserve of :func:`upstream_deadline` plus the running window, below) and,
-if it has to queue, its wait is at most
+(the margin: the reserve of :func:`upstream_deadline`, then the running window, below, or the
+key's recent **overrun** when larger) and, if it has to queue, its wait is at most
 ``gateway.queue_wait_ms`` (predictions are means: the shorter the queue, the smaller the
 errors that add up in it; measured on the benchmark, a 2 s queue let answers run past the
 budget that a 0.5 s one kept). Otherwise it is refused at once: HTTP 503, code ``OVERLOADED``,
@@ -70,8 +70,20 @@ above :data:`MAX_WINDOW_S`. So the core is kept busy while requests run as few a
 that takes, in order: the earliest admitted finish first instead of all of them finishing
 together, late.
 
+**Overrun.** The time a request is predicted to finish at (``now + ahead + slowdown × its
+CPU``) is kept on its ticket; when it ends, how much later it really finished is learned per key
+as an upper envelope (a later finish moves it half-way, an earlier one by a tenth), and only
+for keys predicted from measurements (an unseen key's first error is its static cost's). Means
+are right on average; what makes an answer miss its budget is the tail: a request that waits
+several sequential silo rounds (a timeline page) waits behind the CPU of every other request at
+each round, more than the means say, and its calls were cut at the upstream deadline — a partial
+answer from healthy silos. The envelope replaces the window as the margin when it is the larger
+(the window is the delay admission expects from work started later; the overrun measured it
+already): requests of that key are admitted only as far as they recently finished in time.
+
 **No refusal after a wait**, except when the prediction was badly off: a queued request whose
-turn comes so late that even its own CPU no longer fits before its budget ends is refused then
+turn comes so late that its own CPU and silo wait no longer fit before its upstream calls must
+end is refused then
 (503 ``OVERLOADED``, logged, counted in ``late_refused``) — running it would only produce an
 answer cut at its budget. An admitted request that overruns is still cut at its budget (HTTP
 504, ``BUDGET_EXCEEDED``; execution checks its deadline between fields), and its measured CPU
@@ -89,10 +101,12 @@ import math
 import os
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.loop import running
 
 RESERVE_FRACTION = 0.1
 RESERVE_MAX_S = 0.25
@@ -125,6 +139,10 @@ UNIT_ALPHA = 0.05
 SLOWDOWN_ALPHA = 0.1
 MAX_SLOWDOWN = 5.0
 KEYS = 1024
+OVERRUN_UP = 0.5
+OVERRUN_DOWN = 0.1
+"""Weights of a key's newest overrun in its envelope: when later than the envelope, and when
+not (module doc)."""
 """Keys (document, operation, cost) the predictor remembers."""
 
 
@@ -192,6 +210,9 @@ class Prediction:
     """Seconds it is predicted to wait on its silos with nothing else to run."""
     known: bool
     """Whether measured for its key (else: from its static cost)."""
+    overrun_s: float = field(default=0.0, compare=False)
+    """How much later than predicted requests of its key have recently finished (the upper
+    envelope of their overruns, at least 0): kept as margin when deciding (module doc)."""
 
 
 class Predictor:
@@ -201,7 +222,8 @@ class Predictor:
         self.cpu_per_unit_s = cpu_per_unit_s
         self.io_s = 0.0
         """The learned I/O wait of any request: the prior for an unseen key."""
-        self._keys: OrderedDict[Hashable, list[float]] = OrderedDict()  # [cpu, io, samples]
+        # [cpu, io, samples, overrun envelope]
+        self._keys: OrderedDict[Hashable, list[float]] = OrderedDict()
 
     @staticmethod
     def _units(cost: int | None) -> int:
@@ -211,15 +233,26 @@ class Predictor:
         found = self._keys.get(key)
         if found is not None:
             self._keys.move_to_end(key)
-            return Prediction(found[0], found[1], True)
+            return Prediction(found[0], found[1], True, max(found[3], 0.0))
         return Prediction(self._units(cost) * self.cpu_per_unit_s, self.io_s, False)
+
+    def overran(self, key: Hashable, overrun_s: float) -> None:
+        """A request of ``key``, admitted on a known prediction, finished ``overrun_s`` after
+        the time its admission predicted (negative: before). The envelope rises fast
+        (:data:`OVERRUN_UP`) and decays slowly (:data:`OVERRUN_DOWN`), so one late answer makes
+        the next admissions of its key keep that margin for a while."""
+        found = self._keys.get(key)
+        if found is None:
+            return
+        step = OVERRUN_UP if overrun_s > found[3] else OVERRUN_DOWN
+        found[3] += step * (overrun_s - found[3])
 
     def learn(self, key: Hashable, cost: int | None, cpu_s: float, io_s: float) -> None:
         """One request of ``key`` used ``cpu_s`` of loop CPU and waited ``io_s`` on I/O."""
         cpu_s, io_s = max(cpu_s, 0.0), max(io_s, 0.0)
         found = self._keys.get(key)
         if found is None:
-            self._keys[key] = [cpu_s, io_s, 1.0]
+            self._keys[key] = [cpu_s, io_s, 1.0, 0.0]
             if len(self._keys) > KEYS:
                 self._keys.popitem(last=False)
         else:
@@ -241,6 +274,10 @@ class Ticket:
     predicted: Prediction
     deadline: float
     """Arrival + budget (event-loop time)."""
+    cutoff: float
+    """When its upstream calls must have ended (:func:`upstream_deadline`)."""
+    due: float
+    """When admission predicted it would finish (event-loop time)."""
     started: asyncio.Future[bool] | None = None
     """Queued: resolves True when it starts, False when refused at its turn."""
     running: bool = False
@@ -312,6 +349,15 @@ class Admission:
         return self._clock() if self._clock is not None else \
             asyncio.get_running_loop().time()
 
+    @property
+    def admitted_total(self) -> int:
+        return self.stats.admitted
+
+    @property
+    def idle(self) -> bool:
+        """Nothing admitted is running or queued."""
+        return not self.running and not self.queue
+
     # -- measuring ---------------------------------------------------------------------------
     def sample(self) -> float:
         """Share the loop CPU used since the last reading among the running requests; the CPU
@@ -350,19 +396,20 @@ class Admission:
         if admitted and admitted >= self.max_in_flight:
             return self._refuse("full", 1.0)
         starts_now = not self.queue and self._may_start()
+        now = self.now()
+        wait = self.slowdown * self.backlog() if admitted else 0.0
+        # starting now, its silo waits overlap the CPU of those running; queued, they follow it
+        ahead = max(wait, predicted.io_s) if starts_now else wait + predicted.io_s
+        due = now + ahead + self.slowdown * predicted.cpu_s
         if admitted:
-            now = self.now()
-            wait = self.slowdown * self.backlog()
-            # starting now, its silo waits overlap the CPU of those running; queued, they
-            # follow it
-            ahead = max(wait, predicted.io_s) if starts_now else wait + predicted.io_s
-            late = (now + ahead + self.slowdown * predicted.cpu_s) - (
-                arrived + budget_s - reserve(budget_s) - self.window)
+            late = due + max(self.window, predicted.overrun_s) - (
+                arrived + budget_s - reserve(budget_s))
             if late > 0:
                 return self._refuse("budget", late)
             if not starts_now and wait > self.max_wait_s:
                 return self._refuse("wait", wait - self.max_wait_s)
-        ticket = Ticket(key, cost, predicted, arrived + budget_s)
+        ticket = Ticket(key, cost, predicted, arrived + budget_s,
+                        upstream_deadline(arrived, budget_s), due)
         self.stats.admitted += 1
         if starts_now:
             self._start(ticket)
@@ -414,7 +461,8 @@ class Admission:
             assert ticket.started is not None
             if ticket.started.done():  # its caller went away while it waited
                 continue
-            if self.now() + self.slowdown * ticket.cpu_s > ticket.deadline:
+            if self.now() + self.slowdown * ticket.cpu_s + ticket.predicted.io_s > \
+                    ticket.cutoff:
                 self.stats.late_refused += 1
                 ticket.started.set_result(False)
                 continue
@@ -448,6 +496,8 @@ class Admission:
         if learn:
             idle = (self.now() - ticket.start_at) - \
                 self.slowdown * (now_cpu - ticket.cpu_at_start)
+            if ticket.predicted.known:
+                self.predictor.overran(ticket.key, self.now() - ticket.due)
             self.predictor.learn(ticket.key, ticket.cost, cpu_s, idle)
         self._dispatch()
 
@@ -493,12 +543,6 @@ class Admission:
                 self._meter.close()
 
 
-@contextlib.asynccontextmanager
-async def watching(admission: Admission) -> AsyncIterator[None]:
-    task = asyncio.create_task(admission.watch(), name="c360-admission")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+def watching(admission: Admission) -> contextlib.AbstractAsyncContextManager[None]:
+    """The admission's watcher, for the app's lifespan."""
+    return running(admission.watch(), "c360-admission")

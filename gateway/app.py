@@ -50,6 +50,7 @@ from gateway.auth.middleware import Authenticator, authentication, unauthenticat
 from gateway.config import Config, GatewaySettings
 from gateway.graphiql import graphiql_html, wants_page
 from gateway.limits.gate import QueryGate, Refused
+from gateway.memory import Trimmer, malloc_trim, trimming
 from gateway.ratelimit.middleware import rate_limiting
 from gateway.runtime import Runtime, open_runtime
 from identity.crawl import Crawler, crawling
@@ -440,6 +441,8 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
         async with open_runtime(config, transports=transports, engines=engines) as runtime, \
                 watching(endpoint.admission), AsyncExitStack() as stack:
             app.state.runtime = runtime
+            app.state.trimmer = Trimmer(endpoint.admission, malloc_trim())
+            await stack.enter_async_context(trimming(app.state.trimmer))
             app.state.crawler = None
             if config.identity.refresh_s > 0:  # the registry kept fresh while serving
                 app.state.crawler = await stack.enter_async_context(crawling(Crawler(

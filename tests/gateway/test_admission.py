@@ -20,6 +20,7 @@ from gateway.admission import (
     BASE_UNITS,
     CPU_PER_UNIT_S,
     IDLE_BELOW,
+    OVERRUN_UP,
     PROBE_S,
     SHRINK,
     Admission,
@@ -222,6 +223,43 @@ async def test_a_request_that_cannot_finish_within_its_budget_is_refused_on_arri
     teach(idle, meter, "huge", 5.0)
     assert enter(idle, meter, "huge").running
     assert idle.arrive("heavy", 100, meter.t, 2.0) == Refusal(4, "budget")
+
+
+async def test_a_key_that_recently_finished_late_keeps_that_margin() -> None:
+    """Timeline pages (0.1 s of CPU, 0.3 s on silos) finish when predicted, then one finishes
+    0.5 s late (it waited behind others at each silo round). Behind a running 1.15 s request, the
+    next page would fit the budget only without that margin: refused. Pages on time again
+    bring the margin down, and it fits."""
+    meter = Meter()
+    gate = admission(meter)
+    teach(gate, meter, "heavy", 1.15)
+    for _ in range(3):  # unseen, then known and on time
+        page = enter(gate, meter, "page")
+        meter.work(0.1, wall_s=0.4)
+        gate.finish(page)
+    assert gate.predict("page", 100).overrun_s == pytest.approx(0.0, abs=1e-9)
+    late = enter(gate, meter, "page")
+    meter.work(0.1, wall_s=0.9)
+    gate.finish(late)
+    predicted = gate.predict("page", 100)
+    assert predicted.overrun_s == pytest.approx(OVERRUN_UP * 0.5)
+
+    heavy = enter(gate, meter, "heavy")
+    cutoff = meter.t + 2.0 - 0.2  # the budget less the reserve
+    due = meter.t + 1.15 + predicted.io_s + predicted.cpu_s  # queued behind the heavy one
+    assert due + gate.window < cutoff < due + predicted.overrun_s  # the window would admit it
+    refused = gate.arrive("page", 100, meter.t, 2.0)
+    assert isinstance(refused, Refusal) and refused.reason == "budget"
+    meter.work(1.15)
+    gate.finish(heavy)
+
+    for _ in range(3):
+        page = enter(gate, meter, "page")
+        meter.work(0.1, wall_s=0.4)
+        gate.finish(page)
+    assert gate.predict("page", 100).overrun_s < predicted.overrun_s
+    enter(gate, meter, "heavy")
+    assert isinstance(gate.arrive("page", 100, meter.t, 2.0), Ticket)
 
 
 async def test_max_in_flight_is_a_hard_cap_on_what_is_admitted() -> None:

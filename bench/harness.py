@@ -407,6 +407,12 @@ def tree_rss_kb(pid: int) -> int:
     return _tree_status_kb(pid, "VmRSS:")
 
 
+def settled_rss_kb(pid: int) -> int:
+    """The tree's resident set after :data:`bench.targets.SETTLE_S` with no request."""
+    time.sleep(targets.SETTLE_S)
+    return tree_rss_kb(pid)
+
+
 def _tree_status_kb(pid: int, key: str) -> int:
     total = 0
     for p in tree(pid):
@@ -938,12 +944,12 @@ class Run:
                     log(f"  S4-p10: no cursors: {exc}")
             if contestant.kind != "direct":
                 self.prime(contestant)
-            warm_kb = tree_rss_kb(proc.pid) if proc else 0
+            warm_kb = settled_rss_kb(proc.pid) if proc else 0
             for profile in PROFILES:
                 self.run_profile(contestant, proc, profile)
             if proc is not None:
                 self.memory[contestant.key] = memory_entry(
-                    contestant.name, warm_kb, tree_rss_kb(proc.pid), tree_hwm_kb(proc.pid))
+                    contestant.name, warm_kb, settled_rss_kb(proc.pid), tree_hwm_kb(proc.pid))
                 log(f"  RSS {self.memory[contestant.key]['after_warmup_mb']} MB after warm-up, "
                     f"{self.memory[contestant.key]['after_cells_mb']} MB after its cells")
             self.count_all(contestant)

@@ -394,8 +394,9 @@ def memory_section(results: dict[str, Any]) -> list[str]:
     if not memory:
         return []
     lines = ["## Memory", "",
-             "Resident set (VmRSS) of the server's process tree right after its warm-up (the "
-             "priming requests) and after all its cells; peak: VmHWM at the end.", "",
+             "Resident set (VmRSS) of the server's process tree after its warm-up (the "
+             "priming requests) and after all its cells, each read after "
+             f"{targets.SETTLE_S:g} s with no request; peak: VmHWM at the end.", "",
              "| contestant | after warm-up MB | after its cells MB | ratio | peak MB |",
              "|" + "---|" * 5]
     for m in memory.values():

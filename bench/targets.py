@@ -418,6 +418,11 @@ def cpu_s2_check(results: dict[str, Any]) -> Check:
     return target, _status(max(ms for _, ms in judged) <= CPU_PER_S2_MS), ", ".join(parts)
 
 
+SETTLE_S = 2.5
+"""How long a server is left idle before its resident set is read: c360 gives its free heap
+back once idle (:mod:`gateway.memory`, checked every second), as a server between two bursts."""
+
+
 def rss_ratio(after_warmup_kb: float, after_kb: float) -> float | None:
     """The resident set after the cells over the one after warm-up (None without the
     latter)."""

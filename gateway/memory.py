@@ -12,11 +12,13 @@ runs less often than CPython's default (:data:`gateway.loop.GC_THRESHOLDS`).
 
 :class:`Trimmer` watches the admission's counters and, once the worker has been idle (nothing
 running or queued, nothing admitted) for a whole check interval after having served requests
-since the last time, runs a full collection
-and then glibc's ``malloc_trim(0)``, which hands every free page of every heap back to the
-kernel. It runs on
-the loop while nothing else does, so no request waits for it; a worker that is never idle is
-using its memory. Where the C library has no ``malloc_trim`` (musl, macOS), it does nothing.
+since the last time, runs a full collection and then glibc's ``malloc_trim(0)``, which hands
+every free page of every heap back to the kernel. It runs on the loop while nothing else does;
+a worker that is never idle is using its memory. Measured on the benchmark's worker after a
+burst: the collection about 100 ms, the trim 2–3 ms. A request arriving meanwhile waits for
+them, at most once per burst — the full collection the burst's garbage would otherwise get from
+the collector's own thresholds, in the middle of later requests. Where the C library has no
+``malloc_trim`` (musl, macOS), it does nothing.
 """
 
 from __future__ import annotations

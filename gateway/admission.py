@@ -272,8 +272,6 @@ class Ticket:
     key: Hashable
     cost: int | None
     predicted: Prediction
-    deadline: float
-    """Arrival + budget (event-loop time)."""
     cutoff: float
     """When its upstream calls must have ended (:func:`upstream_deadline`)."""
     due: float
@@ -408,8 +406,7 @@ class Admission:
                 return self._refuse("budget", late)
             if not starts_now and wait > self.max_wait_s:
                 return self._refuse("wait", wait - self.max_wait_s)
-        ticket = Ticket(key, cost, predicted, arrived + budget_s,
-                        upstream_deadline(arrived, budget_s), due)
+        ticket = Ticket(key, cost, predicted, upstream_deadline(arrived, budget_s), due)
         self.stats.admitted += 1
         if starts_now:
             self._start(ticket)

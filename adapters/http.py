@@ -73,6 +73,20 @@ CALL_DEADLINE: ContextVar[float | None] = ContextVar("c360_call_deadline", defau
 that would wait past it is not attempted: the error is raised at once, as it is."""
 
 
+_READ = httpx.ByteStream(b"")
+
+
+def unbound(response: httpx.Response) -> httpx.Response:
+    """``response``, read, without its stream. httpx's client wraps the transport's stream in
+    one that points back at the response (to time it): a reference cycle, so the response and
+    all that hangs off it (its request, headers, the pool's own response: about 50 objects a
+    call) would wait for the cycle collector instead of being freed as soon as the adapter is
+    done with them. ``client.request`` has read and closed the body: nothing needs the stream
+    any more."""
+    response.stream = _READ
+    return response
+
+
 class VendorHTTP:
     """One source's HTTP access: ``send`` maps every failure to the error tree."""
 
@@ -122,9 +136,9 @@ class VendorHTTP:
         while True:
             attempt += 1
             try:
-                response = await self.client.request(
+                response = unbound(await self.client.request(
                     method, url, params=params, content=content, headers=headers,
-                    timeout=self.timeout)
+                    timeout=self.timeout))
                 error = self._status_error(method, path, response, allow)
                 if error is None:
                     return response

@@ -66,6 +66,35 @@ def _utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+_IDENTIFIERS = (
+    sa.select(identity_record.c.golden_id, identity_key.c.key_type, identity_key.c.value,
+              identity_key.c.source)
+    .select_from(identity_key.join(identity_record, sa.and_(
+        identity_key.c.source == identity_record.c.source,
+        identity_key.c.record_id == identity_record.c.record_id)))
+    .where(identity_record.c.golden_id.in_(sa.bindparam("ids", expanding=True)),
+           identity_key.c.key_type.in_(("email", "phone"))))
+_FRESH = sa.select(identity_check.c.golden_id).where(
+    identity_check.c.golden_id.in_(sa.bindparam("ids", expanding=True)),
+    identity_check.c.checked_at >= sa.bindparam("stale_before"))
+
+
+def _claim(insert: Any) -> Any:
+    """Mark a person checked now unless someone did since ``stale_before``: of workers claiming
+    together, one gets the row back."""
+    stmt = insert(identity_check).values(golden_id=sa.bindparam("golden_id"),
+                                         checked_at=sa.bindparam("checked_at"))
+    return stmt.on_conflict_do_update(
+        index_elements=["golden_id"], set_={"checked_at": stmt.excluded.checked_at},
+        where=identity_check.c.checked_at < sa.bindparam("stale_before"),
+    ).returning(identity_check.c.golden_id)
+
+
+_CLAIM = {"postgresql": _claim(postgresql.insert), "sqlite": _claim(sqlite.insert)}
+"""Built once (on every request's re-check, building them cost CPU and left reference cycles
+in SQLAlchemy's constructs to the collector)."""
+
+
 def _keys_of(record: RecordIdentity) -> list[dict[str, str]]:
     rows = [{"key_type": "email", "value": v} for v in sorted(record.emails)]
     rows += [{"key_type": "phone", "value": v} for v in sorted(record.phones)]
@@ -285,41 +314,26 @@ class Registry:
         wanted = list(dict.fromkeys(golden_ids))
         if not wanted:
             return [], set()
-        insert = self._insert()
         async with self.engine.begin() as conn:
-            fresh = set((await conn.execute(sa.select(identity_check.c.golden_id).where(
-                identity_check.c.golden_id.in_(wanted),
-                identity_check.c.checked_at >= stale_before))).scalars())
+            fresh = set((await conn.execute(_FRESH, {
+                "ids": wanted, "stale_before": stale_before})).scalars())
             stale = [g for g in wanted if g not in fresh][:limit]
             if not stale:
                 return [], fresh
-            stmt = insert(identity_check).values([{"golden_id": g, "checked_at": now}
-                                                  for g in stale])
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["golden_id"], set_={"checked_at": stmt.excluded.checked_at},
-                where=identity_check.c.checked_at < stale_before,
-            ).returning(identity_check.c.golden_id)
-            claimed = set((await conn.execute(stmt)).scalars())
+            claimed = set((await conn.execute(_CLAIM[self.engine.dialect.name], [
+                {"golden_id": g, "checked_at": now, "stale_before": stale_before}
+                for g in stale])).scalars())
         return [g for g in stale if g in claimed], fresh
 
     async def identifiers_of(self, golden_ids: Sequence[str]
                              ) -> dict[str, list[tuple[str, str, str]]]:
         """Each person's normalized identifiers as their records carry them: sorted
         (key type ``email``/``phone``, value, source of the record holding it) triples."""
-        query = (
-            sa.select(identity_record.c.golden_id, identity_key.c.key_type,
-                      identity_key.c.value, identity_key.c.source)
-            .select_from(identity_key.join(identity_record, sa.and_(
-                identity_key.c.source == identity_record.c.source,
-                identity_key.c.record_id == identity_record.c.record_id)))
-            .where(identity_record.c.golden_id.in_(sa.bindparam("ids", expanding=True)),
-                   identity_key.c.key_type.in_(("email", "phone"))))
-
         async def work(conn: AsyncConnection) -> dict[str, set[tuple[str, str, str]]]:
             found: dict[str, set[tuple[str, str, str]]] = {}
             for chunk in _chunks(sorted(set(golden_ids))):
                 for gid, key_type, value, source in await conn.execute(
-                        query, {"ids": list(chunk)}):
+                        _IDENTIFIERS, {"ids": list(chunk)}):
                     found.setdefault(gid, set()).add((key_type, value, source))
             return found
 

@@ -24,7 +24,8 @@ suite with ``C360_PLANNED_EXECUTION=0`` checks both paths give the same answers.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -40,6 +41,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfoHelpers,
     GraphQLSchema,
     GraphQLString,
     Undefined,
@@ -171,6 +173,26 @@ async def _settled(values: Any, pending: list[Any]) -> Any:
     return values
 
 
+def _helpers_of(context: LeanExecutionContext) -> GraphQLResolveInfoHelpers:
+    """The resolve infos' helpers, holding the context weakly. graphql-core builds them from
+    the context's bound methods: a reference cycle through the context, which leaves the whole
+    execution (its plans, collected fields and results) to the cycle collector once the answer
+    is sent. Resolvers call them only while the execution, hence its context, is alive."""
+    ref = weakref.ref(context)
+
+    def gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+        alive = ref()
+        return alive.gather_async_work(values) if alive is not None \
+            else gather_with_cancel(*values)
+
+    def track(values: Sequence[Any]) -> None:
+        alive = ref()
+        if alive is not None:
+            alive.track_async_work(values)
+
+    return GraphQLResolveInfoHelpers(gather=gather, track=track)
+
+
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's execution, with plain fields planned and answered directly (module
     doc)."""
@@ -184,6 +206,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         middleware = self.middleware_manager
         self._lean = not (middleware and middleware.middlewares)
         self._plans: dict[int, tuple[GroupedFieldSet, _Plan | None]] = {}
+        self.async_helpers = _helpers_of(self)
 
     def fast_allowed(self, type_name: str, field_name: str) -> bool:
         """Whether the planned path may answer this field (extension point: a subclass

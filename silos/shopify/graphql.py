@@ -842,6 +842,9 @@ class Prepared:
     operation: OperationDefinitionNode
 
 
+CHECKED_DOCUMENTS = 256
+
+
 class AdminGraphQL:
     """The ``graphql.json`` handler: parse, validate, cost, throttle, execute."""
 
@@ -851,6 +854,19 @@ class AdminGraphQL:
         self.schema = build(store)
         self.bucket = CostBucket(
             config.graphql_bucket_size, config.graphql_restore_rate, config.clock)
+        self._checked: dict[str, tuple[DocumentNode, list[GraphQLError]]] = {}
+        """Parsed and validated documents by text (an adapter sends the same few queries)."""
+
+    def checked(self, query: str) -> tuple[DocumentNode, list[GraphQLError]]:
+        """The parsed document and its validation errors; raises on a syntax error."""
+        known = self._checked.get(query)
+        if known is None:
+            document = parse_document(query)
+            known = (document, validate(self.schema, document))
+            if len(self._checked) >= CHECKED_DOCUMENTS:
+                self._checked.clear()
+            self._checked[query] = known
+        return known
 
     async def read(self, request: Request) -> tuple[str | None, Any, Any] | Response:
         """(query, variables, operationName) from a JSON or ``application/graphql`` body."""
@@ -876,10 +892,9 @@ class AdminGraphQL:
         if operation_name is not None and not isinstance(operation_name, str):
             return {"errors": [{"message": "operationName must be a string"}]}
         try:
-            document = parse_document(query)
+            document, problems = self.checked(query)
         except GraphQLError as error:
             return errors_only([error])
-        problems = validate(self.schema, document)
         if problems:
             return errors_only(problems)
         operation = get_operation_ast(document, operation_name)

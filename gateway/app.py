@@ -53,6 +53,8 @@ from gateway.limits.gate import QueryGate, Refused
 from gateway.memory import Trimmer, malloc_trim, trimming
 from gateway.ratelimit.middleware import rate_limiting
 from gateway.runtime import Runtime, open_runtime
+from gateway.telemetry.metrics import Metrics, metrics_endpoint, worker_exited
+from gateway.telemetry.requests import Observed, answer_of
 from identity.crawl import Crawler, crawling
 from resolvers.context import Context
 from resolvers.loaders import Loaders
@@ -143,6 +145,7 @@ class Shedding:
                 scope["method"] in ("GET", "POST") and not wants_page(scope):
             refusal = self.admission.shed()
             if refusal is not None:
+                answer_of(scope).refused = refusal.reason
                 media_type = negotiate(Headers(scope=scope).get("accept")) or JSON
                 await _overloaded(media_type, refusal.retry_after_s)(scope, receive, send)
                 return
@@ -209,8 +212,10 @@ class GraphQLEndpoint:
         arrived = arrival(request.scope)
         ticket = self.admission.arrive((query, operation_name, cost), cost, arrived, budget)
         if isinstance(ticket, Refusal):
+            answer_of(request.scope).refused = ticket.reason
             return _overloaded(media_type, ticket.retry_after_s)
         if not await self.admission.wait(ticket):
+            answer_of(request.scope).refused = "late"
             log.warning("request %s: refused after queueing, its turn came too late for its "
                         "predicted cost", request.state.request_id)
             return _overloaded(media_type, 1)
@@ -248,8 +253,12 @@ class GraphQLEndpoint:
                                    "requestId": request.state.request_id}}]}, 503, media_type,
                     {"Retry-After": "1"})
         body: dict[str, Any] = {}
+        answer = answer_of(request.scope)
+        answer.outcome = "ok"
         if result.errors:
             body["errors"] = [e.formatted for e in result.errors]
+            answer.outcome = "partial" if result.data is not None else "error"
+            answer.codes = error_codes(body["errors"])
         if result.data is None and result.errors:
             status = 400 if media_type == GRAPHQL_RESPONSE else 200
             return _json(body, status, media_type)
@@ -303,17 +312,34 @@ class GraphQLEndpoint:
         operation_name = params.get("operationName")
         checked = await self.gate.admit(params, principal, request.app.state, request.method)
         if isinstance(checked, Refused):
+            name = params.get("operationName")
+            answer_of(request.scope).operation = name if isinstance(name, str) else ""
             # a document refused before execution is a request error: 400 with the GraphQL
             # response media type, 200 under the legacy application/json rules
             status = 200 if checked.status == 400 and media_type == JSON else checked.status
+            if checked.status == 400:
+                answer_of(request.scope).outcome = "invalid"
             return _json({"errors": checked.errors()}, status, media_type, checked.headers)
         query = checked.query
         if variables is not None and not isinstance(variables, dict):
             return _request_error("variables must be an object", 400, media_type)
         if operation_name is not None and not isinstance(operation_name, str):
             return _request_error("operationName must be a string", 400, media_type)
+        answer_of(request.scope).operation = checked.operation
         return await self.execute(request, query, variables, operation_name, media_type,
                                   mutation=checked.mutation, cost=checked.cost)
+
+
+def error_codes(errors: list[dict[str, Any]]) -> list[str]:
+    """Each error's ``extensions.code``, with its source when it names one (for the log line:
+    no message, which may quote a value)."""
+    codes = []
+    for error in errors:
+        extensions = error.get("extensions") or {}
+        code = str(extensions.get("code", "ERROR"))
+        source = extensions.get("source")
+        codes.append(f"{code}:{source}" if source else code)
+    return sorted(set(codes))
 
 
 def _overloaded(media_type: str, retry_after_s: int) -> Response:
@@ -429,6 +455,7 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
     ``security=False`` (benchmarks only: ``C360_SECURITY=0``) drops authentication, rate and
     query limits and treats every caller as back office; field rules still apply."""
 
+    metrics = Metrics() if config.telemetry.metrics else None
     schema = build_schema(introspection=config.limits.introspection,
                           suggestions=config.limits.suggestions)
     authenticator = Authenticator(config.auth)
@@ -438,8 +465,10 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(config, transports=transports, engines=engines) as runtime, \
+        async with open_runtime(config, transports=transports, engines=engines,
+                                metrics=metrics) as runtime, \
                 watching(endpoint.admission), AsyncExitStack() as stack:
+            stack.callback(worker_exited)
             app.state.runtime = runtime
             app.state.trimmer = Trimmer(endpoint.admission, malloc_trim())
             await stack.enter_async_context(trimming(app.state.trimmer))
@@ -475,6 +504,8 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if metrics is not None:
+        routes.append(Route("/metrics", metrics_endpoint(metrics)))
     try:
         from starlette.routing import Mount
         from starlette.staticfiles import StaticFiles
@@ -484,7 +515,8 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
         routes.append(Mount("/graphiql/static", StaticFiles(directory=STATIC_DIR)))
     except ImportError:  # pragma: no cover
         pass
-    middleware = [Middleware(Arrival), Middleware(RequestId), *cors(config),
+    middleware = [Middleware(Arrival), Middleware(RequestId),
+                  Middleware(Observed, metrics=metrics), *cors(config),
                   Middleware(Shedding, admission=endpoint.admission),
                   *(authentication(config, authenticator) + rate_limiting(config) if security
                     else [Middleware(Trusted, grants=config.auth.grants)])]

@@ -20,6 +20,7 @@ from adapters.kinds import SourceConfig, parse_source
 from gateway.auth.settings import AuthConfig, parse_auth
 from gateway.limits.settings import LimitsConfig, parse_limits, parse_persisted
 from gateway.ratelimit.settings import RateLimitConfig, parse_rate_limits
+from gateway.telemetry.settings import TelemetryConfig, parse_telemetry
 from identity.matching import RULE_ORDER, MatchRules
 from identity.names import LOCALES as NAME_LOCALES
 from identity.normalize import (
@@ -113,6 +114,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
     sagas: SagaConfig = field(default_factory=SagaConfig)
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     redis_url: str | None = None
     """Shared state for several workers (rate limits; later caches and breakers)."""
     path: Path | None = None
@@ -252,13 +254,15 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str],
         recover_interval_s=float(sagas_table.number("recover_interval_s", 10.0, minimum=0.1)),
         pause_after=sagas_table.string("pause_after", None))
     sagas_table.finish()
+    telemetry = parse_telemetry(root.table("telemetry"))
     redis_url = root.string("redis_url", None)
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://",
                                                            "unix://")):
         raise ConfigError("redis_url", "must be a redis://, rediss:// or unix:// URL")
     root.finish()
     return Config(gateway, sources, tuple(stores), identity, survivorship, auth=auth,
-                  limits=limits, rate_limits=rate_limits, sagas=sagas, redis_url=redis_url)
+                  limits=limits, rate_limits=rate_limits, sagas=sagas, telemetry=telemetry,
+                  redis_url=redis_url)
 
 
 def _origins(table: Table) -> list[str]:

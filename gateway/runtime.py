@@ -23,6 +23,7 @@ from adapters.sql import create_engine
 from adapters.transport import PooledTransport
 from gateway.audit.store import AuditLog
 from gateway.config import Config
+from gateway.telemetry.metrics import MeteredTransport, Metrics, meter_engine
 from identity.freshness import Rechecker
 from identity.matching import Matcher
 from identity.normalize import Normalizer
@@ -71,8 +72,10 @@ async def open_runtime(
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     engines: Mapping[str, AsyncEngine] | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Open clients, engines and the registry for ``config``; close them all on exit."""
+    """Open clients, engines and the registry for ``config``; close them all on exit. With
+    ``metrics``, every source's calls are counted and timed."""
     transports = transports or {}
     engines = dict(engines or {})
     async with AsyncExitStack() as stack:
@@ -90,10 +93,14 @@ async def open_runtime(
                     engine = create_engine(source_config.url, pool_size=source_config.pool,
                                            max_overflow=source_config.max_overflow)
                     stack.push_async_callback(engine.dispose)
+                if metrics is not None:
+                    stack.callback(meter_engine(engine, name, metrics))
                 adapters[name] = build_adapter(name, source_config, engine=engine)
             else:
-                client = httpx.AsyncClient(transport=transports.get(name) or PooledTransport(
-                    HTTP_LIMITS), limits=HTTP_LIMITS)
+                transport = transports.get(name) or PooledTransport(HTTP_LIMITS)
+                if metrics is not None:
+                    transport = MeteredTransport(transport, name, metrics)
+                client = httpx.AsyncClient(transport=transport, limits=HTTP_LIMITS)
                 stack.push_async_callback(client.aclose)
                 adapters[name] = build_adapter(name, source_config, client=client)
         identity_engine = engines.get("identity")

@@ -56,6 +56,7 @@ SCOPES: dict[str, str] = {
     "pickup:fulfil": "mark pickup orders ready and collected",
     "returns:write": "take web orders back in a store",
     "identity:steward": "link and split customer records",
+    "metrics:read": "the gateway's Prometheus metrics (GET /metrics: no customer data)",
 }
 
 _READ_ONE = frozenset({"customers:lookup", "orders:read", "tickets:read", "loyalty:read",

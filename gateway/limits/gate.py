@@ -59,12 +59,18 @@ class Admitted:
     cost: int | None = field(default=None, compare=False)
     """The operation's static cost (:mod:`gateway.limits.complexity`; None when it has none):
     admission's prior for a document it has not measured yet."""
+    operation: str = field(default="", compare=False)
+    """The name of the operation to run (``""``: unnamed), for metrics and logs."""
 
 
-def _is_mutation(document: DocumentNode, operation_name: Any) -> bool:
+def _chosen(document: DocumentNode, operation_name: Any) -> tuple[bool, str]:
+    """Whether the operation to run is a mutation, and its name."""
     operation = operation_of(document, operation_name if isinstance(operation_name, str)
                              else None)
-    return operation is not None and operation.operation is OperationType.MUTATION
+    if operation is None:
+        return False, ""
+    return (operation.operation is OperationType.MUTATION,
+            operation.name.value if operation.name is not None else "")
 
 
 @dataclass(frozen=True)
@@ -269,8 +275,9 @@ class QueryGate:
                 query, parsed, name if isinstance(name, str) else None,
                 variables if isinstance(variables, dict) else {},
                 self.limits.for_role(principal.role.value if principal is not None else None))
-            return Admitted(query, _is_mutation(parsed, name),
-                            figures.cost if figures is not None else None)
+            mutation, chosen = _chosen(parsed, name)
+            return Admitted(query, mutation, figures.cost if figures is not None else None,
+                            chosen)
         resolved = await self._document(params, state)
         if isinstance(resolved, Refused):
             return resolved
@@ -313,5 +320,5 @@ class QueryGate:
                            others=[(e.message, _locations(e)) for e in errors[1:]])
         if register is not None:
             await self._store(state).put(register, text)
-        return Admitted(text, _is_mutation(document, operation_name),
-                        figures.cost if figures is not None else None)
+        mutation, chosen = _chosen(document, operation_name)
+        return Admitted(text, mutation, figures.cost if figures is not None else None, chosen)

@@ -47,7 +47,7 @@ def test_secrets_come_from_the_environment(data: dict[str, Any]) -> None:
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     *parents, last = path.split(".")
     for part in parents:
-        data = data[part]
+        data = data.setdefault(part, {})
     if value is DELETE:
         del data[last]
     else:
@@ -74,6 +74,10 @@ DELETE = object()
         ("identity.max_people_per_identifier", True, "identity.max_people_per_identifier"),
         ("sources", {}, "sources"),
         ("surprise", 1, "surprise"),
+        ("telemetry.log_level", "loud", "telemetry.log_level"),
+        ("telemetry.log_format", "xml", "telemetry.log_format"),
+        ("telemetry.metrics", "sometimes", "telemetry.metrics"),
+        ("telemetry.traces", True, "telemetry.traces"),
     ],
 )
 def test_a_bad_value_names_its_key(data: dict[str, Any], path: str, value: Any,

@@ -3,12 +3,15 @@ healthy but not ready."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -74,3 +77,73 @@ def test_security_off_is_refused_off_loopback(tmp_path: Path) -> None:
                           env={**os.environ, "C360_SECURITY": "0"})
     assert done.returncode == 2
     assert "C360_SECURITY" in done.stderr and "loopback" in done.stderr
+
+
+def access_lines(log: Path) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return [line for line in lines if line["logger"] == "c360.access"]
+
+
+def workers(log: Path) -> set[int]:
+    """The processes that wrote access lines."""
+    return {line["process"] for line in access_lines(log)}
+
+
+def test_two_workers_answer_the_sum_of_their_metrics_in_json_logs(tmp_path: Path) -> None:
+    key = "c360_test_scraper_key_0123456789abcdef"
+    config = tmp_path / "c360.toml"
+    config.write_text(f"""
+[sources.zendesk]
+kind = "zendesk"
+url = "http://127.0.0.1:9"
+email = "api@example.com"
+api_token = "x"
+
+[identity]
+database_url = "sqlite+aiosqlite:///{tmp_path / 'identity.sqlite'}"
+refresh_s = 0
+
+[[auth.api_keys]]
+name = "prometheus"
+hash = "sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+scopes = ["metrics:read"]
+
+[telemetry]
+log_format = "json"
+""")
+    port = free_port_block(size=1)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
+             "--port", str(port), "--workers", "2"], stdout=out, stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/healthz").raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        sent = 0
+        while len(workers(log)) < 2 and sent < 400:  # new connections, spread by the kernel
+            assert httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}
+                              ).status_code == 401
+            sent += 1
+        assert len(workers(log)) == 2
+        for _ in range(6):
+            with httpx.Client() as client:
+                scraped = client.get(f"{base}/metrics", headers={"Authorization": f"ApiKey {key}"})
+            assert scraped.status_code == 200
+            assert f'c360_requests_total{{operation="unknown",outcome="unauthenticated"}} ' \
+                   f'{float(sent)}' in scraped.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    access = access_lines(log)
+    assert len(access) == sent and all(line["request_id"] != "-" for line in access)
+    assert {line["outcome"] for line in access} == {"unauthenticated"}

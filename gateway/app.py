@@ -312,8 +312,8 @@ class GraphQLEndpoint:
         operation_name = params.get("operationName")
         checked = await self.gate.admit(params, principal, request.app.state, request.method)
         if isinstance(checked, Refused):
-            name = params.get("operationName")
-            answer_of(request.scope).operation = name if isinstance(name, str) else ""
+            answer_of(request.scope).operation = (operation_name if isinstance(
+                operation_name, str) else "")
             # a document refused before execution is a request error: 400 with the GraphQL
             # response media type, 200 under the legacy application/json rules
             status = 200 if checked.status == 400 and media_type == JSON else checked.status

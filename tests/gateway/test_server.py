@@ -19,6 +19,18 @@ from silos.sandbox import SandboxOptions, prepare
 from tests.processes import free_port_block
 
 
+def healthy(base: str, timeout_s: float = 30) -> httpx.Response:
+    """``GET /healthz`` once the server listens."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return httpx.get(f"{base}/healthz").raise_for_status()
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_a_bad_config_stops_serve_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "c360.toml"
     config.write_text('[sources.pos]\nkind = "square"\nurl = "http://127.0.0.1:1"\n'
@@ -40,16 +52,7 @@ def test_serve_without_silos_is_alive_but_not_ready(tmp_path: Path) -> None:
          "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz")
-                break
-            except httpx.ConnectError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        assert health.json() == {"status": "ok"}
+        assert healthy(f"http://127.0.0.1:{port}").json() == {"status": "ok"}
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
         assert ready.status_code == 503
         checks = ready.json()["checks"]
@@ -120,15 +123,7 @@ log_format = "json"
             env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"})
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz").raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        healthy(base, timeout_s=60)
         sent = 0
         while len(workers(log)) < 2 and sent < 400:  # new connections, spread by the kernel
             assert httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}

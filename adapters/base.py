@@ -15,6 +15,7 @@ from typing import ClassVar, Generic, Protocol, TypedDict, TypeVar
 
 import httpx
 
+from adapters.breaker import Breaker
 from adapters.config import Table
 from adapters.errors import ConfigError
 from adapters.http import RetryPolicy, Sleep, VendorHTTP, parsing
@@ -55,6 +56,11 @@ class SourceAdapter(Generic[C]):
         self.config = config
         self._source = source
         self._slots = asyncio.Semaphore(config.max_concurrency)
+        self.breaker: Breaker | None = None
+
+    def use_breaker(self, breaker: Breaker | None) -> None:
+        """Guard every call of this source with ``breaker`` (:mod:`adapters.breaker`)."""
+        self.breaker = breaker
 
     @property
     def source(self) -> str:
@@ -96,6 +102,10 @@ class HTTPAdapter(SourceAdapter[H]):
             sleep=sleep,
             rng=rng,
         )
+
+    def use_breaker(self, breaker: Breaker | None) -> None:
+        super().use_breaker(breaker)
+        self._http.breaker = breaker
 
 
 class HTTPSettings(TypedDict):

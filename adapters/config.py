@@ -7,8 +7,9 @@ rather than in the file.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from adapters.errors import ConfigError
@@ -90,6 +91,13 @@ class Table:
             raise ConfigError(self.key(name), f"must be at least {minimum}")
         return None if value is None else float(value)
 
+    def seconds(self, name: str, default: Any = _MISSING, *, minimum: float = 0.0) -> Any:
+        """A finite number of seconds, at least ``minimum``."""
+        value = self.number(name, default, minimum=minimum)
+        if value is not None and not math.isfinite(value):
+            raise ConfigError(self.key(name), "must be a finite number of seconds")
+        return value
+
     def boolean(self, name: str, default: Any = _MISSING) -> Any:
         value = self._raw(name, default)
         if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
@@ -126,6 +134,22 @@ class Table:
         if not isinstance(value, list):
             raise ConfigError(self.key(name), "must be an array of tables")
         return [Table(v, f"{self.key(name)}[{i}]", self.env) for i, v in enumerate(value)]
+
+    def per_source(self, name: str, sources: Iterable[str],
+                   read: Callable[[Table], T]) -> dict[str, T]:
+        """``[<name>.<source>]`` tables, each read by ``read`` (and finished); a table naming no
+        configured source is refused."""
+        known = set(sources)
+        outer = self.table(name)
+        found: dict[str, T] = {}
+        for source in outer.data:
+            if source not in known:
+                raise ConfigError(outer.key(source), "names no configured source")
+            inner = outer.table(source)
+            found[source] = read(inner)
+            inner.finish()
+        outer.finish()
+        return found
 
     def finish(self) -> None:
         """Refuse keys nobody read: a typo must not be silently ignored."""

@@ -7,6 +7,7 @@
     └── UpstreamError(source)         a silo call failed; ``source`` is the configured name
         ├── UpstreamTimeout           no answer within the source's timeout
         ├── UpstreamUnavailable       connection refused/reset, 5xx, maintenance (503)
+        │   └── CircuitOpen           not called: its breaker is open (adapters/breaker.py)
         ├── UpstreamRateLimited       429; ``retry_after`` seconds when the vendor said so
         ├── UpstreamBadResponse       an answer we cannot use: not JSON, wrong shape, odd 4xx
         ├── UpstreamAuthError         401/403: the credentials in the config are refused
@@ -67,6 +68,18 @@ class UpstreamTimeout(UpstreamError):
 class UpstreamUnavailable(UpstreamError):
     code = "SOURCE_UNAVAILABLE"
     retryable = True
+
+
+class CircuitOpen(UpstreamUnavailable):
+    """The source's circuit breaker is open: no connection was attempted (so a write was
+    certainly not applied). ``retry_in`` is the number of seconds until the breaker probes."""
+
+    retryable = False
+
+    def __init__(self, source: str, retry_in: float) -> None:
+        super().__init__(source, f"circuit open after repeated failures; next probe in "
+                                 f"{retry_in:.1f}s")
+        self.retry_in = retry_in
 
 
 class UpstreamRateLimited(UpstreamError):

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import orjson
 
+from adapters.breaker import Breaker, guarded_failure
 from adapters.errors import (
     UpstreamAuthError,
     UpstreamBadResponse,
@@ -73,6 +74,10 @@ CALL_DEADLINE: ContextVar[float | None] = ContextVar("c360_call_deadline", defau
 that would wait past it is not attempted: the error is raised at once, as it is."""
 
 
+ATTEMPT: ContextVar[int] = ContextVar("c360_call_attempt", default=1)
+"""The attempt number of the HTTP call being sent (1, then 2, 3 for retries): read by the
+transports that count and trace calls."""
+
 _READ = httpx.ByteStream(b"")
 
 
@@ -110,6 +115,8 @@ class VendorHTTP:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.breaker: Breaker | None = None
+        """The source's circuit breaker (set by the runtime; none in unit tests)."""
 
     async def send(
         self,
@@ -132,15 +139,25 @@ class VendorHTTP:
         headers = {**self.headers, **(headers or {})}
         if content is not None:
             headers["Content-Type"] = "application/json"
+        breaker = self.breaker
+        error: UpstreamError | None = None
         attempt = 0
         while True:
             attempt += 1
+            probe = False
+            if breaker is not None:
+                if error is not None and not breaker.retry_allowed():
+                    raise error
+                probe = await breaker.admit()
+            token = ATTEMPT.set(attempt)
             try:
                 response = unbound(await self.client.request(
                     method, url, params=params, content=content, headers=headers,
                     timeout=self.timeout))
                 error = self._status_error(method, path, response, allow)
                 if error is None:
+                    if breaker is not None:
+                        await breaker.succeeded(probe)
                     return response
             except httpx.TimeoutException as exc:
                 error = UpstreamTimeout(self.source, f"{method} {path} timed out")
@@ -149,6 +166,16 @@ class VendorHTTP:
                 error = UpstreamUnavailable(
                     self.source, f"{method} {path} failed: {type(exc).__name__}")
                 error.__cause__ = exc
+            except BaseException as exc:  # cancelled: an abandoned probe reopens the breaker
+                if probe and breaker is not None:
+                    await guarded_failure(breaker, probe, exc)
+                raise
+            finally:
+                ATTEMPT.reset(token)
+            if breaker is not None:
+                await guarded_failure(breaker, probe, error)
+                if probe:
+                    raise error
             delay = self.retry.delay(attempt, error, self.rng) if idempotent else None
             deadline = CALL_DEADLINE.get()
             if delay is not None and deadline is not None and (

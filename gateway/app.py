@@ -47,6 +47,8 @@ from gateway.admission import (
 from gateway.audit.store import AccessRecord, AuditUnavailable
 from gateway.auth.customer import acting_for
 from gateway.auth.middleware import Authenticator, authentication, unauthenticated
+from gateway.breakers import RedisBreakers, build_breakers, syncing
+from gateway.cache import build_cache
 from gateway.config import Config, GatewaySettings
 from gateway.graphiql import graphiql_html, wants_page
 from gateway.limits.gate import QueryGate, Refused
@@ -170,7 +172,8 @@ class GraphQLEndpoint:
         recheck = runtime.rechecker.for_request(deadline) if runtime.rechecker else None
         return Context(runtime=runtime, request_id=request.state.request_id, deadline=deadline,
                        loaders=Loaders(runtime.adapters, runtime.registry, deadline,
-                                       batching=self.batching, recheck=recheck),
+                                       batching=self.batching, recheck=recheck,
+                                       cache=runtime.cache),
                        principal=principal_of(request),
                        idempotency_key=request.headers.get("idempotency-key"))
 
@@ -187,6 +190,7 @@ class GraphQLEndpoint:
             # reads go out), so the answer shows them as if the re-check had come first
             context.loaders.forget_identity()
             context.partial_errors.clear()
+            context.stale.clear()
             result = await self.schema.execute(query, variable_values=variables,
                                                context_value=context,
                                                operation_name=operation_name)
@@ -263,6 +267,8 @@ class GraphQLEndpoint:
             status = 400 if media_type == GRAPHQL_RESPONSE else 200
             return _json(body, status, media_type)
         body["data"] = result.data
+        if context.stale:
+            body["extensions"] = {"stale": context.stale}
         return _json(body, 200, media_type)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -408,7 +414,12 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Each source answers a cheap read within 2 s; 503 when any does not."""
+    """Whether this worker can serve: 503 ``unavailable`` only when the registry (the
+    gateway's own database) cannot be read. Each source is checked with a cheap read within 2 s
+    (not called while its breaker is open) and reported in ``checks``; a source that fails
+    makes the answer ``degraded``, still 200 — the gateway answers without it (partial
+    answers, stale-if-error), and a load balancer must not take every worker out because one
+    silo is down. ``breakers`` gives each source's breaker state."""
     runtime: Runtime = request.app.state.runtime
 
     async def probe(name: str, adapter: Any) -> tuple[str, str]:
@@ -434,9 +445,12 @@ async def readyz(request: Request) -> Response:
     checks = await asyncio.gather(registry(), *(probe(n, a)
                                                 for n, a in runtime.adapters.items()))
     status = dict(checks)
-    ready = all(v == "ok" for v in status.values())
-    return _json({"status": "ready" if ready else "unavailable", "checks": status},
-                 200 if ready else 503)
+    serving = status["registry"] == "ok"
+    ready = serving and all(v == "ok" for v in status.values())
+    return _json({"status": "ready" if ready else "degraded" if serving else "unavailable",
+                  "checks": status,
+                  "breakers": {n: b.state for n, b in runtime.breakers.items()}},
+                 200 if serving else 503)
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
@@ -465,39 +479,54 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(config, transports=transports, engines=engines,
-                                metrics=metrics) as runtime, \
-                watching(endpoint.admission), AsyncExitStack() as stack:
-            stack.callback(worker_exited)
-            app.state.runtime = runtime
-            app.state.trimmer = Trimmer(endpoint.admission, malloc_trim())
-            await stack.enter_async_context(trimming(app.state.trimmer))
-            app.state.crawler = None
-            if config.identity.refresh_s > 0:  # the registry kept fresh while serving
-                app.state.crawler = await stack.enter_async_context(crawling(Crawler(
-                    runtime.registry, runtime.customer_sources(), runtime.normalizer,
-                    interval_s=config.identity.refresh_s)))
-            jwks_client = None
-            if config.auth.jwt is not None and config.auth.jwt.jwks_url is not None:
-                jwks_client = httpx.AsyncClient(
-                    transport=(transports or {}).get("jwks") or PooledTransport(JWKS_LIMITS),
-                    timeout=5.0)
-                stack.push_async_callback(jwks_client.aclose)
-            authenticator.open(jwks_client)
-            recovery = asyncio.create_task(runtime.sagas.recover_every(
-                config.sagas.recover_interval_s))
-            stack.push_async_callback(_stop, recovery)
+        async with AsyncExitStack() as outer:
             app.state.redis = None
             if config.redis_url is not None:
                 from redis.asyncio import Redis
 
                 # a dead or hung Redis must cost a request milliseconds, not its budget: the
-                # rate limiter and the APQ store fall back to this worker's own state
+                # rate limiter, the APQ store and the breakers fall back to this worker's own
+                # state
                 app.state.redis = Redis.from_url(
                     config.redis_url, socket_timeout=REDIS_TIMEOUT_S,
                     socket_connect_timeout=REDIS_TIMEOUT_S, retry_on_timeout=False)
-                stack.push_async_callback(app.state.redis.aclose)
-            yield
+                outer.push_async_callback(app.state.redis.aclose)
+            shared = RedisBreakers(app.state.redis) if app.state.redis is not None else None
+            breakers = build_breakers(config.breakers, list(config.sources), shared=shared,
+                                      listener=metrics.breaker if metrics else None)
+            if metrics is not None:
+                for name in breakers:
+                    metrics.breaker(name, "closed", moved=False)
+            if shared is not None and breakers:
+                await outer.enter_async_context(syncing(shared, breakers,
+                                                        config.breakers.sync_s))
+            cache = build_cache(config.cache, app.state.redis,
+                                listener=metrics.cache if metrics else None)
+            async with open_runtime(config, transports=transports, engines=engines,
+                                    metrics=metrics, breakers=breakers,
+                                    cache=cache) as runtime, \
+                    watching(endpoint.admission), AsyncExitStack() as stack:
+                stack.callback(worker_exited)
+                app.state.runtime = runtime
+                app.state.trimmer = Trimmer(endpoint.admission, malloc_trim())
+                await stack.enter_async_context(trimming(app.state.trimmer))
+                app.state.crawler = None
+                if config.identity.refresh_s > 0:  # the registry kept fresh while serving
+                    app.state.crawler = await stack.enter_async_context(crawling(Crawler(
+                        runtime.registry, runtime.customer_sources(), runtime.normalizer,
+                        interval_s=config.identity.refresh_s)))
+                jwks_client = None
+                if config.auth.jwt is not None and config.auth.jwt.jwks_url is not None:
+                    jwks_client = httpx.AsyncClient(
+                        transport=(transports or {}).get("jwks") or PooledTransport(
+                            JWKS_LIMITS),
+                        timeout=5.0)
+                    stack.push_async_callback(jwks_client.aclose)
+                authenticator.open(jwks_client)
+                recovery = asyncio.create_task(runtime.sagas.recover_every(
+                    config.sagas.recover_interval_s))
+                stack.push_async_callback(_stop, recovery)
+                yield
 
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint, methods=["GET", "POST"]),

@@ -18,6 +18,8 @@ from adapters.config import Table
 from adapters.errors import ConfigError
 from adapters.kinds import SourceConfig, parse_source
 from gateway.auth.settings import AuthConfig, parse_auth
+from gateway.breakers import BreakerConfig, parse_breakers
+from gateway.cache import CacheConfig, parse_cache
 from gateway.limits.settings import LimitsConfig, parse_limits, parse_persisted
 from gateway.ratelimit.settings import RateLimitConfig, parse_rate_limits
 from gateway.telemetry.settings import TelemetryConfig, parse_telemetry
@@ -115,8 +117,10 @@ class Config:
     rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
     sagas: SagaConfig = field(default_factory=SagaConfig)
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
+    breakers: BreakerConfig = field(default_factory=BreakerConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
     redis_url: str | None = None
-    """Shared state for several workers (rate limits; later caches and breakers)."""
+    """Shared state for several workers: rate limits, persisted queries, breakers, caches."""
     path: Path | None = None
 
 
@@ -255,14 +259,18 @@ def parse_config(data: Mapping[str, object], env: Mapping[str, str],
         pause_after=sagas_table.string("pause_after", None))
     sagas_table.finish()
     telemetry = parse_telemetry(root.table("telemetry"))
+    breakers = parse_breakers(root.table("breakers"), list(sources))
+    cache = parse_cache(root.table("cache"), list(sources))
     redis_url = root.string("redis_url", None)
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://",
                                                            "unix://")):
         raise ConfigError("redis_url", "must be a redis://, rediss:// or unix:// URL")
+    if cache.enabled and cache.store == "redis" and redis_url is None:
+        raise ConfigError("cache.store", "redis needs redis_url")
     root.finish()
     return Config(gateway, sources, tuple(stores), identity, survivorship, auth=auth,
                   limits=limits, rate_limits=rate_limits, sagas=sagas, telemetry=telemetry,
-                  redis_url=redis_url)
+                  breakers=breakers, cache=cache, redis_url=redis_url)
 
 
 def _origins(table: Table) -> list[str]:

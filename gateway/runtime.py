@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.breaker import Breaker
 from adapters.cache import MemoryLookupCache
+from adapters.entities import EntityCache
 from adapters.kinds import Adapter, build_adapter, with_store_locations
 from adapters.loyalty import LoyaltyConfig
 from adapters.protocols import CustomerSource
@@ -50,6 +52,10 @@ class Runtime:
     memo: dict[str, Any] = field(default_factory=dict)
     capabilities: dict[type, frozenset[str]] = field(default_factory=dict)
     """Small process-wide caches (e.g. the location index), each with its own expiry."""
+    cache: EntityCache | None = None
+    """The entity cache the requests' loaders read through (none when disabled)."""
+    breakers: Mapping[str, Breaker] = field(default_factory=dict)
+    """Each source's circuit breaker (none when ``[breakers] enabled = false``)."""
     rechecker: Rechecker | None = None
     """Live re-checks of the people requests read (``identity.refresh_s``; None when 0)."""
 
@@ -73,9 +79,14 @@ async def open_runtime(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     engines: Mapping[str, AsyncEngine] | None = None,
     metrics: Metrics | None = None,
+    breakers: Mapping[str, Breaker] | None = None,
+    cache: EntityCache | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open clients, engines and the registry for ``config``; close them all on exit. With
-    ``metrics``, every source's calls are counted and timed."""
+    ``metrics``, every source's calls are counted and timed; ``breakers`` guard the sources
+    they name (:mod:`gateway.breakers`); ``cache`` fronts the batch reads and is evicted by
+    the writes (:mod:`adapters.entities`)."""
+    breakers = breakers or {}
     transports = transports or {}
     engines = dict(engines or {})
     async with AsyncExitStack() as stack:
@@ -96,6 +107,7 @@ async def open_runtime(
                 if metrics is not None:
                     stack.callback(meter_engine(engine, name, metrics))
                 adapters[name] = build_adapter(name, source_config, engine=engine)
+                adapters[name].use_breaker(breakers.get(name))
             else:
                 transport = transports.get(name) or PooledTransport(HTTP_LIMITS)
                 if metrics is not None:
@@ -103,6 +115,10 @@ async def open_runtime(
                 client = httpx.AsyncClient(transport=transport, limits=HTTP_LIMITS)
                 stack.push_async_callback(client.aclose)
                 adapters[name] = build_adapter(name, source_config, client=client)
+                adapters[name].use_breaker(breakers.get(name))
+        if cache is not None:
+            for adapter in adapters.values():
+                cache.install_eviction(adapter)
         identity_engine = engines.get("identity")
         if identity_engine is None:
             identity_engine = create_engine(config.identity.database_url)
@@ -126,7 +142,8 @@ async def open_runtime(
                            lease_s=config.sagas.lease_s, pause_after=config.sagas.pause_after)
         stack.push_async_callback(sagas.close)
         runtime = Runtime(config, adapters, registry, identity, normalizer, Survivorship(
-            config.survivorship.default, config.survivorship.fields), audit, sagas)
+            config.survivorship.default, config.survivorship.fields), audit, sagas,
+                          breakers=breakers, cache=cache)
         if config.identity.refresh_s > 0:
             runtime.rechecker = Rechecker(runtime.identity, config.identity.refresh_s,
                                           rules=config.identity.rules)

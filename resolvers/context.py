@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 
@@ -37,6 +37,9 @@ class Context:
     accessed: dict[str, set[str]] = field(default_factory=dict)
     """Golden id → groups of profile fields read in this request (the PII access audit)."""
     partial_errors: list[GraphQLError] = field(default_factory=list)
+    stale: list[dict[str, Any]] = field(default_factory=list)
+    """Where the answer holds cached values because their source failed (``extensions.stale``:
+    path, source, age in seconds)."""
     idempotency_key: str | None = None
     """The request's ``Idempotency-Key`` header (a mutation's key unless it gives one)."""
     guard: object = None
@@ -52,6 +55,13 @@ class Context:
     def report(self, error: UpstreamError, path: list[str | int]) -> None:
         """Record a source that failed while the field still returned what the others gave."""
         self.partial_errors.append(GraphQLError(str(error), path=path, original_error=error))
+
+    def report_stale(self, source: str, age_s: float, path: list[str | int]) -> None:
+        """Record that the field at ``path`` shows what ``source`` answered ``age_s`` ago (it
+        failed now: stale-if-error)."""
+        entry = {"path": path, "source": source, "ageSeconds": round(age_s, 1)}
+        if entry not in self.stale:
+            self.stale.append(entry)
 
     def remaining(self) -> float:
         return self.deadline - asyncio.get_running_loop().time()

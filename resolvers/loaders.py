@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from aiodataloader import DataLoader
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.entities import EntityCache
 from adapters.errors import UpstreamTimeout, UpstreamUnavailable
 from adapters.http import CALL_DEADLINE
 from identity.registry import Registry
@@ -37,14 +38,18 @@ class Recheck(Protocol):
 class Loaders:
     def __init__(self, adapters: dict[str, Any], registry: Registry, deadline: float,
                  *, batching: bool = True,
-                 recheck: Recheck | None = None) -> None:
+                 recheck: Recheck | None = None, cache: EntityCache | None = None) -> None:
         """``recheck`` starts before a batch of ``records_of`` reads (the identity registry's
-        bounded live re-check of stale people, :mod:`identity.freshness`)."""
+        bounded live re-check of stale people, :mod:`identity.freshness`); ``cache`` fronts
+        the batch reads it caches (:mod:`adapters.entities`)."""
         self.adapters = adapters
         self.registry = registry
         self.deadline = deadline
         self.batching = batching
         self.recheck = recheck
+        self.cache = cache
+        self.stale: dict[int, tuple[Any, str, float]] = {}
+        """id(value) → (value, source, age in seconds) for the values served stale."""
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
         self._registry_loaders: dict[str, DataLoader[Any, Any]] = {}
 
@@ -75,10 +80,20 @@ class Loaders:
         found = self._loaders.get(key)
         if found is None:
             fn = getattr(self.adapters[source], method)
+            if self.cache is not None and self.cache.fronts(source, method):
+                fn = self.cache.batch(source, method, fn, self._stale)
             found = DataLoader(self._budgeted(source, fn), batch=self.batching,
                                loop=asyncio.get_running_loop())
             self._loaders[key] = found
         return found
+
+    def _stale(self, value: Any, source: str, age_s: float) -> None:
+        self.stale[id(value)] = (value, source, age_s)
+
+    def stale_of(self, value: Any) -> tuple[str, float] | None:
+        """(source, age in seconds) when ``value`` was served stale (the source failed)."""
+        found = self.stale.get(id(value)) if self.stale else None
+        return (found[1], found[2]) if found is not None and found[0] is value else None
 
     def registry_loader(self, method: str) -> DataLoader[Any, Any]:
         """Registry batch reads: ``records_of`` (golden ids) and ``golden_of`` (record keys)."""
@@ -99,6 +114,7 @@ class Loaders:
             loader.clear_all()
         self._loaders.clear()
         self._registry_loaders.clear()
+        self.stale.clear()
         self.recheck = None
 
     def forget_identity(self) -> None:

@@ -34,4 +34,7 @@ async def gather_sources(info: Info[Context, Any],
             raise result
         else:
             kept.append((source, result))
+            stale = info.context.loaders.stale_of(result)
+            if stale is not None:
+                info.context.report_stale(stale[0], stale[1], path_of(info))
     return kept

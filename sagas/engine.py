@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from adapters.errors import (
+    CircuitOpen,
     GatewayError,
     UpstreamAuthError,
     UpstreamError,
@@ -118,7 +119,8 @@ def input_hash(journey: str, client_input: Any) -> str:
 
 def _maybe_applied(error: UpstreamError) -> bool:
     """Whether a failed write may still have been applied (then it is read back)."""
-    if isinstance(error, UpstreamRejected | UpstreamRateLimited | UpstreamAuthError):
+    if isinstance(error, UpstreamRejected | UpstreamRateLimited | UpstreamAuthError
+                  | CircuitOpen):
         return False
     return not (isinstance(error, UpstreamUnavailable) and error.status in (502, 503))
 

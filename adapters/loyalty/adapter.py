@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.base import SourceAdapter
+from adapters.breaker import guarding
 from adapters.errors import (
     InsufficientPoints,
     RecordNotFound,
@@ -116,11 +117,12 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
         ``config.timeout_s`` bounds the statement from when it holds a slot and a pooled
         connection: waiting for either (concurrent requests' reads) is bounded by the caller's
         deadline only — a read queued behind others is not a slow database."""
-        try:
-            async with self._slots:
-                return await read(self.engine, partial(self._timed, statement, params))
-        except Exception as exc:
-            raise map_error(self.source, operation, exc) from exc
+        async with guarding(self.breaker):
+            try:
+                async with self._slots:
+                    return await read(self.engine, partial(self._timed, statement, params))
+            except Exception as exc:
+                raise map_error(self.source, operation, exc) from exc
 
     async def _timed(self, statement: sa.Select[Any], params: dict[str, Any] | None,
                      conn: AsyncConnection) -> list[Row]:
@@ -340,7 +342,8 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
                 self.source, "post_points refused: the order reference is not kind:id") from None
         await self._ensure_request_table("post_points")
         try:
-            async with self._slots, asyncio.timeout(self.config.timeout_s):
+            async with guarding(self.breaker), self._slots, asyncio.timeout(
+                    self.config.timeout_s):
                 for attempt in range(1, WRITE_ATTEMPTS + 1):
                     try:
                         return await self._post_once(entry, key)

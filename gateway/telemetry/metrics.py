@@ -10,6 +10,11 @@
   its HTTP status, ``timeout`` or ``unreachable``; ``ok`` or ``error`` for a SQL statement;
 - ``c360_upstream_duration_seconds{source}``: a call's time to its response headers (SQL: the
   statement's).
+- ``c360_cache_requests_total{source, method, result}``: keys the entity cache served fresh
+  (``hit``), sent to the source (``miss``) or served stale when the source failed (``stale``);
+- ``c360_breaker_state{source}``: 0 closed, 1 half-open (probing), 2 open (several workers: the
+  highest); ``c360_breaker_transitions_total{source, state}``: how often each source's breaker
+  moved to each state.
 
 ``operation`` is the GraphQL operation name when it is a plain name (``[A-Za-z_][A-Za-z0-9_]*``,
 at most 64 characters), ``anonymous`` without one, ``unknown`` for a request refused before it
@@ -62,6 +67,7 @@ only; ``invalid``: the request or document was refused (4xx); ``overloaded``: re
 capacity (503); ``budget_exceeded``: cut at its budget (504); ``unavailable``: another 503
 (the audit log or the token keys could not be reached); ``internal``: a 500."""
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+BREAKER_LEVELS = {"closed": 0, "half_open": 1, "open": 2}
 UPSTREAM_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 
 CALLED: ContextVar[set[str] | None] = ContextVar("c360_sources_called", default=None)
@@ -105,6 +111,16 @@ class Metrics:
         self.upstream_duration = Histogram("c360_upstream_duration_seconds",
                                            "Calls to the silos, until their response headers",
                                            ["source"], buckets=UPSTREAM_BUCKETS, registry=r)
+        self.breaker_state = Gauge("c360_breaker_state",
+                                   "Circuit breaker per source: 0 closed, 1 half-open, 2 open",
+                                   ["source"], registry=r, multiprocess_mode="max")
+        self.breaker_transitions = Counter("c360_breaker_transitions",
+                                           "Circuit breaker transitions, by source and state",
+                                           ["source", "state"], registry=r)
+        self.cache_requests = Counter("c360_cache_requests",
+                                      "Entity cache keys: hit, miss, stale (served when the "
+                                      "source failed)", ["source", "method", "result"],
+                                      registry=r)
         self._operations: set[str] = set()
 
     def operation(self, name: str | None) -> str:
@@ -131,6 +147,15 @@ class Metrics:
         called = CALLED.get()
         if called is not None:
             called.add(source)
+
+    def cache(self, source: str, method: str, result: str, keys: int) -> None:
+        self.cache_requests.labels(source, method, result).inc(keys)
+
+    def breaker(self, source: str, state: str, moved: bool = True) -> None:
+        """A breaker's state (``closed``, ``half_open``, ``open``), on start and on each move."""
+        self.breaker_state.labels(source).set(BREAKER_LEVELS.get(state, 0))
+        if moved:
+            self.breaker_transitions.labels(source, state).inc()
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format, and its media type: this registry, or with several workers the sum

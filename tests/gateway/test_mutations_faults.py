@@ -32,6 +32,9 @@ from tests.gateway.mutations import (
 from tests.gateway.test_graph import people_with
 
 pytestmark = pytest.mark.anyio
+ONE_FAULT_AT_A_TIME = {"breakers": {"enabled": False}}
+"""Every step's faults are injected in turn through one gateway: the breakers (tested in
+test_breakers) would open on them and leave later steps unreached."""
 
 HTTP_FAULTS = {"down": {"down": True}, "500": {"error_rate": 1.0},
                "lost answer": {"lost_response": True}}
@@ -129,7 +132,7 @@ async def test_place_pickup_order_is_all_or_nothing_at_every_step(
         faults_sandbox: RunningSandbox, gateway: Callable[..., Any],
         silos: dict[str, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> None:
     person = people_with(faults_sandbox, "shopify", "loyalty")[0]
-    async with gateway() as client:
+    async with gateway(config=ONE_FAULT_AT_A_TIME) as client:
         case = await pickup_case(client, "shopify", person["shopify"], units=10)
 
         async def call(key: str) -> dict[str, Any]:
@@ -165,7 +168,7 @@ async def test_return_in_store_is_all_or_nothing_at_every_step(
         faults_sandbox: RunningSandbox, gateway: Callable[..., Any],
         silos: dict[str, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> None:
     person = people_with(faults_sandbox, "shopify", "loyalty")[1]
-    async with gateway() as client:
+    async with gateway(config=ONE_FAULT_AT_A_TIME) as client:
         case = await pickup_case(client, "shopify", person["shopify"], units=10)
         placed = await mutate(client, PLACE, new_key(), c=case["id"], store=case["store"],
                               lines=[{"sku": case["sku"], "quantity": 10}])
@@ -228,7 +231,7 @@ async def test_return_in_store_is_all_or_nothing_at_every_step(
 async def test_hand_off_cart_is_all_or_nothing_at_every_step(
         mode: str, faults_sandbox: RunningSandbox, gateway: Callable[..., Any],
         silos: dict[str, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> None:
-    async with gateway() as client:
+    async with gateway(config=ONE_FAULT_AT_A_TIME) as client:
         found = None
         for person in people_with(faults_sandbox, "shopify", "loyalty"):
             body = (await client.post("/graphql", json={

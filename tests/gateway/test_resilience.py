@@ -106,7 +106,8 @@ async def test_readiness_reports_each_source(gateway: Callable[..., Any],
         assert set(ready.json()["checks"].values()) == {"ok"}
         await silos["zendesk"].post("/_sandbox/faults", json={"down": True})
         down = await client.get("/readyz")
-    assert down.status_code == 503
+    assert down.status_code == 200  # degraded, still serving: see test_breakers
+    assert down.json()["status"] == "degraded"
     assert down.json()["checks"]["zendesk"] == "SOURCE_UNAVAILABLE"
     assert down.json()["checks"]["shopify"] == "ok"
 

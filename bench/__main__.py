@@ -30,9 +30,16 @@ of the best closed loop), then Poisson arrivals at twice it with no cap on reque
 (:mod:`bench.load` through aiohttp), the silos' counters read around it; every server's RSS is
 read after its warm-up and after its cells. :mod:`bench.targets` judges them.
 
-Writes ``bench/results/results.md`` (the table, the goodput curve, the overload, memory and the
-targets checklist: issue 13's, then the earlier ones), ``results.json``, ``latency.png`` and
-``goodput.png``, and prints the markdown.
+For issue 14, the run ends with :mod:`bench.operations` over the same silos (in a process of its
+own, the gateway app in it, one query at a time, A/B phases alternated): S1 with the entity
+cache warm vs cold (p50, CPU per query), S1 with Zendesk down with and without its circuit
+breaker (p50, Zendesk requests per query) and the CPU cost of telemetry (metrics, access logs,
+traces where the tree has them) on vs off; about 2 minutes (``--quick``: about 1),
+``--no-operations`` skips it.
+
+Writes ``bench/results/results.md`` (the table, the goodput curve, the overload, memory, the
+operations cells and the targets checklist: issue 14's, issue 13's, then the earlier ones),
+``results.json``, ``latency.png`` and ``goodput.png``, and prints the markdown.
 
 Run time on the 2-core benchmark machine (2,000 customers): the default run **about 23
 minutes** (1,116 s measured before S4, whose 8 cells add about 1.5 minutes, and about 2 more
@@ -41,9 +48,10 @@ measured per latency cell and 3 s + 6 s per throughput cell after 1 s warm-ups, 
 point, 3 s + 8 s per overload, longer where a slow profile needs it, and each server primed
 first); ``--quick`` **about 4–5 minutes** (31 cells, the 20 ms profile, S1/S2 at c=1 with
 Zendesk at 1 s, S4/S4-p10 at c=1, 4 curve points, 2 overloads of 4 s, shorter phases;
-``--quick --only c360-1w`` about 2 minutes). To develop, narrow it further: ``--scenarios
-S1 --profiles 20ms --no-curve --no-overload`` (``--quick --only c360-1w --scenarios S1
---profiles 20ms``: under a minute). The plots need matplotlib (the ``bench`` extra); the peer
+``--quick --only c360-1w`` about 2 minutes); the operations cells add about 2 minutes
+(``--quick``: 1). To develop, narrow it further: ``--scenarios S1 --profiles 20ms --no-curve
+--no-overload --no-operations`` (``--quick --only c360-1w --scenarios S1 --profiles 20ms
+--no-operations``: under a minute). The plots need matplotlib (the ``bench`` extra); the peer
 needs Node.js ≥ 20.
 """
 
@@ -97,6 +105,9 @@ def main() -> None:
                         help="skip the goodput curve's closed loops at c = 4 and 16")
     parser.add_argument("--no-overload", action="store_true",
                         help="skip the open-loop overload at 2x capacity")
+    parser.add_argument("--no-operations", action="store_true",
+                        help="skip issue 14's in-process cells (warm cache, breaker, "
+                             "telemetry cost: python -m bench.operations)")
     args = parser.parse_args()
     for flag, value, known in (("--scenarios", args.scenarios, SCENARIOS),
                                ("--profiles", args.profiles, tuple(PROFILES))):
@@ -104,7 +115,8 @@ def main() -> None:
         if unknown:
             parser.error(f"{flag}: unknown {', '.join(unknown)} (known: {', '.join(known)})")
     selection = Selection(_names(args.scenarios), _names(args.profiles),
-                          curve=not args.no_curve, overload=not args.no_overload)
+                          curve=not args.no_curve, overload=not args.no_overload,
+                          operations=not args.no_operations)
     # SIGTERM ends the run like Ctrl-C: the servers it started are stopped on the way out
     signal.signal(signal.SIGTERM, _terminate)
     work = Path(tempfile.mkdtemp(prefix="c360-bench-"))

@@ -270,12 +270,14 @@ def plan(quick: bool, peer: bool) -> list[Contestant]:
 @dataclass(frozen=True)
 class Selection:
     """What of the plan to run (``python -m bench --scenarios/--profiles/--no-curve/
-    --no-overload``): None keeps every scenario or profile."""
+    --no-overload/--no-operations``): None keeps every scenario or profile."""
 
     scenarios: frozenset[str] | None = None
     profiles: frozenset[str] | None = None
     curve: bool = True
     overload: bool = True
+    operations: bool = True
+    """Issue 14's in-process cells (:mod:`bench.operations`)."""
 
     def keeps(self, scenario: str, profile: str) -> bool:
         return ((self.scenarios is None or scenario in self.scenarios)
@@ -296,7 +298,8 @@ class Selection:
     def describe(self) -> dict[str, Any]:
         return {"scenarios": sorted(self.scenarios) if self.scenarios is not None else "all",
                 "profiles": sorted(self.profiles) if self.profiles is not None else "all",
-                "curve": self.curve, "overload": self.overload}
+                "curve": self.curve, "overload": self.overload,
+                "operations": self.operations}
 
 
 CLOSED_FIELDS = ("rps", "ok_rps", "requests", "ok", "partial", "failed", "error_kinds",
@@ -449,6 +452,7 @@ class Run:
         self.curve: list[dict[str, Any]] = []
         self.overloads: list[dict[str, Any]] = []
         self.memory: dict[str, dict[str, Any]] = {}
+        self.operations: dict[str, Any] | None = None
         self.budget_ms = 2000
         self.variables: dict[str, list[dict[str, Any]]] = {}
         self.peer_vars: dict[str, list[dict[str, Any]]] = {}
@@ -1033,6 +1037,27 @@ class Run:
             per = {s: v["per_query"] for s, v in counted["upstream"].items()}
             log(f"  {scenario} upstream requests per query: {per}")
 
+    def run_operations(self) -> None:
+        """Issue 14's cells over this run's sandbox: ``python -m bench.operations --attach``
+        in a process of its own (the gateway apps in it; its progress on this run's output)."""
+        log("operations (issue 14): in process, over the same silos")
+        spec = {"config": str(self.config_path),
+                "silos": {s: self.silo_url(s) for s in SILOS},
+                "variables": self.variables["S1"], "credentials": self.credentials,
+                "quick": self.quick}
+        try:
+            done = subprocess.run([PY, "-m", "bench.operations", "--attach"], cwd=REPO,
+                                  input=json.dumps(spec), stdout=subprocess.PIPE, text=True,
+                                  timeout=900)
+            if done.returncode != 0:
+                raise RuntimeError(f"exited with {done.returncode}")
+            self.operations = json.loads(done.stdout)
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+            self.skipped.append(f"operations (issue 14): {exc}")
+            log(f"  operations: FAILED {exc}")
+        finally:
+            self.set_profile("0ms")
+
     def execute(self) -> dict[str, Any]:
         started = time.monotonic()
         started_at = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -1049,6 +1074,8 @@ class Run:
             contestants = self.selection.apply(contestants)
             for contestant in contestants:
                 self.run_contestant(contestant)
+            if self.selection.operations:
+                self.run_operations()
         finally:
             if self.sandbox is not None:
                 stop_process(self.sandbox)
@@ -1072,6 +1099,7 @@ class Run:
             "curve": self.curve,
             "overload": self.overloads,
             "memory": self.memory,
+            "operations": self.operations,
             "upstream": self.upstream,
             "skipped": self.skipped,
         }

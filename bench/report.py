@@ -1,7 +1,7 @@
 """The benchmark's report: ``results.md`` (the table, c360's goodput curve, the open-loop
-overload, memory and the targets checklist — issue 13's, judged by :mod:`bench.targets`, then the
-earlier ones), ``results.json`` (everything measured), ``latency.png`` and ``goodput.png``
-(matplotlib, Agg), in ``bench/results``.
+overload, memory, issue 14's operations cells and the targets checklist — issue 14's and issue
+13's, judged by :mod:`bench.targets`, then the earlier ones), ``results.json`` (everything
+measured), ``latency.png`` and ``goodput.png`` (matplotlib, Agg), in ``bench/results``.
 
 ``python -m bench.report [results.json]`` re-renders the markdown and the plot from a saved run.
 """
@@ -406,6 +406,72 @@ def memory_section(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _min_median_max(values: list[float] | None) -> str:
+    if not values:
+        return "–"
+    ordered = sorted(values)
+    return (f"{ordered[0]:.2f} / {ordered[len(ordered) // 2]:.2f} / {ordered[-1]:.2f}")
+
+
+def operations_section(results: dict[str, Any]) -> list[str]:
+    """Issue 14's cells (:mod:`bench.operations`): the entity cache warm vs cold, the breaker
+    with Zendesk down, telemetry on vs off — each an A/B of S1 in alternating phases."""
+    ops = results.get("operations") or {}
+    cells = ops.get("cells") or {}
+    if not cells:
+        return []
+    lines = [
+        "## Running it in production (issue 14)", "",
+        "`python -m bench.operations`: the gateway app in one process over the silos' sockets "
+        "(the silos in their own), two configurations of it side by side, each primed with "
+        "every S1 variable once, then S1 one query at a time, the two taking turns block by "
+        "block (A B, B A, …) so that the machine's drift falls on both. p50: wall time per "
+        "query; CPU: the process's CPU time per query (gateway and its in-process client; the "
+        "loyalty SQLite database is read in process; with traces, their export at the end of "
+        "each block); silo requests: the silos' counters around each block over its queries "
+        "(sh Shopify, sq Square, zd Zendesk). Answers: ok, stale (complete, some values served "
+        "stale by the entity cache), partial, failed.", "",
+        "| cell | silos | arm | queries | p50 ms | p95 ms | CPU ms/query | silo req/query "
+        "(sh · sq · zd) | answers | CPU ms/query per block, min / median / max |",
+        "|" + "---|" * 10]
+    notes = []
+    for name, cell in cells.items():
+        if not cell.get("arms"):
+            continue
+        silos = cell["profile"] + "".join(f", {s} down" for s in cell.get("down", []))
+        for arm in (cell["baseline"], cell["feature"]):
+            a = cell["arms"][arm]
+            up = " · ".join(_f(a["upstream"].get(s), 2) for s, _ in SILO_SHORT[:3])
+            lines.append(
+                f"| {name} | {silos} | {arm} | {a['queries']} | {_f(a.get('p50_ms'), 2)} | "
+                f"{_f(a.get('p95_ms'), 2)} | {_f(a.get('cpu_ms'), 2)} | {up} | "
+                f"{targets.format_answers(a.get('outcomes'))} | "
+                f"{_min_median_max(a.get('phase_cpu_ms'))} |")
+        r = cell.get("ratios") or {}
+        note = (f"- **{name}** ({cell['title']}; {cell.get('rounds')} rounds of a "
+                f"{cell.get('block')}-query block per arm): {cell['feature']} / "
+                f"{cell['baseline']} p50 {_f(r.get('p50'), 3)}×, CPU {_f(r.get('cpu'), 3)}× "
+                f"(per round: CPU {targets.pair_spread(cell, 'cpu')}; p50 "
+                f"{targets.pair_spread(cell, 'p50')})")
+        if cell.get("trip"):
+            note += "; the trip before the phases: " + "; ".join(
+                f"{arm} {t.get('upstream', {}).get('zendesk', 0)} Zendesk requests over "
+                f"{t.get('queries')} queries" + (f" (breaker {t['breaker']})" if t.get("breaker")
+                                                 else "")
+                for arm, t in cell["trip"].items())
+        if cell.get("gateway_cpu_ms"):
+            g = cell["gateway_cpu_ms"]
+            note += (f"; the in-process client's own CPU, {_f(cell.get('client_cpu_ms'), 2)} ms "
+                     f"per query (a stub app answering the same bytes), subtracted: gateway "
+                     f"{_f(g.get(cell['baseline']), 2)} → {_f(g.get(cell['feature']), 2)} ms = "
+                     f"{_f(r.get('gateway_cpu'), 3)}×; telemetry on: {cell.get('telemetry_on')}")
+        notes.append(note + ".")
+    meta = ops.get("meta") or {}
+    lines += [""] + notes + ["", f"Measured in {_f(meta.get('run_seconds'), 0)} s; settings "
+                                 "of each arm in results.json (`operations.cells.*.settings`)."]
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results.get("meta", {})
     floor = results.get("floor", {})
@@ -447,7 +513,7 @@ def markdown(results: dict[str, Any]) -> str:
             "such view, and the direct client would have to re-implement the windowed merge of "
             "four histories (not measured).")
     notes += ["", table(results)]
-    for section in (goodput_section, overload_section, memory_section):
+    for section in (goodput_section, overload_section, memory_section, operations_section):
         lines = section(results)
         if lines:
             notes += [""] + lines
@@ -456,6 +522,10 @@ def markdown(results: dict[str, Any]) -> str:
     notes += [
         "",
         "## Targets",
+        "",
+        "### Issue 14",
+        "",
+        render_checklist(targets.issue14_checks(results)),
         "",
         "### Issue 13",
         "",

@@ -11,7 +11,9 @@
 - healthy silos never give a partial answer; the budget holds for every accepted answer; the
   peer ratios; the overhead over the floor; CPU per S2 query; memory (:func:`rss_ratio`).
 
-:func:`issue13_checks` gives one ``(target, PASS | FAIL | n/a, what was measured)`` per target.
+:func:`issue13_checks` gives one ``(target, PASS | FAIL | n/a, what was measured)`` per target;
+:func:`issue14_checks` the same for issue 14's cells (:mod:`bench.operations`: the warm entity
+cache, the circuit breaker with Zendesk down, the cost of telemetry).
 """
 
 from __future__ import annotations
@@ -450,3 +452,99 @@ def issue13_checks(results: dict[str, Any]) -> list[Check]:
     return [curve_check(results), overload_check(results), healthy_partial_check(results),
             budget_check(results), hive_check(results), s1_overhead_check(results),
             cpu_s2_check(results), memory_check(results)]
+
+
+# -- issue 14: running it in production (bench.operations) --------------------------------------
+TELEMETRY_CPU_MAX = 1.05
+"""Telemetry on may cost at most 5 % more CPU per query than off (the gateway's share)."""
+BREAKER_OPEN_MAX = 0.05
+"""Zendesk requests per S1 query while its breaker is open (after the trip)."""
+
+
+def _cell(results: dict[str, Any], name: str) -> dict[str, Any] | None:
+    cell = ((results.get("operations") or {}).get("cells") or {}).get(name)
+    return cell if cell and cell.get("arms") else None
+
+
+def pair_spread(cell: dict[str, Any], metric: str) -> str:
+    """The feature / baseline ratio's spread over the cell's rounds: ``median 1.02×, quartiles
+    0.97–1.06×, mean 1.021× ± 0.030 (2 SE)``."""
+    s = (cell.get("pair_spread") or {}).get(metric)
+    if not s:
+        return "–"
+    text = f"median {s['median']:.2f}×, quartiles {s['q1']:.2f}–{s['q3']:.2f}×"
+    if s.get("two_se") is not None:
+        text += f", mean {s['mean']:.3f}× ± {s['two_se']:.3f} (2 SE)"
+    return text
+
+
+def telemetry_check(results: dict[str, Any]) -> Check:
+    """Telemetry on vs off, S1 at 0 ms, same run: the gateway's CPU per query (the in-process
+    client's share subtracted) on / off ≤ :data:`TELEMETRY_CPU_MAX`."""
+    target = (f"telemetry on costs ≤ {round((TELEMETRY_CPU_MAX - 1) * 100)} % CPU per query "
+              "(S1, 0 ms silos, on vs off in the same run)")
+    cell = _cell(results, "telemetry")
+    if cell is None:
+        return target, "n/a", "not measured"
+    on, off = cell["arms"][cell["feature"]], cell["arms"][cell["baseline"]]
+    gateway = cell.get("gateway_cpu_ms") or {}
+    judged = cell["ratios"].get("gateway_cpu") or cell["ratios"].get("cpu")
+    detail = (f"gateway CPU {_f(gateway.get(cell['feature']), 2)} vs "
+              f"{_f(gateway.get(cell['baseline']), 2)} ms per query = {_f(judged, 3)}× "
+              f"(in-process client's {_f(cell.get('client_cpu_ms'), 2)} ms subtracted; as "
+              f"measured {on['cpu_ms']:.2f} vs {off['cpu_ms']:.2f} ms = "
+              f"{_f(cell['ratios'].get('cpu'), 3)}×; per round {pair_spread(cell, 'cpu')}; "
+              f"{on['queries']} queries each); on: "
+              f"{cell.get('telemetry_on', 'metrics + access log')}")
+    return target, _status(judged is not None and judged <= TELEMETRY_CPU_MAX), detail
+
+
+def breaker_check(results: dict[str, Any]) -> Check:
+    """Zendesk down, S1 at 20 ms: Zendesk requests per query with the breaker open ≤
+    :data:`BREAKER_OPEN_MAX` (after the trip), beside the same without breakers."""
+    target = (f"breaker: Zendesk requests per S1 query while open ≤ {BREAKER_OPEN_MAX} (Zendesk "
+              "down, 20 ms silos, after the trip)")
+    cell = _cell(results, "breaker")
+    if cell is None:
+        return target, "n/a", "not measured"
+    on, off = cell["arms"][cell["feature"]], cell["arms"][cell["baseline"]]
+    zd_on = on["upstream"].get("zendesk", 0.0)
+    zd_off = off["upstream"].get("zendesk", 0.0)
+    trip = (cell.get("trip") or {}).get(cell["feature"]) or {}
+    detail = (f"{zd_on:.3f} with the breaker vs {zd_off:.2f} without per query; p50 "
+              f"{on['p50_ms']:.1f} vs {off['p50_ms']:.1f} ms = {_f(cell['ratios'].get('p50'), 2)}×"
+              f"; answers {format_answers(on.get('outcomes'))} vs "
+              f"{format_answers(off.get('outcomes'))}")
+    if trip:
+        detail += (f"; the trip: {trip.get('upstream', {}).get('zendesk', 0)} Zendesk requests "
+                   f"over the first {trip.get('queries')} queries, breaker "
+                   f"{trip.get('breaker', '?')}")
+    return target, _status(zd_on <= BREAKER_OPEN_MAX), detail
+
+
+def cache_check(results: dict[str, Any]) -> Check:
+    """The entity cache warm vs cold, S1 at 20 ms: CPU per query warm < cold (with the p50's
+    ratio beside it)."""
+    target = "warm entity cache: CPU per S1 query < cold (20 ms silos)"
+    cell = _cell(results, "cache")
+    if cell is None:
+        return target, "n/a", "not measured"
+    warm, cold = cell["arms"][cell["feature"]], cell["arms"][cell["baseline"]]
+    silo = sum(warm["upstream"].values())
+    silo_cold = sum(cold["upstream"].values())
+    detail = (f"CPU {warm['cpu_ms']:.2f} vs {cold['cpu_ms']:.2f} ms per query = "
+              f"{_f(cell['ratios'].get('cpu'), 2)}× (per round {pair_spread(cell, 'cpu')}); "
+              f"p50 {warm['p50_ms']:.1f} vs "
+              f"{cold['p50_ms']:.1f} ms = {_f(cell['ratios'].get('p50'), 2)}×; silo requests per "
+              f"query {silo:.2f} vs {silo_cold:.2f}")
+    return target, _status(warm["cpu_ms"] < cold["cpu_ms"]), detail
+
+
+def format_answers(outcomes: dict[str, int] | None) -> str:
+    """``ok 10 / stale 80`` (every outcome seen)."""
+    return " / ".join(f"{k} {n}" for k, n in sorted((outcomes or {}).items())) or "–"
+
+
+def issue14_checks(results: dict[str, Any]) -> list[Check]:
+    """One line per target of issue 14's benchmark cells (:mod:`bench.operations`)."""
+    return [cache_check(results), breaker_check(results), telemetry_check(results)]

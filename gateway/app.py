@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 import orjson
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -57,9 +59,11 @@ from gateway.ratelimit.middleware import rate_limiting
 from gateway.runtime import Runtime, open_runtime
 from gateway.telemetry.metrics import Metrics, metrics_endpoint, worker_exited
 from gateway.telemetry.requests import Observed, answer_of
+from gateway.telemetry.traces import build_provider, tracer_of
+from gateway.telemetry.traces import shutdown as shutdown_traces
 from identity.crawl import Crawler, crawling
 from resolvers.context import Context
-from resolvers.loaders import Loaders
+from resolvers.loaders import BatchSizes, Loaders
 from resolvers.principal import Principal, Role
 from schema import C360Schema, build_schema
 
@@ -157,8 +161,11 @@ class Shedding:
 class GraphQLEndpoint:
     def __init__(self, schema: C360Schema, settings: GatewaySettings, gate: QueryGate,
                  batching: bool = True, graphiql_headers: Mapping[str, str] | None = None,
+                 tracer: Tracer | None = None, batch_sizes: BatchSizes | None = None,
                  ) -> None:
         self.schema = schema
+        self.tracer = tracer
+        self.batch_sizes = batch_sizes
         self.settings = settings
         self.batching = batching
         self.admission = Admission(settings.max_in_flight,
@@ -173,7 +180,8 @@ class GraphQLEndpoint:
         return Context(runtime=runtime, request_id=request.state.request_id, deadline=deadline,
                        loaders=Loaders(runtime.adapters, runtime.registry, deadline,
                                        batching=self.batching, recheck=recheck,
-                                       cache=runtime.cache),
+                                       cache=runtime.cache, tracer=self.tracer,
+                                       batch_sizes=self.batch_sizes),
                        principal=principal_of(request),
                        idempotency_key=request.headers.get("idempotency-key"))
 
@@ -332,6 +340,7 @@ class GraphQLEndpoint:
         if operation_name is not None and not isinstance(operation_name, str):
             return _request_error("operationName must be a string", 400, media_type)
         answer_of(request.scope).operation = checked.operation
+        answer_of(request.scope).operation_type = "mutation" if checked.mutation else "query"
         return await self.execute(request, query, variables, operation_name, media_type,
                                   mutation=checked.mutation, cost=checked.cost)
 
@@ -463,23 +472,32 @@ async def _stop(task: asyncio.Task[None]) -> None:
 def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None
                = None, engines: Mapping[str, AsyncEngine] | None = None,
                batching: bool = True, graphiql_headers: Mapping[str, str] | None = None,
-               security: bool = True) -> Starlette:
+               security: bool = True, tracer_provider: TracerProvider | None = None
+               ) -> Starlette:
     """The gateway app; clients, engines and the registry live for the app's lifespan.
     ``graphiql_headers`` prefill GraphiQL's Headers tab (``c360 demo``'s agent token).
     ``security=False`` (benchmarks only: ``C360_SECURITY=0``) drops authentication, rate and
-    query limits and treats every caller as back office; field rules still apply."""
+    query limits and treats every caller as back office; field rules still apply.
+    ``tracer_provider`` records the app's spans (tests: an in-memory exporter; the caller shuts
+    it down); without one, ``[telemetry] traces`` builds one the app shuts down."""
 
     metrics = Metrics() if config.telemetry.metrics else None
+    owned = None if tracer_provider is not None else build_provider(config.telemetry)
+    provider = tracer_provider or owned
+    tracer = tracer_of(provider) if provider is not None else None
     schema = build_schema(introspection=config.limits.introspection,
                           suggestions=config.limits.suggestions)
     authenticator = Authenticator(config.auth)
     endpoint = GraphQLEndpoint(schema, config.gateway,
                                QueryGate(schema._schema, config, checks=security),
-                               batching=batching, graphiql_headers=graphiql_headers)
+                               batching=batching, graphiql_headers=graphiql_headers,
+                               tracer=tracer, batch_sizes=metrics.batch if metrics else None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as outer:
+            if owned is not None:  # runs last: after all else has closed and ended its spans
+                outer.push_async_callback(shutdown_traces, owned)
             app.state.redis = None
             if config.redis_url is not None:
                 from redis.asyncio import Redis
@@ -504,7 +522,7 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
                                 listener=metrics.cache if metrics else None)
             async with open_runtime(config, transports=transports, engines=engines,
                                     metrics=metrics, breakers=breakers,
-                                    cache=cache) as runtime, \
+                                    cache=cache, tracer=tracer) as runtime, \
                     watching(endpoint.admission), AsyncExitStack() as stack:
                 stack.callback(worker_exited)
                 app.state.runtime = runtime
@@ -545,7 +563,7 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
     except ImportError:  # pragma: no cover
         pass
     middleware = [Middleware(Arrival), Middleware(RequestId),
-                  Middleware(Observed, metrics=metrics), *cors(config),
+                  Middleware(Observed, metrics=metrics, tracer=tracer), *cors(config),
                   Middleware(Shedding, admission=endpoint.admission),
                   *(authentication(config, authenticator) + rate_limiting(config) if security
                     else [Middleware(Trusted, grants=config.auth.grants)])]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.breaker import Breaker
@@ -26,6 +27,7 @@ from adapters.transport import PooledTransport
 from gateway.audit.store import AuditLog
 from gateway.config import Config
 from gateway.telemetry.metrics import MeteredTransport, Metrics, meter_engine
+from gateway.telemetry.traces import TracedTransport, trace_engine
 from identity.freshness import Rechecker
 from identity.matching import Matcher
 from identity.normalize import Normalizer
@@ -81,11 +83,13 @@ async def open_runtime(
     metrics: Metrics | None = None,
     breakers: Mapping[str, Breaker] | None = None,
     cache: EntityCache | None = None,
+    tracer: Tracer | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open clients, engines and the registry for ``config``; close them all on exit. With
     ``metrics``, every source's calls are counted and timed; ``breakers`` guard the sources
     they name (:mod:`gateway.breakers`); ``cache`` fronts the batch reads and is evicted by
-    the writes (:mod:`adapters.entities`)."""
+    the writes (:mod:`adapters.entities`); with ``tracer``, each call is a span
+    (:mod:`gateway.telemetry.traces`)."""
     breakers = breakers or {}
     transports = transports or {}
     engines = dict(engines or {})
@@ -106,12 +110,16 @@ async def open_runtime(
                     stack.push_async_callback(engine.dispose)
                 if metrics is not None:
                     stack.callback(meter_engine(engine, name, metrics))
+                if tracer is not None:
+                    stack.callback(trace_engine(engine, name, tracer))
                 adapters[name] = build_adapter(name, source_config, engine=engine)
                 adapters[name].use_breaker(breakers.get(name))
             else:
                 transport = transports.get(name) or PooledTransport(HTTP_LIMITS)
                 if metrics is not None:
                     transport = MeteredTransport(transport, name, metrics)
+                if tracer is not None:
+                    transport = TracedTransport(transport, name, tracer)
                 client = httpx.AsyncClient(transport=transport, limits=HTTP_LIMITS)
                 stack.push_async_callback(client.aclose)
                 adapters[name] = build_adapter(name, source_config, client=client)

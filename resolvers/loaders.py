@@ -2,7 +2,9 @@
 
 One loader per (source, method), created lazily on first use, so a request pays only for what
 it touches. Every batch runs under the request's remaining time budget: when it is spent the
-batch fails with :class:`UpstreamTimeout` and the fields of that source are null.
+batch fails with :class:`UpstreamTimeout` and the fields of that source are null. Each batch
+can be observed: its size (a metric), and a ``c360.batch`` span (source, method, size; never
+the keys) that the batch's upstream calls are children of.
 """
 
 from __future__ import annotations
@@ -12,14 +14,19 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Protocol
 
 from aiodataloader import DataLoader
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode, Tracer
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.entities import EntityCache
-from adapters.errors import UpstreamTimeout, UpstreamUnavailable
+from adapters.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from adapters.http import CALL_DEADLINE
 from identity.registry import Registry
 
 BatchFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
+BatchSizes = Callable[[str, str, int], None]
+"""Told (source, method, number of keys) of every batch (the ``c360_batch_size`` metric)."""
 
 
 class Recheck(Protocol):
@@ -38,23 +45,28 @@ class Recheck(Protocol):
 class Loaders:
     def __init__(self, adapters: dict[str, Any], registry: Registry, deadline: float,
                  *, batching: bool = True,
-                 recheck: Recheck | None = None, cache: EntityCache | None = None) -> None:
+                 recheck: Recheck | None = None, cache: EntityCache | None = None,
+                 tracer: Tracer | None = None, batch_sizes: BatchSizes | None = None) -> None:
         """``recheck`` starts before a batch of ``records_of`` reads (the identity registry's
         bounded live re-check of stale people, :mod:`identity.freshness`); ``cache`` fronts
-        the batch reads it caches (:mod:`adapters.entities`)."""
+        the batch reads it caches (:mod:`adapters.entities`); ``tracer`` and ``batch_sizes``
+        observe every batch (module doc)."""
         self.adapters = adapters
         self.registry = registry
         self.deadline = deadline
         self.batching = batching
         self.recheck = recheck
         self.cache = cache
+        self.tracer = tracer
+        self.batch_sizes = batch_sizes
         self.stale: dict[int, tuple[Any, str, float]] = {}
         """id(value) → (value, source, age in seconds) for the values served stale."""
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
         self._registry_loaders: dict[str, DataLoader[Any, Any]] = {}
 
-    def _budgeted(self, source: str, fn: BatchFn) -> Callable[[list[Any]], Any]:
+    def _budgeted(self, source: str, method: str, fn: BatchFn) -> Callable[[list[Any]], Any]:
         deadline = self.deadline  # not ``self``: no cycle between the loaders and their batches
+        tracer, sizes = self.tracer, self.batch_sizes
 
         async def load(keys: list[Any]) -> list[Any]:
             remaining = deadline - asyncio.get_running_loop().time()
@@ -72,7 +84,8 @@ class Loaders:
                 raise UpstreamUnavailable(source, f"database error {type(exc).__name__}") from exc
             finally:
                 CALL_DEADLINE.reset(token)
-        return load
+        return load if tracer is None and sizes is None else _observed(
+            load, source, method, tracer, sizes)
 
     def loader(self, source: str, method: str) -> DataLoader[Any, Any]:
         """The loader of ``adapters[source].<method>`` (a batch method aligned with keys)."""
@@ -82,7 +95,7 @@ class Loaders:
             fn = getattr(self.adapters[source], method)
             if self.cache is not None and self.cache.fronts(source, method):
                 fn = self.cache.batch(source, method, fn, self._stale)
-            found = DataLoader(self._budgeted(source, fn), batch=self.batching,
+            found = DataLoader(self._budgeted(source, method, fn), batch=self.batching,
                                loop=asyncio.get_running_loop())
             self._loaders[key] = found
         return found
@@ -102,7 +115,7 @@ class Loaders:
             fn = getattr(self.registry, method)
             if method == "records_of" and self.recheck is not None:
                 fn = _rechecked(fn, self.recheck)
-            found = DataLoader(self._budgeted("registry", fn),
+            found = DataLoader(self._budgeted("registry", method, fn),
                                batch=self.batching, loop=asyncio.get_running_loop())
             self._registry_loaders[method] = found
         return found
@@ -129,3 +142,32 @@ def _rechecked(fn: BatchFn, recheck: Recheck) -> BatchFn:
         await recheck(golden_ids)
         return await fn(golden_ids)
     return load
+
+
+def _observed(load: Callable[[list[Any]], Awaitable[list[Any]]], source: str, method: str,
+              tracer: Tracer | None, sizes: BatchSizes | None
+              ) -> Callable[[list[Any]], Awaitable[list[Any]]]:
+    """``load`` with its size told to ``sizes`` and run in a ``c360.batch`` span."""
+
+    async def observed(keys: list[Any]) -> list[Any]:
+        if sizes is not None:
+            sizes(source, method, len(keys))
+        if tracer is None:
+            return await load(keys)
+        span = tracer.start_span("c360.batch", attributes={
+            "c360.source": source, "c360.method": method, "c360.batch.size": len(keys)})
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            return await load(keys)
+        except UpstreamError as exc:
+            span.set_attribute("error.type", exc.code)
+            span.set_status(Status(StatusCode.ERROR, exc.code))
+            raise
+        except BaseException as exc:
+            span.set_attribute("error.type", type(exc).__name__)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
+    return observed

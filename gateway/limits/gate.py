@@ -63,12 +63,15 @@ class Admitted:
     """The name of the operation to run (``""``: unnamed), for metrics and logs."""
 
 
-def _chosen(document: DocumentNode, operation_name: Any) -> tuple[bool, str]:
-    """Whether the operation to run is a mutation, and its name."""
+def _chosen(document: DocumentNode, operation_name: Any) -> tuple[bool, str] | Refused:
+    """Whether the operation to run is a mutation, and its name; refused when
+    ``operationName`` names none of the document's operations (or several are there and none
+    is named). The name is not echoed: a client may have put anything in it."""
     operation = operation_of(document, operation_name if isinstance(operation_name, str)
                              else None)
     if operation is None:
-        return False, ""
+        return Refused(400, "BAD_REQUEST", "operationName must name one of the document's "
+                                           "operations (required when it has several)")
     return (operation.operation is OperationType.MUTATION,
             operation.name.value if operation.name is not None else "")
 
@@ -275,7 +278,10 @@ class QueryGate:
                 query, parsed, name if isinstance(name, str) else None,
                 variables if isinstance(variables, dict) else {},
                 self.limits.for_role(principal.role.value if principal is not None else None))
-            mutation, chosen = _chosen(parsed, name)
+            picked = _chosen(parsed, name)
+            if isinstance(picked, Refused):
+                return picked
+            mutation, chosen = picked
             return Admitted(query, mutation, figures.cost if figures is not None else None,
                             chosen)
         resolved = await self._document(params, state)
@@ -320,5 +326,8 @@ class QueryGate:
                            others=[(e.message, _locations(e)) for e in errors[1:]])
         if register is not None:
             await self._store(state).put(register, text)
-        mutation, chosen = _chosen(document, operation_name)
+        picked = _chosen(document, operation_name)
+        if isinstance(picked, Refused):
+            return picked
+        mutation, chosen = picked
         return Admitted(text, mutation, figures.cost if figures is not None else None, chosen)

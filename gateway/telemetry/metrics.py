@@ -10,6 +10,8 @@
   its HTTP status, ``timeout`` or ``unreachable``; ``ok`` or ``error`` for a SQL statement;
 - ``c360_upstream_duration_seconds{source}``: a call's time to its response headers (SQL: the
   statement's).
+- ``c360_batch_size{source, method}``: keys per DataLoader batch (one batched read of a source;
+  ``registry`` for the identity registry's);
 - ``c360_cache_requests_total{source, method, result}``: keys the entity cache served fresh
   (``hit``), sent to the source (``miss``) or served stale when the source failed (``stale``);
 - ``c360_breaker_state{source}``: 0 closed, 1 half-open (probing), 2 open (several workers: the
@@ -69,6 +71,7 @@ capacity (503); ``budget_exceeded``: cut at its budget (504); ``unavailable``: a
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 BREAKER_LEVELS = {"closed": 0, "half_open": 1, "open": 2}
 UPSTREAM_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200)
 
 CALLED: ContextVar[set[str] | None] = ContextVar("c360_sources_called", default=None)
 """The sources a request called (its log line's ``sources``): set by the request middleware,
@@ -111,6 +114,8 @@ class Metrics:
         self.upstream_duration = Histogram("c360_upstream_duration_seconds",
                                            "Calls to the silos, until their response headers",
                                            ["source"], buckets=UPSTREAM_BUCKETS, registry=r)
+        self.batch_size = Histogram("c360_batch_size", "Keys per DataLoader batch",
+                                    ["source", "method"], buckets=BATCH_BUCKETS, registry=r)
         self.breaker_state = Gauge("c360_breaker_state",
                                    "Circuit breaker per source: 0 closed, 1 half-open, 2 open",
                                    ["source"], registry=r, multiprocess_mode="max")
@@ -147,6 +152,10 @@ class Metrics:
         called = CALLED.get()
         if called is not None:
             called.add(source)
+
+    def batch(self, source: str, method: str, keys: int) -> None:
+        """A DataLoader batch of ``keys`` keys (:class:`resolvers.loaders.Loaders`)."""
+        self.batch_size.labels(source, method).observe(keys)
 
     def cache(self, source: str, method: str, result: str, keys: int) -> None:
         self.cache_requests.labels(source, method, result).inc(keys)
@@ -226,7 +235,6 @@ _STARTED = "c360_statement_started"
 def meter_engine(engine: AsyncEngine, source: str, metrics: Metrics) -> Callable[[], None]:
     """Counts and times the statements of a SQL source (``ok`` or ``error``); returns what
     detaches it (the engine may outlive the app: tests share theirs)."""
-    sync = engine.sync_engine
 
     def before(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
                executemany: bool) -> None:
@@ -244,6 +252,14 @@ def meter_engine(engine: AsyncEngine, source: str, metrics: Metrics) -> Callable
         metrics.call(source, "error",
                      time.perf_counter() - started if started is not None else 0.0)
 
+    return on_statements(engine, before, after, failed)
+
+
+def on_statements(engine: AsyncEngine, before: Callable[..., None], after: Callable[..., None],
+                  failed: Callable[[Any], None]) -> Callable[[], None]:
+    """Listen to each statement's start, end and failure on ``engine``; returns what stops
+    listening."""
+    sync = engine.sync_engine
     listeners: list[tuple[str, Callable[..., None]]] = [
         ("before_cursor_execute", before), ("after_cursor_execute", after),
         ("handle_error", failed)]

@@ -1,4 +1,5 @@
-"""The request middleware: metrics and the access log line of every GraphQL request.
+"""The request middleware: metrics, the access log line and the trace's root span of every
+GraphQL request.
 
 It sits right after the request id (before CORS, shedding, authentication and rate limits), so
 that a request refused by any of them is counted too. The endpoint leaves what only it knows in
@@ -14,11 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.graphiql import wants_page
 from gateway.telemetry.logs import REQUEST_ID
 from gateway.telemetry.metrics import CALLED, Metrics, operation_label
+from gateway.telemetry.traces import end_operation, start_operation
 
 log = logging.getLogger("c360.access")
 STATE_KEY = "answer"
@@ -26,11 +29,13 @@ STATE_KEY = "answer"
 
 @dataclass
 class Answer:
-    """What the endpoint says of its answer, for the request's metrics and log line."""
+    """What the endpoint says of its answer, for the request's metrics, log line and span."""
 
     operation: str | None = None
     """The operation name, ``""`` when unnamed; None when the request was not read (refused
     before)."""
+    operation_type: str | None = None
+    """``query`` or ``mutation`` once the document was read."""
     outcome: str | None = None
     """``ok``, ``partial`` or ``error`` for an executed operation, ``invalid`` for a document
     refused before execution."""
@@ -61,12 +66,16 @@ def outcome_of(status: int, answer: Answer) -> str:
 
 
 class Observed:
-    """ASGI middleware (module doc) for the GraphQL path; other paths pass untouched."""
+    """ASGI middleware (module doc) for the GraphQL path; other paths pass untouched. With a
+    ``tracer``, each request is a span that the spans of its work are children of
+    (:mod:`gateway.telemetry.traces`)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics | None, path: str = "/graphql") -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None, path: str = "/graphql",
+                 tracer: Tracer | None = None) -> None:
         self.app = app
         self.metrics = metrics
         self.path = path
+        self.tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or wants_page(scope):
@@ -81,6 +90,8 @@ class Observed:
         answer = answer_of(scope)
         if self.metrics is not None:
             self.metrics.in_flight.inc()
+        traced = (start_operation(self.tracer, scope, request_id) if self.tracer is not None
+                  else None)
 
         async def observed_send(message: Message) -> None:
             nonlocal status
@@ -98,6 +109,10 @@ class Observed:
             if self.metrics is not None:
                 self.metrics.in_flight.dec()
                 self.metrics.request(operation, outcome, seconds, answer.refused)
+            if traced is not None:
+                end_operation(*traced, operation=operation,
+                              operation_type=answer.operation_type, outcome=outcome,
+                              status=status, codes=answer.codes)
             if log.isEnabledFor(logging.INFO):
                 sources = sorted(called)
                 extra: dict[str, Any] = {

@@ -1,15 +1,23 @@
-"""``[telemetry]``: logs and metrics.
+"""``[telemetry]``: logs, metrics and traces.
 
 ```toml
 [telemetry]
 log_level = "info"      # debug, info, warning, error
 log_format = "json"     # one JSON object per line; "text" (the default) for a terminal
 metrics = true          # GET /metrics, Prometheus text format (scope metrics:read)
+traces = true           # OpenTelemetry spans over OTLP (http/protobuf); see below
 ```
+
+``traces`` defaults to on when the environment asks for them the OpenTelemetry way — it sets
+``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) or
+``OTEL_TRACES_EXPORTER`` — and to off otherwise; ``OTEL_SDK_DISABLED=true`` or
+``OTEL_TRACES_EXPORTER=none`` turn them off whatever the file says. The SDK reads the other
+``OTEL_*`` variables itself (:mod:`gateway.telemetry.traces`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from adapters.config import Table
@@ -17,6 +25,8 @@ from adapters.errors import ConfigError
 
 LEVELS = ("debug", "info", "warning", "error")
 FORMATS = ("text", "json")
+TRACE_EXPORTERS = ("otlp", "console")
+"""``OTEL_TRACES_EXPORTER`` values served (a comma-separated list of them, or ``none``)."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,30 @@ class TelemetryConfig:
     log_format: str = "text"
     metrics: bool = True
     """Serve ``/metrics`` (to principals with the ``metrics:read`` scope)."""
+    traces: bool = False
+    """Record OpenTelemetry spans and export them (module doc)."""
+    trace_exporters: tuple[str, ...] = ("otlp",)
+    """Where spans go: ``otlp`` (http/protobuf), ``console`` (stdout, for a terminal)."""
+
+
+def trace_exporters(env: Mapping[str, str]) -> tuple[tuple[str, ...], bool]:
+    """The exporters ``OTEL_TRACES_EXPORTER`` names (``otlp`` when unset), and whether the
+    environment asks for traces (module doc)."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return (), False
+    named = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    exporters = tuple(dict.fromkeys(n.strip() for n in named.split(",") if n.strip()))
+    for name in exporters:
+        if name not in (*TRACE_EXPORTERS, "none"):
+            raise ConfigError("OTEL_TRACES_EXPORTER",
+                              f"must be {', '.join(TRACE_EXPORTERS)} or none, not {name!r}")
+    if "none" in exporters:
+        return (), False
+    if not exporters:
+        endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get(
+            "OTEL_EXPORTER_OTLP_ENDPOINT")
+        return ("otlp",), bool(endpoint)
+    return exporters, True
 
 
 def parse_telemetry(table: Table) -> TelemetryConfig:
@@ -34,7 +68,16 @@ def parse_telemetry(table: Table) -> TelemetryConfig:
     log_format = table.string("log_format", "text").lower()
     if log_format not in FORMATS:
         raise ConfigError(table.key("log_format"), f"must be one of {', '.join(FORMATS)}")
+    exporters, wanted = trace_exporters(table.env)
+    traces = bool(table.boolean("traces", wanted)) and bool(exporters)
+    if traces and "otlp" in exporters:
+        protocol = (table.env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+                    or table.env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf")
+        if protocol.strip().lower() != "http/protobuf":
+            raise ConfigError("OTEL_EXPORTER_OTLP_PROTOCOL",
+                              f"only http/protobuf is served, not {protocol!r}")
     config = TelemetryConfig(log_level=level, log_format=log_format,
-                             metrics=table.boolean("metrics", True))
+                             metrics=table.boolean("metrics", True), traces=traces,
+                             trace_exporters=exporters if traces else ("otlp",))
     table.finish()
     return config

@@ -79,6 +79,7 @@ async def gateway(gateway_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncC
                    role: str = "backoffice", customer: str | None = None,
                    store: str | None = None, scopes: tuple[str, ...] = (),
                    headers: dict[str, str] | None = None,
+                   tracer_provider: Any = None,
                    ) -> AsyncIterator[httpx.AsyncClient]:
         """Every request carries a token of ``role`` (backoffice by default), unless
         ``headers`` are given (``{}``: anonymous); ``config`` merges top-level tables."""
@@ -95,7 +96,8 @@ async def gateway(gateway_sandbox: RunningSandbox, silos: dict[str, httpx.AsyncC
             data["survivorship"] = survivorship
         app = create_app(parse_config(data, env={}),
                          transports={**gateway_sandbox.transports(), **(transports or {})},
-                         engines=engines, batching=batching)
+                         engines=engines, batching=batching,
+                         tracer_provider=tracer_provider)
         if headers is None:
             headers = bearer(data, role, customer=customer, store=store, scopes=scopes)
         async with app.router.lifespan_context(app), httpx.AsyncClient(

@@ -90,7 +90,7 @@ DELETE = object()
         ("cache.encryption_key", "not base64!", "cache.encryption_key"),
         ("cache.sensitive", ["emails"], "cache.sensitive"),
         ("cache.sources.pos", {"ttl_s": 1}, "cache.sources.pos"),
-        ("telemetry.traces", True, "telemetry.traces"),
+        ("telemetry.traces", "sometimes", "telemetry.traces"),
     ],
 )
 def test_a_bad_value_names_its_key(data: dict[str, Any], path: str, value: Any,

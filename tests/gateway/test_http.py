@@ -101,3 +101,17 @@ async def test_bad_arguments_are_user_errors(gateway: Callable[..., Any]) -> Non
             "query": '{ order(id: "not-an-id") { number } }'})).json()
     for body in (both, cursor, order):
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("name", ["ana.garcia@example.com", None])
+async def test_an_operation_name_naming_no_operation_is_a_bad_request(
+        gateway: Callable[..., Any], caplog: pytest.LogCaptureFixture, name: str | None) -> None:
+    document = "query A { __typename } query B { __typename }"
+    async with gateway() as client:
+        response = await client.post("/graphql", json={"query": document,
+                                                       "operationName": name})
+    assert response.status_code == 200  # application/json: request errors are 200
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "data" not in response.json() and "example.com" not in response.text
+    assert not any("example.com" in r.getMessage() or r.exc_info for r in caplog.records)

@@ -1,0 +1,281 @@
+"""OpenTelemetry traces: what one request did, span by span, in the operators' trace backend.
+
+- one ``SERVER`` span per GraphQL request (:func:`start_operation`, from the request
+  middleware): ``{type} {operation}`` (``query Customer360``; ``graphql unknown`` for a request
+  refused before it was read), with ``graphql.operation.name`` and ``graphql.operation.type``,
+  ``c360.outcome`` (:data:`~gateway.telemetry.metrics.OUTCOMES`), ``c360.request_id``,
+  ``http.response.status_code`` and the error codes (``c360.errors``); status ``ERROR`` when
+  the answer is not whole (:data:`ERROR_OUTCOMES`). A caller's W3C ``traceparent`` is joined;
+- one ``c360.batch`` span per DataLoader batch (:mod:`resolvers.loaders`): ``c360.source``,
+  ``c360.method``, ``c360.batch.size``;
+- one ``CLIENT`` span per call to a silo (:class:`TracedTransport`; each retry its own):
+  ``c360.source``, ``http.request.method``, ``c360.operation``, ``http.response.status_code``,
+  ``c360.retry_count``, ``error.type``; per SQL statement for a SQL source
+  (:func:`trace_engine`): ``db.system.name``, ``db.operation.name`` (its first keyword).
+  Only within a request's trace: the calls of the readiness probe, the registry's crawler and
+  the saga recovery would each be a trace of one span.
+
+Never in a span: a URL, a path or a query string (they hold emails, phone numbers and customer
+ids), a statement's text or parameters, keys, variables, an error message or an exception (it
+may quote a value) — sources, methods, counts, statuses and error types only.
+
+Each app has its own :class:`TracerProvider` (tests give one with an in-memory exporter); the
+global one is never set. Built from ``[telemetry]`` (:mod:`.settings`), it exports through a
+batch processor on a thread of its own: a collector that is down or slow costs a request
+nothing, its spans are dropped, and the exporter's complaints are logged at most once a minute.
+The SDK reads the standard variables itself: ``OTEL_SERVICE_NAME`` (``c360`` by default),
+``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OTEL_EXPORTER_OTLP_HEADERS``,
+``OTEL_EXPORTER_OTLP_TIMEOUT``, ``OTEL_TRACES_SAMPLER``/``_ARG``, ``OTEL_BSP_*``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable
+from contextvars import Token
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import httpx
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import Scope
+
+from adapters.http import ATTEMPT
+from gateway.telemetry.metrics import on_statements
+from gateway.telemetry.settings import TelemetryConfig
+
+TRACER = "c360"
+DEFAULT_SERVICE = "c360"
+ERROR_OUTCOMES = frozenset({"partial", "error", "overloaded", "budget_exceeded",
+                            "unavailable", "internal"})
+"""Outcomes whose operation span has status ``ERROR``; a refused request (``invalid``,
+``unauthenticated``, ``forbidden``, ``rate_limited``) is the caller's error, not ours."""
+QUIET_EVERY_S = 60.0
+EXPORT_LOGGERS = ("opentelemetry.exporter.otlp.proto.http.trace_exporter",
+                  "opentelemetry.exporter.otlp.common.http",
+                  "opentelemetry.sdk._shared_internal")
+_PROPAGATOR = TraceContextTextMapPropagator()
+_SQL_OPERATIONS = frozenset({
+    "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "UPSERT", "MERGE", "CREATE", "DROP",
+    "ALTER", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "SET", "SHOW",
+    "EXPLAIN", "VALUES", "CALL", "LOCK", "TRUNCATE"})
+_FIRST_WORD = re.compile(r"\s*([A-Za-z]+)")
+
+
+class Throttled(logging.Filter):
+    """At most one record per logger every :data:`QUIET_EVERY_S` seconds: an unreachable
+    collector makes the exporter complain on every batch and retry."""
+
+    def __init__(self, every_s: float = QUIET_EVERY_S) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self.last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        last = self.last.get(record.name)
+        if last is not None and now - last < self.every_s:
+            return False
+        self.last[record.name] = now
+        return True
+
+
+def quiet_exporters() -> None:
+    for name in EXPORT_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, Throttled) for f in logger.filters):
+            logger.addFilter(Throttled())
+
+
+def resource() -> Resource:
+    """The SDK's resource (``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_SERVICE_NAME``), named
+    ``c360`` unless those name it, with the package's version."""
+    found = Resource.create()
+    extra: dict[str, str] = {}
+    if str(found.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        extra[SERVICE_NAME] = DEFAULT_SERVICE
+    if SERVICE_VERSION not in found.attributes:
+        try:
+            extra[SERVICE_VERSION] = version("c360")
+        except PackageNotFoundError:
+            pass
+    return found.merge(Resource(extra)) if extra else found
+
+
+def exporter(name: str) -> SpanExporter:
+    if name == "console":
+        return ConsoleSpanExporter()
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
+
+
+def build_provider(config: TelemetryConfig) -> TracerProvider | None:
+    """The app's provider when ``[telemetry] traces`` is on: the SDK's sampler
+    (``OTEL_TRACES_SAMPLER``, parent-based always-on by default) and a batch processor per
+    exporter. The app shuts it down at the end of its lifespan (:func:`shutdown`)."""
+    if not config.traces:
+        return None
+    quiet_exporters()
+    provider = TracerProvider(resource=resource())
+    for name in config.trace_exporters:
+        provider.add_span_processor(BatchSpanProcessor(exporter(name)))
+    return provider
+
+
+def tracer_of(provider: TracerProvider) -> Tracer:
+    try:
+        release: str | None = version("c360")
+    except PackageNotFoundError:
+        release = None
+    return provider.get_tracer(TRACER, release)
+
+
+async def shutdown(provider: TracerProvider) -> None:
+    """Export what is left and stop (on a thread: a collector that is down holds it up to
+    ``OTEL_EXPORTER_OTLP_TIMEOUT``, not the event loop)."""
+    await asyncio.to_thread(provider.shutdown)
+
+
+def _parent(scope: Scope) -> otel_context.Context | None:
+    """The caller's trace (W3C ``traceparent``, ``tracestate``), or None to start one."""
+    carrier: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name == b"traceparent" or name == b"tracestate":
+            carrier[name.decode()] = value.decode("latin-1")
+    return _PROPAGATOR.extract(carrier) if "traceparent" in carrier else None
+
+
+def start_operation(tracer: Tracer, scope: Scope, request_id: str | None
+                    ) -> tuple[Span, Token[otel_context.Context]]:
+    """The request's ``SERVER`` span, made current (its name and outcome come at the end:
+    :func:`end_operation`); returns it and the token that detaches it."""
+    span = tracer.start_span("graphql", context=_parent(scope), kind=SpanKind.SERVER,
+                             attributes={"http.request.method": scope["method"]})
+    if request_id is not None and span.is_recording():
+        span.set_attribute("c360.request_id", request_id)
+    return span, otel_context.attach(trace.set_span_in_context(span))
+
+
+def end_operation(span: Span, token: Token[otel_context.Context], *, operation: str,
+                  operation_type: str | None, outcome: str, status: int, codes: list[str]
+                  ) -> None:
+    """Detach and end the request's span. ``operation`` is the metrics label (a plain name,
+    ``anonymous``, ``unknown`` or ``other``: never a client's arbitrary text)."""
+    otel_context.detach(token)
+    if span.is_recording():
+        span.update_name(f"{operation_type or 'graphql'} {operation}")
+        attributes: dict[str, Any] = {"graphql.operation.name": operation,
+                                      "c360.outcome": outcome,
+                                      "http.response.status_code": status}
+        if operation_type is not None:
+            attributes["graphql.operation.type"] = operation_type
+        if codes:
+            attributes["c360.errors"] = codes
+        span.set_attributes(attributes)
+        if outcome in ERROR_OUTCOMES:
+            span.set_status(Status(StatusCode.ERROR, outcome))
+    span.end()
+
+
+def _in_trace() -> bool:
+    return trace.get_current_span().get_span_context().is_valid
+
+
+class TracedTransport(httpx.AsyncBaseTransport):
+    """A ``CLIENT`` span per HTTP call of one source within a trace (below the adapter's
+    retries: one per attempt, ``c360.retry_count`` 0, 1, 2). Records neither the URL nor any
+    header."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, source: str, tracer: Tracer) -> None:
+        self.inner = inner
+        self.source = source
+        self.tracer = tracer
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not _in_trace():
+            return await self.inner.handle_async_request(request)
+        method = request.method
+        span = self.tracer.start_span(
+            f"{method} {self.source}", kind=SpanKind.CLIENT,
+            attributes={"c360.source": self.source, "http.request.method": method,
+                        "c360.operation": method, "c360.retry_count": ATTEMPT.get() - 1})
+        try:
+            response = await self.inner.handle_async_request(request)
+        except BaseException as exc:
+            failure = ("timeout" if isinstance(exc, httpx.TimeoutException) else
+                       "unreachable" if isinstance(exc, httpx.TransportError) else
+                       "cancelled" if isinstance(exc, asyncio.CancelledError) else
+                       type(exc).__name__)
+            span.set_attribute("error.type", failure)
+            span.set_status(Status(StatusCode.ERROR, failure))
+            span.end()
+            raise
+        status = response.status_code
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500 or status == 429:
+            span.set_attribute("error.type", str(status))
+            span.set_status(Status(StatusCode.ERROR))
+        span.end()
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+_SPAN = "c360_statement_span"
+
+
+def sql_operation(statement: Any) -> str:
+    """A statement's first keyword (``SELECT``), ``OTHER`` when it is not a known one."""
+    found = _FIRST_WORD.match(statement) if isinstance(statement, str) else None
+    word = found.group(1).upper() if found else ""
+    return word if word in _SQL_OPERATIONS else "OTHER"
+
+
+def trace_engine(engine: AsyncEngine, source: str, tracer: Tracer) -> Callable[[], None]:
+    """A ``CLIENT`` span per statement of a SQL source within a trace (without its text or
+    parameters); returns what detaches it (the engine may outlive the app: tests share
+    theirs)."""
+    system = engine.sync_engine.dialect.name
+
+    def before(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        if not _in_trace():
+            return
+        operation = sql_operation(statement)
+        conn.info[_SPAN] = tracer.start_span(
+            f"{operation} {source}", kind=SpanKind.CLIENT,
+            attributes={"c360.source": source, "db.system.name": system,
+                        "db.operation.name": operation})
+
+    def after(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
+              executemany: bool) -> None:
+        span = conn.info.pop(_SPAN, None)
+        if span is not None:
+            span.end()
+
+    def failed(context: Any) -> None:
+        conn = context.connection
+        span = conn.info.pop(_SPAN, None) if conn is not None else None
+        if span is not None:
+            kind = type(context.original_exception).__name__
+            span.set_attribute("error.type", kind)
+            span.set_status(Status(StatusCode.ERROR, kind))
+            span.end()
+
+    return on_statements(engine, before, after, failed)

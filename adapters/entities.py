@@ -5,7 +5,9 @@ batch methods in :data:`CACHEABLE`. For each key of a batch:
 
 - a value stored less than the source's ``ttl_s`` ago is served without calling the source
   (a *hit*; ``ttl_s = 0``, the default, always calls the source);
-- otherwise the source is called for the keys left (a *miss*), and what it answers is stored;
+- otherwise the source is called for the keys left (a *miss*), and what it answers is stored
+  (with ``ttl_s = 0`` the store is read only when the source fails: nothing added to the path
+  of a call that succeeds but that write);
 - when that call fails (timeout, 5xx, refused connection, an open breaker, a garbage answer, the
   request's budget about to run out), a value stored less than ``stale_if_error_s`` ago is
   served instead (a *stale* serve), and the request's stale sink is told its source and age:
@@ -64,8 +66,8 @@ PERSONAL = frozenset(CACHEABLE) - {"variants_by_skus"}
 """The reads whose values carry personal data (the ``sensitive`` default)."""
 
 STALE_MARGIN_S = 0.05
-"""With stale values to fall back on, the source's call is cut this long before the request's
-budget runs out, so the stale values are still served in time."""
+"""The source's call is cut this long before the request's budget runs out, so stale values
+can still be served in time."""
 
 Entry = tuple[float, Any]
 """(stored at, epoch seconds; the value)."""
@@ -171,41 +173,45 @@ class EntityCache:
 
         async def load(keys: Sequence[Any]) -> list[Any]:
             names = [str(k) for k in keys]
-            entries = await store.get_many(source, method, names)
-            now = clock()
             values: list[Any] = [None] * len(keys)
-            missing: list[int] = []
-            for i, entry in enumerate(entries):
-                if entry is not None and now - entry[0] < policy.ttl_s:
-                    values[i] = entry[1]
-                else:
-                    missing.append(i)
-            if listener is not None and len(missing) < len(keys):
-                listener(source, method, "hit", len(keys) - len(missing))
-            if not missing:
-                return values
+            missing = list(range(len(keys)))
+            entries: list[Entry | None] | None = None
+            if policy.ttl_s > 0:  # else the store is read only if the source fails
+                entries = await store.get_many(source, method, names)
+                now = clock()
+                missing = []
+                for i, entry in enumerate(entries):
+                    if entry is not None and now - entry[0] < policy.ttl_s:
+                        values[i] = entry[1]
+                    else:
+                        missing.append(i)
+                if listener is not None and len(missing) < len(keys):
+                    listener(source, method, "hit", len(keys) - len(missing))
+                if not missing:
+                    return values
             if listener is not None:
                 listener(source, method, "miss", len(missing))
-            fallback = [entries[i] for i in missing]
-            usable = [e is not None and now - e[0] <= policy.stale_if_error_s
-                      for e in fallback]
             try:
-                if any(usable):
-                    fetched = await _before_deadline(source, fn([keys[i] for i in missing]))
-                else:
-                    fetched = await fn([keys[i] for i in missing])
+                call = fn([keys[i] for i in missing])
+                fetched = await (_before_deadline(source, call) if policy.stale_if_error_s > 0
+                                 else call)
             except UpstreamError as exc:
-                if isinstance(exc, UpstreamRejected) or not any(usable):
+                if isinstance(exc, UpstreamRejected) or policy.stale_if_error_s <= 0:
                     raise
+                fallback = [entries[i] for i in missing] if entries is not None else \
+                    await store.get_many(source, method, [names[i] for i in missing])
+                now = clock()
                 served = 0
-                for i, entry, ok in zip(missing, fallback, usable, strict=True):
-                    if ok and entry is not None:
+                for i, entry in zip(missing, fallback, strict=True):
+                    if entry is not None and now - entry[0] <= policy.stale_if_error_s:
                         values[i] = entry[1]
                         served += 1
                         if entry[1] is not None:
                             sink(entry[1], source, max(now - entry[0], 0.0))
                     else:
                         values[i] = exc
+                if not served:
+                    raise
                 if listener is not None:
                     listener(source, method, "stale", served)
                 return values

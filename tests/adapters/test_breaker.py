@@ -69,6 +69,14 @@ async def fail(breaker: Breaker) -> None:
     await breaker.failed(probe)
 
 
+async def tripped_then_cooled(one: Breaker, two: Breaker, clock: Clock) -> None:
+    """``one`` trips the breaker, both workers learn it, then its cool-down passes."""
+    for _ in range(3):
+        await fail(one)
+    await sync(one, two)
+    clock.now += 5.1
+
+
 async def test_failures_in_a_row_open_it_everywhere_and_calls_fail_fast(
         workers: Callable[[Clock], Any]) -> None:
     clock = Clock()
@@ -113,10 +121,7 @@ async def test_failures_further_apart_than_the_window_do_not_add_up() -> None:
 async def test_after_the_cooldown_one_probe_closes_it(workers: Callable[[Clock], Any]) -> None:
     clock = Clock()
     async for one, two in workers(clock):
-        for _ in range(3):
-            await fail(one)
-        await sync(one, two)
-        clock.now += 5.1
+        await tripped_then_cooled(one, two, clock)
         assert await one.admit() is True  # the probe
         assert one.state == HALF_OPEN
         with pytest.raises(CircuitOpen):
@@ -131,10 +136,7 @@ async def test_a_failed_probe_opens_it_for_another_cooldown(
         workers: Callable[[Clock], Any]) -> None:
     clock = Clock()
     async for one, two in workers(clock):
-        for _ in range(3):
-            await fail(one)
-        await sync(one, two)
-        clock.now += 5.1
+        await tripped_then_cooled(one, two, clock)
         probe = await two.admit()
         assert probe is True
         await two.failed(probe)

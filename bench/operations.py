@@ -18,8 +18,11 @@ Three cells, each an A/B comparison of S1 (one customer 360 by email) in ONE run
   line of every request at ``info`` written to ``/dev/null``, and ``traces = true`` where the
   tree's config has the key: :func:`tracing_overlay`; spans exported over OTLP/http, as to a
   collector, to a stub collector on 127.0.0.1 in a process of its own, :func:`otlp_sink`, so
-  nothing leaves the machine): CPU per query and its ratio on/off — target ≤
-  :data:`bench.targets.TELEMETRY_CPU_MAX`. The in-process client's own CPU per query is
+  nothing leaves the machine; a share of the requests traced, the default
+  ``trace_sample_ratio``): CPU per query and its ratio on/off — target ≤
+  :data:`bench.targets.TELEMETRY_CPU_MAX`; a third arm, :data:`ALL_TRACED`, shown and not
+  judged. Its arms take turns query by query (:func:`_interleaved`). The in-process
+  client's own CPU per query is
   measured against a stub app answering the same bytes and subtracted for the gateway-only
   ratio (the judged one; the ratio as measured is shown beside it).
 
@@ -62,11 +65,12 @@ import logging
 import os
 import statistics
 import sys
+import threading
 import time
 import tomllib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -93,7 +97,13 @@ DEFAULT_QUERIES = 1200
 """Queries per arm of the telemetry cell (the cache cell: a quarter; the breaker cell: a
 sixth)."""
 BLOCKS = {"cache": 20, "breaker": 20, "telemetry": 50}
-"""Queries per block: the arms take turns block by block (A B, B A, …)."""
+"""Queries per block: the arms take turns block by block (A B, B A, …). The telemetry cell's
+arms take turns query by query; its blocks are the spans of 50 over which its figures are
+read (:func:`_interleaved`)."""
+ALL_TRACED = "every request traced"
+"""The telemetry cell's third arm, shown, not judged: "on" with ``trace_sample_ratio = 1``."""
+EXPORT_THREAD = "OtelBatch"
+"""The name the OpenTelemetry SDK gives its batch processors' export threads."""
 
 CELLS: dict[str, dict[str, Any]] = {
     "cache": {
@@ -116,10 +126,12 @@ CELLS: dict[str, dict[str, Any]] = {
         }},
     "telemetry": {
         "title": "S1 CPU, telemetry on vs off", "profile": "0ms", "down": (),
-        "baseline": "off", "feature": "on",
+        "baseline": "off", "feature": "on", "extra": ALL_TRACED,
         "arms": {
             "off": {"telemetry": {"metrics": False, "log_level": "warning"}},
             "on": {"telemetry": {"metrics": True, "log_level": "info", "log_format": "json"}},
+            ALL_TRACED: {"telemetry": {"metrics": True, "log_level": "info",
+                                       "log_format": "json"}},
         }},
 }
 """Per cell: its silo profile, the silos made ``down``, and the config overlay of each arm
@@ -266,27 +278,35 @@ def compact(phase: Mapping[str, Any]) -> dict[str, Any]:
                                                      if "breaker" in phase else {})}
 
 
-def tracing_overlay(on: bool) -> dict[str, Any]:
+def tracing_overlay(on: bool, ratio: float | None = None) -> dict[str, Any]:
     """The ``[telemetry]`` key that turns tracing on or off (``traces``; set either way: with
     the exporter's ``OTEL_*`` variables in the environment it defaults to on), or none when this
     tree's config has no such key. Spans go over OTLP/http to a local stub collector
     (:func:`otlp_sink`): the exporter encodes and posts them as it would to a real one, and
-    nothing leaves the machine."""
+    nothing leaves the machine. ``ratio``: the share of requests traced (``trace_sample_ratio``,
+    where the tree has it; else the SDK's default, every request)."""
     from gateway.telemetry.settings import TelemetryConfig
 
     fields = getattr(TelemetryConfig, "__dataclass_fields__", {})
-    return {"traces": on} if "traces" in fields else {}
+    found: dict[str, Any] = {"traces": on} if "traces" in fields else {}
+    if found and ratio is not None and "trace_sample_ratio" in fields:
+        found["trace_sample_ratio"] = ratio
+    return found
 
 
-def telemetry_on(traced: bool, exported: Mapping[str, int] | None) -> str:
-    """What the "on" arm measured, in words."""
+def telemetry_on(traced: bool, exported: Mapping[str, int] | None,
+                 sample_ratio: float | None = None) -> str:
+    """What the "on" arm measured, in words (``exported``: both traced arms' spans)."""
     if not traced:
         return "metrics + JSON access log (no tracing in this tree's config)"
     if not exported or not exported.get("requests"):
         return ("metrics + JSON access log; `traces = true` set but no span reached the "
                 "collector (tracing not wired into the app in this tree)")
-    return (f"metrics + JSON access log + traces (OTLP/http to a local stub collector: "
-            f"{exported['requests']} exports, {exported['bytes'] / 1024:.0f} kB)")
+    share = ("the SDK's default sampler" if sample_ratio is None else
+             f"`trace_sample_ratio = {sample_ratio:g}`, the default")
+    return (f"metrics + JSON access log + traces ({share}; OTLP/http to a local stub "
+            f"collector: {exported['requests']} exports, {exported['bytes'] / 1024:.0f} kB "
+            f"with the every-request arm's)")
 
 
 TRACE_ENV = {"OTEL_SDK_DISABLED": "false", "OTEL_TRACES_EXPORTER": "otlp",
@@ -412,6 +432,8 @@ class Arm:
     client: httpx.AsyncClient
     flush: Callable[[], object] | None = None
     """Exports what its spans left in the batch processor (inside its block's CPU window)."""
+    exporters: list[threading.Thread] = field(default_factory=list)
+    """Its tracer provider's export threads (their CPU is counted to this arm)."""
 
 
 def _arm_config(setup: Setup, cell: str, arm: str, extra: Mapping[str, Any]) -> Any:
@@ -438,6 +460,7 @@ async def _arms(setup: Setup, cell: str, extra: Mapping[str, Mapping[str, Any]]
         arms: dict[str, Arm] = {}
         for name in CELLS[cell]["arms"]:
             config = _arm_config(setup, cell, name, extra.get(name, {}))
+            before = set(threading.enumerate())
             provider = build_provider(config.telemetry)
             if provider is not None:  # shut down after its app (pushed first: popped last)
                 stack.push_async_callback(shutdown, provider)
@@ -450,7 +473,9 @@ async def _arms(setup: Setup, cell: str, extra: Mapping[str, Mapping[str, Any]]
                 transport=httpx.ASGITransport(app=app), base_url="http://c360",
                 headers=setup.credentials, timeout=30))
             arms[name] = Arm(name, config, app, client,
-                             provider.force_flush if provider is not None else None)
+                             provider.force_flush if provider is not None else None,
+                             [t for t in threading.enumerate()
+                              if t not in before and t.name.startswith(EXPORT_THREAD)])
         tune_gc()
         yield arms
 
@@ -503,6 +528,68 @@ async def _block(arm: Arm, silos: Silos, variables: Sequence[Mapping[str, Any]],
     return block
 
 
+def thread_cpu_s(threads: Sequence[threading.Thread]) -> float:
+    """CPU seconds the ``threads`` have run (Linux ``/proc/self/task/<tid>/schedstat``, in
+    nanoseconds); 0 for a thread gone or a system without it."""
+    total = 0
+    for thread in threads:
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/schedstat", encoding="ascii") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9
+
+
+async def _interleaved(arms: Mapping[str, Arm], names: Sequence[str], logs: Logs,
+                       variables: Sequence[Mapping[str, Any]], queries: int, block: int
+                       ) -> list[dict[str, Any]]:
+    """The telemetry cell: the arms take turns QUERY by query (``names`` in order, then
+    reversed, …), so that the machine's drift, which moves CPU per query by ±10 % from one
+    block of 50 to the next here, falls on all of them alike; read in blocks of ``block``
+    queries per arm. A query's CPU is the process's (``time.process_time``) over it, less what
+    the export threads ran meanwhile; each arm's export threads' CPU goes to that arm, block by
+    block, and so does its provider's last flush (everything its spans cost is counted to it,
+    whenever the SDK's thread did it)."""
+    exporters = [t for name in names for t in arms[name].exporters]
+    phases: list[dict[str, Any]] = []
+    exported = {name: thread_cpu_s(arms[name].exporters) for name in names}
+    for alternation in range(queries // block):
+        gc.collect()
+        current = {name: {"arm": name, "alternation": alternation, "queries": 0, "cpu_s": 0.0,
+                          "latencies_s": [], "outcomes": Counter(), "upstream": {}}
+                   for name in names}
+        for i in range(block):
+            index = alternation * block + i
+            values = variables[(index + TRIP_QUERIES) % len(variables)]
+            for name in (names if index % 2 == 0 else list(reversed(names))):
+                logs.apply(arms[name].config.telemetry)
+                phase = current[name]
+                side = thread_cpu_s(exporters)
+                cpu = time.process_time()
+                started = time.perf_counter()
+                answer = await _ask(arms[name].client, values)
+                phase["latencies_s"].append(time.perf_counter() - started)
+                phase["cpu_s"] += time.process_time() - cpu - (thread_cpu_s(exporters) - side)
+                phase["queries"] += 1
+                phase["outcomes"][outcome(answer.status_code, answer.content)] += 1
+        last = alternation == queries // block - 1
+        for name in names:
+            arm = arms[name]
+            if last and arm.flush is not None:
+                side = thread_cpu_s(exporters)
+                cpu = time.process_time()
+                arm.flush()
+                current[name]["cpu_s"] += (time.process_time() - cpu
+                                           - (thread_cpu_s(exporters) - side))
+            now = thread_cpu_s(arm.exporters)
+            current[name]["cpu_s"] += now - exported[name]
+            exported[name] = now
+            current[name]["outcomes"] = dict(current[name]["outcomes"])
+            phases.append(current[name])
+    return phases
+
+
 async def _client_cpu_ms(setup: Setup, body: bytes, queries: int) -> float:
     """CPU per query of the in-process client alone: the same requests, through the same
     transport, to a stub app answering ``body``."""
@@ -532,6 +619,7 @@ async def measure_cell(setup: Setup, silos: Silos, logs: Logs, cell: str,
         sink = None
         if cell == "telemetry" and (traces := tracing_overlay(True)):
             extra[feature] = {"telemetry": traces}
+            extra[ALL_TRACED] = {"telemetry": tracing_overlay(True, 1.0)}
             extra[CELLS[cell]["baseline"]] = {"telemetry": tracing_overlay(False)}
             sink = stack.enter_context(otlp_sink())
             stack.enter_context(environment(
@@ -542,9 +630,11 @@ async def measure_cell(setup: Setup, silos: Silos, logs: Logs, cell: str,
                 result["traces_exported"] = http.get(f"{sink}/stats").json()
     if cell == "telemetry":
         result["telemetry_on"] = telemetry_on(result.pop("traced"),
-                                              result.get("traces_exported"))
+                                              result.get("traces_exported"),
+                                              result.pop("sample_ratio", None))
     else:
         result.pop("traced")
+        result.pop("sample_ratio", None)
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
 
@@ -562,6 +652,8 @@ async def _measure_cell(setup: Setup, silos: Silos, logs: Logs, cell: str, sizes
     async with _arms(setup, cell, extra) as arms:
         quiet = replace(arms[baseline].config.telemetry, log_level="warning")
         result["traced"] = arms[feature].flush is not None
+        result["sample_ratio"] = getattr(arms[feature].config.telemetry, "trace_sample_ratio",
+                                         None)
         result["telemetry"] = {name: dataclasses.asdict(arm.config.telemetry)
                                for name, arm in arms.items()}
         if cell == "telemetry" and arms[baseline].flush is not None:
@@ -572,7 +664,7 @@ async def _measure_cell(setup: Setup, silos: Silos, logs: Logs, cell: str, sizes
 
         silos.set("0ms")
         body = b""
-        for name in (baseline, feature):
+        for name in arms:
             prepare(name)
             body = await _prime(arms[name], setup.variables)
         silos.set(spec["profile"], spec["down"])
@@ -589,7 +681,10 @@ async def _measure_cell(setup: Setup, silos: Silos, logs: Logs, cell: str, sizes
         if cell == "telemetry":
             client_ms.append(await _client_cpu_ms(setup, body, 200))
         blocks = []
-        for alternation in range(rounds):
+        if cell == "telemetry":
+            blocks = await _interleaved(arms, list(arms), logs, setup.variables,
+                                        rounds * block, block)
+        for alternation in range(rounds if cell != "telemetry" else 0):
             for name in order(alternation, baseline, feature):
                 prepare(name)
                 blocks.append(await _block(arms[name], silos, setup.variables, block,
@@ -597,7 +692,7 @@ async def _measure_cell(setup: Setup, silos: Silos, logs: Logs, cell: str, sizes
         if cell == "telemetry":
             client_ms.append(await _client_cpu_ms(setup, body, 200))
     silos.set("0ms")
-    arms_summary = {name: summarize(blocks, name) for name in (baseline, feature)}
+    arms_summary = {name: summarize(blocks, name) for name in spec["arms"]}
     a, b = arms_summary[baseline], arms_summary[feature]
     pairs = {"p50": pair_ratios(blocks, baseline, feature, phase_p50_ms),
              "cpu": pair_ratios(blocks, baseline, feature, phase_cpu_ms)}
@@ -615,6 +710,13 @@ async def _measure_cell(setup: Setup, silos: Silos, logs: Logs, cell: str, sizes
         result.update({"client_cpu_ms": round(client, 3), "client_cpu_ms_each": [
             round(x, 3) for x in client_ms], "gateway_cpu_ms": gateway})
         result["ratios"]["gateway_cpu"] = ratio(gateway[feature], gateway[baseline])
+        if spec.get("extra") in arms_summary:
+            name = spec["extra"]
+            pairs = pair_ratios(blocks, baseline, name, phase_cpu_ms)
+            result["extra"] = {"arm": name, "cpu": ratio(arms_summary[name]["cpu_ms"],
+                                                         a.get("cpu_ms")),
+                               "gateway_cpu": ratio(gateway[name], gateway[baseline]),
+                               "pair_spread": spread(pairs)}
     return result
 
 
@@ -627,7 +729,7 @@ def _spread_text(found: Mapping[str, Any], metric: str) -> str:
 def describe(cell: str, found: Mapping[str, Any]) -> list[str]:
     """Log lines of one measured cell."""
     lines = []
-    for name in (found["baseline"], found["feature"]):
+    for name in found["arms"]:
         s = found["arms"][name]
         up = " · ".join(f"{k} {v:.2f}" for k, v in s["upstream"].items())
         lines.append(f"  {name:<10} p50 {s['p50_ms']:7.2f} ms, CPU {s['cpu_ms']:6.2f} ms/query, "
@@ -641,6 +743,12 @@ def describe(cell: str, found: Mapping[str, Any]) -> list[str]:
                  f"{found['gateway_cpu_ms'][found['feature']]:.2f} ms = "
                  f"{r['gateway_cpu']}× ({found['telemetry_on']})")
     lines.append(line)
+    if found.get("extra"):
+        x = found["extra"]
+        spread_x = x.get("pair_spread") or {}
+        lines.append(f"  {x['arm']} / {found['baseline']} (shown, not judged): CPU {x['cpu']}×, "
+                     f"gateway {x['gateway_cpu']}× (per round median "
+                     f"{spread_x.get('median', '–')}×)")
     if "trip" in found:
         lines.append("  trip: " + "; ".join(
             f"{name}: {t['upstream'].get('zendesk', 0)} Zendesk requests over {t['queries']} "
@@ -649,14 +757,15 @@ def describe(cell: str, found: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-async def measure(setup: Setup, sizes: Sizes) -> dict[str, Any]:
-    """The three cells (module doc); the silos left at 0 ms, none down."""
+async def measure(setup: Setup, sizes: Sizes, only: Sequence[str] = ()) -> dict[str, Any]:
+    """The three cells (module doc), or the ``only`` ones; the silos left at 0 ms, none
+    down."""
     started = time.monotonic()
     silos = Silos(setup.silos)
     logs = Logs()
     cells: dict[str, Any] = {}
     try:
-        for cell in CELLS:
+        for cell in [c for c in CELLS if not only or c in only]:
             spec = CELLS[cell]
             log(f"operations: {spec['title']} ({spec['profile']} silos"
                 + "".join(f", {s} down" for s in spec["down"])
@@ -679,10 +788,10 @@ async def measure(setup: Setup, sizes: Sizes) -> dict[str, Any]:
             "cells": cells}
 
 
-def run_measure(setup: Setup, sizes: Sizes) -> dict[str, Any]:
+def run_measure(setup: Setup, sizes: Sizes, only: Sequence[str] = ()) -> dict[str, Any]:
     from gateway.loop import run as run_loop
 
-    found: dict[str, Any] = run_loop(measure(setup, sizes))
+    found: dict[str, Any] = run_loop(measure(setup, sizes, only))
     return found
 
 
@@ -705,6 +814,8 @@ def main() -> None:
                              f"{DEFAULT_QUERIES}; the cache cell: a quarter, the breaker "
                              "cell: a sixth)")
     parser.add_argument("--quick", action="store_true", help="half the queries")
+    parser.add_argument("--cells", default="", help=f"only these cells, comma-separated "
+                        f"({', '.join(CELLS)}; default all)")
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--base-port", type=int, default=18700)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -722,10 +833,13 @@ def main() -> None:
 
     started = time.monotonic()
     sizes = Sizes.of(args.queries, args.quick)
+    only = [c.strip() for c in args.cells.split(",") if c.strip()]
+    if unknown := [c for c in only if c not in CELLS]:
+        parser.error(f"no cell {', '.join(unknown)} (cells: {', '.join(CELLS)})")
     with sandboxed(args.customers, args.base_port, "c360-operations-") as run:
         setup = Setup(run.config_path, {s: run.silo_url(s) for s in SILOS},
                       run.variables["S1"], run.credentials)
-        found = run_measure(setup, sizes)
+        found = run_measure(setup, sizes, only)
     found["meta"]["total_seconds"] = round(time.monotonic() - started, 1)
     if args.json is not None:
         args.json.write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")

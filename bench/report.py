@@ -425,7 +425,9 @@ def operations_section(results: dict[str, Any]) -> list[str]:
         "`python -m bench.operations`: the gateway app in one process over the silos' sockets "
         "(the silos in their own), two configurations of it side by side, each primed with "
         "every S1 variable once, then S1 one query at a time, the two taking turns block by "
-        "block (A B, B A, …) so that the machine's drift falls on both. p50: wall time per "
+        "block (A B, B A, …) so that the machine's drift falls on both (the telemetry cell: "
+        "its three arms query by query, CPU net of the span export threads, which is "
+        "counted to its own arm). p50: wall time per "
         "query; CPU: the process's CPU time per query (gateway and its in-process client; the "
         "loyalty SQLite database is read in process; with traces, their export at the end of "
         "each block); silo requests: the silos' counters around each block over its queries "
@@ -439,7 +441,7 @@ def operations_section(results: dict[str, Any]) -> list[str]:
         if not cell.get("arms"):
             continue
         silos = cell["profile"] + "".join(f", {s} down" for s in cell.get("down", []))
-        for arm in (cell["baseline"], cell["feature"]):
+        for arm in cell["arms"]:
             a = cell["arms"][arm]
             up = " · ".join(_f(a["upstream"].get(s), 2) for s, _ in SILO_SHORT[:3])
             lines.append(
@@ -465,6 +467,11 @@ def operations_section(results: dict[str, Any]) -> list[str]:
                      f"per query (a stub app answering the same bytes), subtracted: gateway "
                      f"{_f(g.get(cell['baseline']), 2)} → {_f(g.get(cell['feature']), 2)} ms = "
                      f"{_f(r.get('gateway_cpu'), 3)}×; telemetry on: {cell.get('telemetry_on')}")
+        if cell.get("extra"):
+            x = cell["extra"]
+            note += (f"; shown, not judged: {x.get('arm')} (`trace_sample_ratio = 1`) / "
+                     f"{cell['baseline']}: gateway CPU {_f(x.get('gateway_cpu'), 3)}× (as "
+                     f"measured {_f(x.get('cpu'), 3)}×)")
         notes.append(note + ".")
     meta = ops.get("meta") or {}
     lines += [""] + notes + ["", f"Measured in {_f(meta.get('run_seconds'), 0)} s; settings "

@@ -57,7 +57,7 @@ from gateway.limits.gate import QueryGate, Refused
 from gateway.memory import Trimmer, malloc_trim, trimming
 from gateway.ratelimit.middleware import rate_limiting
 from gateway.runtime import Runtime, open_runtime
-from gateway.telemetry.metrics import Metrics, metrics_endpoint, worker_exited
+from gateway.telemetry.metrics import Metrics, folding, metrics_endpoint, worker_exited
 from gateway.telemetry.requests import Observed, answer_of
 from gateway.telemetry.traces import build_provider, tracer_of
 from gateway.telemetry.traces import shutdown as shutdown_traces
@@ -525,6 +525,8 @@ def create_app(config: Config, *, transports: Mapping[str, httpx.AsyncBaseTransp
                                     cache=cache, tracer=tracer) as runtime, \
                     watching(endpoint.admission), AsyncExitStack() as stack:
                 stack.callback(worker_exited)
+                if metrics is not None:
+                    await stack.enter_async_context(folding(metrics))
                 app.state.runtime = runtime
                 app.state.trimmer = Trimmer(endpoint.admission, malloc_trim())
                 await stack.enter_async_context(trimming(app.state.trimmer))

@@ -26,8 +26,9 @@ from adapters.sql import create_engine
 from adapters.transport import PooledTransport
 from gateway.audit.store import AuditLog
 from gateway.config import Config
-from gateway.telemetry.metrics import MeteredTransport, Metrics, meter_engine
-from gateway.telemetry.traces import TracedTransport, trace_engine
+from gateway.telemetry.metrics import Metrics
+from gateway.telemetry.settings import ACCESS_LOGGED
+from gateway.telemetry.upstream import ObservedTransport, observe_engine
 from identity.freshness import Rechecker
 from identity.matching import Matcher
 from identity.normalize import Normalizer
@@ -89,9 +90,12 @@ async def open_runtime(
     ``metrics``, every source's calls are counted and timed; ``breakers`` guard the sources
     they name (:mod:`gateway.breakers`); ``cache`` fronts the batch reads and is evicted by
     the writes (:mod:`adapters.entities`); with ``tracer``, each call is a span
-    (:mod:`gateway.telemetry.traces`)."""
+    (:mod:`gateway.telemetry.traces`); with either, or an access log at ``info``, each
+    request's log line names the sources it called (:mod:`gateway.telemetry.upstream`)."""
     breakers = breakers or {}
     transports = transports or {}
+    observed = (metrics is not None or tracer is not None
+                or config.telemetry.log_level in ACCESS_LOGGED)
     engines = dict(engines or {})
     async with AsyncExitStack() as stack:
         store_locations: dict[str, set[str]] = {}
@@ -108,18 +112,14 @@ async def open_runtime(
                     engine = create_engine(source_config.url, pool_size=source_config.pool,
                                            max_overflow=source_config.max_overflow)
                     stack.push_async_callback(engine.dispose)
-                if metrics is not None:
-                    stack.callback(meter_engine(engine, name, metrics))
-                if tracer is not None:
-                    stack.callback(trace_engine(engine, name, tracer))
+                if observed:
+                    stack.callback(observe_engine(engine, name, metrics, tracer))
                 adapters[name] = build_adapter(name, source_config, engine=engine)
                 adapters[name].use_breaker(breakers.get(name))
             else:
                 transport = transports.get(name) or PooledTransport(HTTP_LIMITS)
-                if metrics is not None:
-                    transport = MeteredTransport(transport, name, metrics)
-                if tracer is not None:
-                    transport = TracedTransport(transport, name, tracer)
+                if observed:
+                    transport = ObservedTransport(transport, name, metrics, tracer)
                 client = httpx.AsyncClient(transport=transport, limits=HTTP_LIMITS)
                 stack.push_async_callback(client.aclose)
                 adapters[name] = build_adapter(name, source_config, client=client)

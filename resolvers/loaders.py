@@ -152,7 +152,7 @@ def _observed(load: Callable[[list[Any]], Awaitable[list[Any]]], source: str, me
     async def observed(keys: list[Any]) -> list[Any]:
         if sizes is not None:
             sizes(source, method, len(keys))
-        if tracer is None:
+        if tracer is None or not trace.get_current_span().is_recording():
             return await load(keys)
         span = tracer.start_span("c360.batch", attributes={
             "c360.source": source, "c360.method": method, "c360.batch.size": len(keys)})

@@ -16,7 +16,7 @@ import sys
 from contextvars import ContextVar
 from typing import Any
 
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from gateway.telemetry.settings import TelemetryConfig
 
@@ -40,7 +40,7 @@ class RequestIdFilter(logging.Filter):
 
 def formatter(log_format: str) -> logging.Formatter:
     if log_format == "json":
-        return JsonFormatter(JSON_FIELDS, style="{", rename_fields={
+        return OrjsonFormatter(JSON_FIELDS, style="{", rename_fields={
             "asctime": "time", "levelname": "level", "name": "logger"})
     return logging.Formatter(TEXT_FORMAT)
 

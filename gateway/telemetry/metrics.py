@@ -32,14 +32,15 @@ start (or wipes the one given); each worker writes its values there and any work
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
-import time
-from collections.abc import Awaitable, Callable
+from bisect import bisect_left
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
-import httpx
 import orjson
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -50,11 +51,10 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.loop import running
 from resolvers.principal import Principal
 
 FORBIDDEN = orjson.dumps({"errors": [{"message": "the metrics need the metrics:read scope",
@@ -70,12 +70,15 @@ capacity (503); ``budget_exceeded``: cut at its budget (504); ``unavailable``: a
 (the audit log or the token keys could not be reached); ``internal``: a 500."""
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 BREAKER_LEVELS = {"closed": 0, "half_open": 1, "open": 2}
+FOLD_S = 1.0
+"""How often a worker folds its tallies into its metrics (:func:`folding`): how far behind
+the other workers' values may be in a scrape answered by one of them."""
 UPSTREAM_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200)
 
 CALLED: ContextVar[set[str] | None] = ContextVar("c360_sources_called", default=None)
 """The sources a request called (its log line's ``sources``): set by the request middleware,
-added to by the metered transports and engines."""
+added to by the observed transports and engines (:mod:`gateway.telemetry.upstream`)."""
 
 
 def multiprocess_dir() -> str | None:
@@ -92,8 +95,53 @@ def operation_label(name: str | None) -> str:
     return name if _OPERATION.fullmatch(name) else "other"
 
 
+class Tally:
+    """What the request path adds to one counter or histogram, kept in plain dicts (a float,
+    or a sum and bucket counts, per label values) until :meth:`fold` moves it into the metric.
+
+    prometheus-client takes a lock, checks the labels and, with several workers, writes to a
+    memory-mapped file on every increment; a query makes some forty of them (its silo calls,
+    batches and cache reads), which cost more CPU than all its spans' sampling. Here each is a
+    dict update, and a fold (a few times a second at most) does one increment per label set
+    and bucket. A histogram's fold adds to the buckets and sum the child holds
+    (``_buckets``, ``_sum``: prometheus-client has no public call to add several
+    observations; ``tests/gateway/telemetry/test_metrics.py`` reads them back through the
+    exposition)."""
+
+    def __init__(self, metric: Counter | Histogram, buckets: tuple[float, ...] | None = None
+                 ) -> None:
+        self.metric = metric
+        self.bounds = buckets
+        self.pending: dict[tuple[str, ...], Any] = {}
+
+    def add(self, labels: tuple[str, ...], amount: float) -> None:
+        """Count ``amount`` (a counter) or observe it (a histogram) under ``labels``."""
+        bounds = self.bounds
+        if bounds is None:
+            self.pending[labels] = self.pending.get(labels, 0.0) + amount
+            return
+        found = self.pending.get(labels)
+        if found is None:
+            found = self.pending[labels] = [0.0] * (len(bounds) + 2)
+        found[0] += amount
+        found[1 + bisect_left(bounds, amount)] += 1
+
+    def fold(self) -> None:
+        pending, self.pending = self.pending, {}
+        for labels, found in pending.items():
+            child: Any = self.metric.labels(*labels)
+            if self.bounds is None:
+                child.inc(found)
+                continue
+            child._sum.inc(found[0])
+            for bucket, count in zip(child._buckets, found[1:], strict=True):
+                if count:
+                    bucket.inc(count)
+
+
 class Metrics:
-    """The gateway's metrics, on a registry of their own (one per app)."""
+    """The gateway's metrics, on a registry of their own (one per app). The request path's
+    counts and observations are tallied and folded in (:class:`Tally`, :meth:`fold`)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -127,6 +175,17 @@ class Metrics:
                                       "source failed)", ["source", "method", "result"],
                                       registry=r)
         self._operations: set[str] = set()
+        self._tallies = {
+            "requests": Tally(self.requests), "duration": Tally(self.duration, LATENCY_BUCKETS),
+            "refusals": Tally(self.refusals), "upstream": Tally(self.upstream),
+            "upstream_duration": Tally(self.upstream_duration, UPSTREAM_BUCKETS),
+            "batch_size": Tally(self.batch_size, BATCH_BUCKETS),
+            "cache": Tally(self.cache_requests)}
+        t = self._tallies
+        self._requests, self._duration, self._refusals = (
+            t["requests"].add, t["duration"].add, t["refusals"].add)
+        self._upstream, self._upstream_duration = t["upstream"].add, t["upstream_duration"].add
+        self._batch_size, self._cache = t["batch_size"].add, t["cache"].add
 
     def operation(self, name: str | None) -> str:
         """The ``operation`` label of an operation name (module doc)."""
@@ -141,24 +200,28 @@ class Metrics:
 
     def request(self, operation: str, outcome: str, seconds: float,
                 refused: str | None = None) -> None:
-        self.requests.labels(operation, outcome).inc()
-        self.duration.labels(operation).observe(seconds)
+        self._requests((operation, outcome), 1)
+        self._duration((operation,), seconds)
         if refused is not None:
-            self.refusals.labels(refused).inc()
+            self._refusals((refused,), 1)
 
     def call(self, source: str, status: str, seconds: float) -> None:
-        self.upstream.labels(source, status).inc()
-        self.upstream_duration.labels(source).observe(seconds)
-        called = CALLED.get()
-        if called is not None:
-            called.add(source)
+        self._upstream((source, status), 1)
+        self._upstream_duration((source,), seconds)
 
     def batch(self, source: str, method: str, keys: int) -> None:
         """A DataLoader batch of ``keys`` keys (:class:`resolvers.loaders.Loaders`)."""
-        self.batch_size.labels(source, method).observe(keys)
+        self._batch_size((source, method), keys)
 
     def cache(self, source: str, method: str, result: str, keys: int) -> None:
-        self.cache_requests.labels(source, method, result).inc(keys)
+        self._cache((source, method, result), keys)
+
+    def fold(self) -> None:
+        """Move what the request path tallied into the metrics (:class:`Tally`): before each
+        scrape, every :data:`FOLD_S` (:func:`folding`, for the other workers' scrapes) and as
+        the worker stops."""
+        for tally in self._tallies.values():
+            tally.fold()
 
     def breaker(self, source: str, state: str, moved: bool = True) -> None:
         """A breaker's state (``closed``, ``half_open``, ``open``), on start and on each move."""
@@ -168,13 +231,32 @@ class Metrics:
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format, and its media type: this registry, or with several workers the sum
-        of all workers' values."""
+        of all workers' values (this one's up to date, the others' up to :data:`FOLD_S`
+        behind)."""
+        self.fold()
         directory = multiprocess_dir()
         if directory is None:
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
         merged = CollectorRegistry()
         multiprocess.MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
         return generate_latest(merged), CONTENT_TYPE_LATEST
+
+
+@contextlib.asynccontextmanager
+async def folding(metrics: Metrics, every_s: float = FOLD_S) -> AsyncIterator[None]:
+    """Fold ``metrics`` every ``every_s`` seconds while the app runs, and once more as it
+    stops (its last requests counted before the worker leaves the sum)."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            metrics.fold()
+
+    try:
+        async with running(loop(), "c360-metrics-fold"):
+            yield
+    finally:
+        metrics.fold()
 
 
 SCOPE = "metrics:read"
@@ -200,74 +282,3 @@ def worker_exited(pid: int | None = None) -> None:
     directory = multiprocess_dir()
     if directory is not None:
         multiprocess.mark_process_dead(pid or os.getpid(), directory)  # type: ignore[no-untyped-call]
-
-
-class MeteredTransport(httpx.AsyncBaseTransport):
-    """Counts and times every HTTP call of one source (below the adapter's retries, so each
-    attempt counts)."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, source: str, metrics: Metrics) -> None:
-        self.inner = inner
-        self.source = source
-        self.metrics = metrics
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        started = time.perf_counter()
-        try:
-            response = await self.inner.handle_async_request(request)
-        except httpx.TimeoutException:
-            self.metrics.call(self.source, "timeout", time.perf_counter() - started)
-            raise
-        except httpx.TransportError:
-            self.metrics.call(self.source, "unreachable", time.perf_counter() - started)
-            raise
-        self.metrics.call(self.source, str(response.status_code),
-                          time.perf_counter() - started)
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-_STARTED = "c360_statement_started"
-
-
-def meter_engine(engine: AsyncEngine, source: str, metrics: Metrics) -> Callable[[], None]:
-    """Counts and times the statements of a SQL source (``ok`` or ``error``); returns what
-    detaches it (the engine may outlive the app: tests share theirs)."""
-
-    def before(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
-               executemany: bool) -> None:
-        conn.info[_STARTED] = time.perf_counter()
-
-    def after(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
-              executemany: bool) -> None:
-        started = conn.info.pop(_STARTED, None)
-        if started is not None:
-            metrics.call(source, "ok", time.perf_counter() - started)
-
-    def failed(context: Any) -> None:
-        conn = context.connection
-        started = conn.info.pop(_STARTED, None) if conn is not None else None
-        metrics.call(source, "error",
-                     time.perf_counter() - started if started is not None else 0.0)
-
-    return on_statements(engine, before, after, failed)
-
-
-def on_statements(engine: AsyncEngine, before: Callable[..., None], after: Callable[..., None],
-                  failed: Callable[[Any], None]) -> Callable[[], None]:
-    """Listen to each statement's start, end and failure on ``engine``; returns what stops
-    listening."""
-    sync = engine.sync_engine
-    listeners: list[tuple[str, Callable[..., None]]] = [
-        ("before_cursor_execute", before), ("after_cursor_execute", after),
-        ("handle_error", failed)]
-    for name, listener in listeners:
-        event.listen(sync, name, listener)
-
-    def detach() -> None:
-        for name, listener in listeners:
-            event.remove(sync, name, listener)
-
-    return detach

@@ -6,6 +6,7 @@ log_level = "info"      # debug, info, warning, error
 log_format = "json"     # one JSON object per line; "text" (the default) for a terminal
 metrics = true          # GET /metrics, Prometheus text format (scope metrics:read)
 traces = true           # OpenTelemetry spans over OTLP (http/protobuf); see below
+trace_sample_ratio = 0.1  # the share of requests traced (unless OTEL_TRACES_SAMPLER is set)
 ```
 
 ``traces`` defaults to on when the environment asks for them the OpenTelemetry way — it sets
@@ -13,6 +14,13 @@ traces = true           # OpenTelemetry spans over OTLP (http/protobuf); see bel
 ``OTEL_TRACES_EXPORTER`` — and to off otherwise; ``OTEL_SDK_DISABLED=true`` or
 ``OTEL_TRACES_EXPORTER=none`` turn them off whatever the file says. The SDK reads the other
 ``OTEL_*`` variables itself (:mod:`gateway.telemetry.traces`).
+
+Which requests are traced: those whose caller's ``traceparent`` says so, and of the others a
+``trace_sample_ratio`` share (by trace id: ``parentbased_traceidratio``; 1 traces every
+request, 0 only those the caller samples). A span costs the worker tens of microseconds and a
+query makes a score of them, so tracing every request costs a CPU-bound worker about a tenth
+of its capacity; a tenth of them, about a hundredth. ``OTEL_TRACES_SAMPLER`` (and its
+``_ARG``), when set, is the SDK's to read and the ratio is not used.
 """
 
 from __future__ import annotations
@@ -24,7 +32,10 @@ from adapters.config import Table
 from adapters.errors import ConfigError
 
 LEVELS = ("debug", "info", "warning", "error")
+ACCESS_LOGGED = ("debug", "info")
+"""Levels at which each GraphQL request's ``c360.access`` line is written."""
 FORMATS = ("text", "json")
+DEFAULT_SAMPLE_RATIO = 0.1
 TRACE_EXPORTERS = ("otlp", "console")
 """``OTEL_TRACES_EXPORTER`` values served (a comma-separated list of them, or ``none``)."""
 
@@ -39,6 +50,9 @@ class TelemetryConfig:
     """Record OpenTelemetry spans and export them (module doc)."""
     trace_exporters: tuple[str, ...] = ("otlp",)
     """Where spans go: ``otlp`` (http/protobuf), ``console`` (stdout, for a terminal)."""
+    trace_sample_ratio: float | None = DEFAULT_SAMPLE_RATIO
+    """The share of the requests not sampled by their caller that are traced; None when
+    ``OTEL_TRACES_SAMPLER`` chooses the sampler (module doc)."""
 
 
 def trace_exporters(env: Mapping[str, str]) -> tuple[tuple[str, ...], bool]:
@@ -76,8 +90,14 @@ def parse_telemetry(table: Table) -> TelemetryConfig:
         if protocol.strip().lower() != "http/protobuf":
             raise ConfigError("OTEL_EXPORTER_OTLP_PROTOCOL",
                               f"only http/protobuf is served, not {protocol!r}")
+    ratio = table.number("trace_sample_ratio", DEFAULT_SAMPLE_RATIO, minimum=0.0)
+    if ratio > 1.0:
+        raise ConfigError(table.key("trace_sample_ratio"), "must be between 0 and 1")
+    if table.env.get("OTEL_TRACES_SAMPLER", "").strip():
+        ratio = None
     config = TelemetryConfig(log_level=level, log_format=log_format,
                              metrics=table.boolean("metrics", True), traces=traces,
-                             trace_exporters=exporters if traces else ("otlp",))
+                             trace_exporters=exporters if traces else ("otlp",),
+                             trace_sample_ratio=ratio)
     table.finish()
     return config

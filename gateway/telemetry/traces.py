@@ -12,8 +12,9 @@
   ``c360.source``, ``http.request.method``, ``c360.operation``, ``http.response.status_code``,
   ``c360.retry_count``, ``error.type``; per SQL statement for a SQL source
   (:func:`trace_engine`): ``db.system.name``, ``db.operation.name`` (its first keyword).
-  Only within a request's trace: the calls of the readiness probe, the registry's crawler and
-  the saga recovery would each be a trace of one span.
+  Only within a request's recorded trace: the calls of the readiness probe, the registry's
+  crawler and the saga recovery would each be a trace of one span, and a request not sampled
+  (:func:`sampler_of`) makes none.
 
 Never in a span: a URL, a path or a query string (they hold emails, phone numbers and customer
 ids), a statement's text or parameters, keys, variables, an error message or an exception (it
@@ -34,12 +35,10 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
 from contextvars import Token
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
@@ -49,13 +48,12 @@ from opentelemetry.sdk.trace.export import (
     ConsoleSpanExporter,
     SpanExporter,
 )
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Scope
 
 from adapters.http import ATTEMPT
-from gateway.telemetry.metrics import on_statements
 from gateway.telemetry.settings import TelemetryConfig
 
 TRACER = "c360"
@@ -124,14 +122,23 @@ def exporter(name: str) -> SpanExporter:
     return OTLPSpanExporter()
 
 
+def sampler_of(config: TelemetryConfig) -> Sampler | None:
+    """What decides which requests are traced: the caller's ``traceparent`` when it has one,
+    else ``trace_sample_ratio`` of them by trace id; None (the SDK reads
+    ``OTEL_TRACES_SAMPLER``) when that variable is set."""
+    if config.trace_sample_ratio is None:
+        return None
+    return ParentBased(TraceIdRatioBased(config.trace_sample_ratio))
+
+
 def build_provider(config: TelemetryConfig) -> TracerProvider | None:
-    """The app's provider when ``[telemetry] traces`` is on: the SDK's sampler
-    (``OTEL_TRACES_SAMPLER``, parent-based always-on by default) and a batch processor per
-    exporter. The app shuts it down at the end of its lifespan (:func:`shutdown`)."""
+    """The app's provider when ``[telemetry] traces`` is on: its sampler (:func:`sampler_of`)
+    and a batch processor per exporter. The app shuts it down at the end of its lifespan
+    (:func:`shutdown`)."""
     if not config.traces:
         return None
     quiet_exporters()
-    provider = TracerProvider(resource=resource())
+    provider = TracerProvider(resource=resource(), sampler=sampler_of(config))
     for name in config.trace_exporters:
         provider.add_span_processor(BatchSpanProcessor(exporter(name)))
     return provider
@@ -192,52 +199,36 @@ def end_operation(span: Span, token: Token[otel_context.Context], *, operation: 
     span.end()
 
 
-def _in_trace() -> bool:
-    return trace.get_current_span().get_span_context().is_valid
+def in_recorded_trace() -> bool:
+    """Whether the current span is recorded: a request not sampled makes no child spans at
+    all (not even non-recording ones: they cost a sampler's decision each)."""
+    return trace.get_current_span().is_recording()
 
 
-class TracedTransport(httpx.AsyncBaseTransport):
-    """A ``CLIENT`` span per HTTP call of one source within a trace (below the adapter's
-    retries: one per attempt, ``c360.retry_count`` 0, 1, 2). Records neither the URL nor any
-    header."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, source: str, tracer: Tracer) -> None:
-        self.inner = inner
-        self.source = source
-        self.tracer = tracer
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not _in_trace():
-            return await self.inner.handle_async_request(request)
-        method = request.method
-        span = self.tracer.start_span(
-            f"{method} {self.source}", kind=SpanKind.CLIENT,
-            attributes={"c360.source": self.source, "http.request.method": method,
-                        "c360.operation": method, "c360.retry_count": ATTEMPT.get() - 1})
-        try:
-            response = await self.inner.handle_async_request(request)
-        except BaseException as exc:
-            failure = ("timeout" if isinstance(exc, httpx.TimeoutException) else
-                       "unreachable" if isinstance(exc, httpx.TransportError) else
-                       "cancelled" if isinstance(exc, asyncio.CancelledError) else
-                       type(exc).__name__)
-            span.set_attribute("error.type", failure)
-            span.set_status(Status(StatusCode.ERROR, failure))
-            span.end()
-            raise
-        status = response.status_code
-        span.set_attribute("http.response.status_code", status)
-        if status >= 500 or status == 429:
-            span.set_attribute("error.type", str(status))
-            span.set_status(Status(StatusCode.ERROR))
-        span.end()
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+def call_span(tracer: Tracer, source: str, method: str) -> Span:
+    """The ``CLIENT`` span of one HTTP call to ``source`` (one per attempt: its
+    ``c360.retry_count``); neither the URL nor any header."""
+    return tracer.start_span(
+        f"{method} {source}", kind=SpanKind.CLIENT,
+        attributes={"c360.source": source, "http.request.method": method,
+                    "c360.operation": method, "c360.retry_count": ATTEMPT.get() - 1})
 
 
-_SPAN = "c360_statement_span"
+def answered(span: Span, status: int) -> None:
+    """End a call's span with the silo's HTTP status (an error for a 5xx or a 429)."""
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500 or status == 429:
+        span.set_attribute("error.type", str(status))
+        span.set_status(Status(StatusCode.ERROR))
+    span.end()
+
+
+def failed(span: Span, failure: str) -> None:
+    """End a span whose call or statement failed: ``failure`` is a kind (``timeout``,
+    ``unreachable``, an exception's class name), never its message."""
+    span.set_attribute("error.type", failure)
+    span.set_status(Status(StatusCode.ERROR, failure))
+    span.end()
 
 
 def sql_operation(statement: Any) -> str:
@@ -247,35 +238,11 @@ def sql_operation(statement: Any) -> str:
     return word if word in _SQL_OPERATIONS else "OTHER"
 
 
-def trace_engine(engine: AsyncEngine, source: str, tracer: Tracer) -> Callable[[], None]:
-    """A ``CLIENT`` span per statement of a SQL source within a trace (without its text or
-    parameters); returns what detaches it (the engine may outlive the app: tests share
-    theirs)."""
-    system = engine.sync_engine.dialect.name
-
-    def before(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
-               executemany: bool) -> None:
-        if not _in_trace():
-            return
-        operation = sql_operation(statement)
-        conn.info[_SPAN] = tracer.start_span(
-            f"{operation} {source}", kind=SpanKind.CLIENT,
-            attributes={"c360.source": source, "db.system.name": system,
-                        "db.operation.name": operation})
-
-    def after(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
-              executemany: bool) -> None:
-        span = conn.info.pop(_SPAN, None)
-        if span is not None:
-            span.end()
-
-    def failed(context: Any) -> None:
-        conn = context.connection
-        span = conn.info.pop(_SPAN, None) if conn is not None else None
-        if span is not None:
-            kind = type(context.original_exception).__name__
-            span.set_attribute("error.type", kind)
-            span.set_status(Status(StatusCode.ERROR, kind))
-            span.end()
-
-    return on_statements(engine, before, after, failed)
+def statement_span(tracer: Tracer, source: str, system: str, statement: Any) -> Span:
+    """The ``CLIENT`` span of one SQL statement: its first keyword, not its text or
+    parameters."""
+    operation = sql_operation(statement)
+    return tracer.start_span(
+        f"{operation} {source}", kind=SpanKind.CLIENT,
+        attributes={"c360.source": source, "db.system.name": system,
+                    "db.operation.name": operation})

@@ -97,7 +97,7 @@ def results(on_cpu: float = 10.3, breaker_zd: float = 0.0, warm_cpu: float = 6.0
                  "ratios": {"p50": 1.0, "cpu": round(on_cpu / 10.25, 3),
                             "gateway_cpu": round((on_cpu - 0.25) / 10.0, 3)},
                  "pair_spread": {"cpu": spread([0.97, 1.01, 1.02, 1.04, 1.09])},
-                 "telemetry_on": telemetry_on(True, {"requests": 12, "bytes": 40960})}
+                 "telemetry_on": telemetry_on(True, {"requests": 12, "bytes": 40960}, 0.1)}
     breaker = {"title": "b", "profile": "20ms", "down": ["zendesk"], "baseline": "no breaker",
                "feature": "breaker",
                "arms": {"no breaker": arm(20.0, 120.0, 3.4), "breaker": arm(13.0, 33.0,
@@ -119,7 +119,8 @@ def test_telemetry_is_judged_on_the_gateways_share_of_the_cpu() -> None:
     assert status == "PASS"  # (10.7 - 0.25) / 10.0 = 1.045
     assert "= 1.045×" in detail
     assert "per round median 1.02×, quartiles 1.01–1.04×, mean 1.026× ± 0.039 (2 SE)" in detail
-    assert "traces (OTLP/http to a local stub collector: 12 exports, 40 kB)" in detail
+    assert ("traces (`trace_sample_ratio = 0.1`, the default; OTLP/http to a local stub "
+            "collector: 12 exports, 40 kB" in detail)
     assert targets.telemetry_check(results(on_cpu=10.8))[1] == "FAIL"  # 1.055
 
 

@@ -43,10 +43,13 @@ def access(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixtur
             logging.getLogger(name).setLevel(level)
 
 
+@pytest.mark.parametrize("metrics", [True, False], ids=["with metrics", "without metrics"])
 async def test_each_request_ends_with_one_access_line(
         gateway: Callable[..., Any], silos: dict[str, httpx.AsyncClient],
-        access: pytest.LogCaptureFixture) -> None:
-    async with gateway(config={"rate_limits": {"enabled": False}}) as client:
+        access: pytest.LogCaptureFixture, metrics: bool) -> None:
+    """The sources called are the log line's own: they do not need the metrics on."""
+    async with gateway(config={"rate_limits": {"enabled": False},
+                               "telemetry": {"metrics": metrics}}) as client:
         found = (await client.post("/graphql", json={"query": EMAILS})).json()
         email = found["data"]["customers"]["edges"][0]["node"]["email"]["value"]
         access.clear()

@@ -5,14 +5,18 @@ capacity; for the ``metrics:read`` scope only, and no personal data in it."""
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.harness import S1_QUERY, S2_QUERY
+from bench.harness import REPO, S1_QUERY, S2_QUERY
 
 pytestmark = pytest.mark.anyio
 
@@ -134,3 +138,111 @@ def test_an_operation_label_cannot_grow_without_bound() -> None:
         metrics.operation(f"Op{i}")
     assert metrics.operation("OneTooMany") == "other"
     assert metrics.operation("Lookup") == "Lookup"
+
+
+OBSERVED = [0.0, 0.0004, 0.001, 0.0011, 0.005, 0.03, 0.25, 0.2500001, 4.9, 5.0, 7.5, 120.0]
+
+
+def _exposed(registry: Any) -> Samples:
+    from prometheus_client import generate_latest
+
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(generate_latest(registry).decode())
+            for s in family.samples if not s.name.endswith("_created")}
+
+
+def _observe_all(tallied: Any, direct: Any) -> None:
+    """The same calls, batches, cache reads and requests: tallied on one Metrics, observed
+    one by one on the other's prometheus-client metrics (either may be None)."""
+    for i, seconds in enumerate(OBSERVED):
+        status = "200" if i % 3 else "503"
+        if tallied is not None:
+            tallied.call("shopify", status, seconds)
+            tallied.batch("zendesk", "tickets_of", i + 1)
+            tallied.cache("square", "orders_of", "miss", i)
+            tallied.request("S1", "ok", seconds, refused="full" if i == 3 else None)
+        if direct is not None:
+            direct.upstream.labels("shopify", status).inc()
+            direct.upstream_duration.labels("shopify").observe(seconds)
+            direct.batch_size.labels("zendesk", "tickets_of").observe(i + 1)
+            direct.cache_requests.labels("square", "orders_of", "miss").inc(i)
+            direct.requests.labels("S1", "ok").inc()
+            direct.duration.labels("S1").observe(seconds)
+            if i == 3:
+                direct.refusals.labels("full").inc()
+
+
+def test_a_tally_folds_into_exactly_what_direct_observations_expose() -> None:
+    """The request path tallies; the exposition must read as if every call, batch and read
+    had been observed one by one (buckets on their upper bounds, sums, counters)."""
+    from gateway.telemetry.metrics import Metrics
+
+    tallied, direct = Metrics(), Metrics()
+    _observe_all(tallied, direct)
+    assert _exposed(tallied.registry) != _exposed(direct.registry)  # nothing folded yet
+    tallied.fold()
+    assert _exposed(tallied.registry) == _exposed(direct.registry)
+    tallied.fold()  # a second fold adds nothing
+    assert _exposed(tallied.registry) == _exposed(direct.registry)
+    tallied.call("shopify", "200", 0.002)
+    direct.upstream.labels("shopify", "200").inc()
+    direct.upstream_duration.labels("shopify").observe(0.002)
+    tallied.fold()
+    assert _exposed(tallied.registry) == _exposed(direct.registry)
+
+
+_WORKER = """
+import sys
+from gateway.telemetry.metrics import Metrics
+from tests.gateway.telemetry.test_metrics import _observe_all
+metrics = Metrics()
+if sys.argv[1] == "tallied":
+    _observe_all(metrics, None)
+    metrics.fold()
+else:
+    _observe_all(None, metrics)
+print(metrics.exposition()[0].decode())
+"""
+
+
+def test_several_workers_tally_onto_their_memory_mapped_values(tmp_path: Path) -> None:
+    """With several workers (prometheus-client's multiprocess mode, chosen as it is imported:
+    a process of its own each), a tallying worker's files sum to what one observing every
+    call writes."""
+    texts = []
+    for how in ("tallied", "direct"):
+        directory = tmp_path / how
+        directory.mkdir()
+        done = subprocess.run(
+            [sys.executable, "-c", _WORKER, how], capture_output=True, text=True, timeout=60,
+            cwd=REPO, env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)})
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert any(directory.iterdir()), "not in multiprocess mode"
+        texts.append(done.stdout)
+    tallied, direct = ({(s.name, frozenset(s.labels.items())): s.value
+                        for family in text_string_to_metric_families(text)
+                        for s in family.samples} for text in texts)
+    assert tallied[("c360_upstream_duration_seconds_bucket",
+                    frozenset({("source", "shopify"), ("le", "0.005")}))] == 5
+    assert tallied == direct
+
+
+async def test_a_worker_folds_on_its_own_and_as_it_stops() -> None:
+    """What another worker's scrape reads (several workers) is at most FOLD_S behind, and a
+    stopping worker's last requests are folded before it leaves the sum."""
+    import asyncio
+
+    from gateway.telemetry.metrics import Metrics, folding
+
+    def served(metrics: Metrics) -> float:
+        return _exposed(metrics.registry).get(
+            ("c360_requests_total", frozenset({("operation", "S1"), ("outcome", "ok")})), 0.0)
+
+    metrics = Metrics()
+    async with folding(metrics, every_s=0.05):
+        metrics.request("S1", "ok", 0.01)
+        assert served(metrics) == 0
+        await asyncio.sleep(0.2)
+        assert served(metrics) == 1
+        metrics.request("S1", "ok", 0.01)
+    assert served(metrics) == 2

@@ -295,7 +295,8 @@ async def test_an_unreachable_collector_costs_a_request_nothing(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "10")
     caplog.set_level(logging.DEBUG, logger="opentelemetry")
-    async with gateway(config={**NO_RATE_LIMITS, "telemetry": {"traces": True}}) as client:
+    traced = {"traces": True, "trace_sample_ratio": 1}
+    async with gateway(config={**NO_RATE_LIMITS, "telemetry": traced}) as client:
         email = await some_email(client)
         for _ in range(5):
             started = time.perf_counter()
@@ -384,3 +385,63 @@ def test_a_statement_is_named_by_its_first_keyword_only() -> None:
     assert sql_operation("INSERT INTO t VALUES (?)") == "INSERT"
     assert sql_operation("jane@example.com") == "OTHER"
     assert sql_operation(None) == "OTHER"
+
+
+def test_the_sample_ratio_is_read_and_bounded_and_yields_to_the_sdk_variable(
+        gateway_sandbox: RunningSandbox) -> None:
+    data = gateway_config(gateway_sandbox)
+
+    def telemetry(env: dict[str, str], **table: Any) -> TelemetryConfig:
+        return parse_config({**data, "telemetry": table}, env=env).telemetry
+
+    assert telemetry({}).trace_sample_ratio == 0.1
+    assert telemetry({}, trace_sample_ratio=1).trace_sample_ratio == 1.0
+    assert telemetry({"C360_TELEMETRY_TRACE_SAMPLE_RATIO": "0.25"}).trace_sample_ratio == 0.25
+    for bad in (-0.1, 1.5, "often"):
+        with pytest.raises(ConfigError) as refused:
+            telemetry({}, trace_sample_ratio=bad)
+        assert refused.value.key == "telemetry.trace_sample_ratio"
+    chosen = telemetry({"OTEL_TRACES_SAMPLER": "always_off"}, trace_sample_ratio=1)
+    assert chosen.trace_sample_ratio is None  # the SDK reads OTEL_TRACES_SAMPLER itself
+
+
+async def test_a_share_of_requests_is_traced_and_a_callers_sampled_trace_always(
+        gateway: Callable[..., Any]) -> None:
+    """``trace_sample_ratio`` decides for requests that come without a trace; an untraced
+    request makes no span at all, not even for its batches and silo calls; a caller's
+    sampled ``traceparent`` is traced whatever the ratio."""
+    from gateway.telemetry.traces import sampler_of
+
+    def recorded(ratio: float) -> Recorder:
+        recorder = Recorder()
+        recorder.provider = TracerProvider(
+            shutdown_on_exit=False, sampler=sampler_of(TelemetryConfig(trace_sample_ratio=ratio)))
+        recorder.provider.add_span_processor(SimpleSpanProcessor(recorder.exporter))
+        return recorder
+
+    never = recorded(0.0)
+    async with gateway(config=NO_RATE_LIMITS, tracer_provider=never.provider) as client:
+        email = await some_email(client)
+        for _ in range(5):
+            answered = await client.post("/graphql", json={
+                "query": S1_QUERY, "variables": {"email": email}})
+            assert answered.status_code == 200 and "errors" not in answered.json()
+        assert never.spans() == ()
+        trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+        asked = await client.post("/graphql", json={
+            "query": S1_QUERY, "variables": {"email": email}},
+            headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+        assert asked.status_code == 200
+        spans = never.spans()
+        assert {s.context.trace_id for s in spans} == {int(trace_id, 16)}
+        assert {s.kind for s in spans} >= {SpanKind.SERVER, SpanKind.CLIENT}
+        assert any(s.name == "c360.batch" for s in spans)
+    never.provider.shutdown()
+
+    some = recorded(0.5)
+    async with gateway(config=NO_RATE_LIMITS, tracer_provider=some.provider) as client:
+        for _ in range(40):
+            assert (await client.post("/graphql", json={"query": EMAILS})).status_code == 200
+        traced = len([s for s in some.spans() if s.kind is SpanKind.SERVER])
+        assert 5 <= traced <= 35  # about half of 40 (by trace id): neither none nor all
+    some.provider.shutdown()

@@ -1,0 +1,137 @@
+"""What each call to a silo tells the operators, observed once for all of them: one transport
+layer per HTTP source (:class:`ObservedTransport`, below the adapter's retries, so each
+attempt is seen) and one set of statement listeners per SQL source (:func:`observe_engine`).
+
+Each call, timed once, goes to the request's ``sources`` (its access line), to the metrics
+(``c360_upstream_requests_total``, ``c360_upstream_duration_seconds``: its HTTP status,
+``timeout`` or ``unreachable``; ``ok`` or ``error`` for a statement) and, within a recorded
+trace, to a ``CLIENT`` span (:mod:`gateway.telemetry.traces`). One layer rather than one per
+concern: a query makes a score of calls, and each layer is a coroutine (or an event
+dispatch) on every one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from opentelemetry.trace import Span, Tracer
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.telemetry.metrics import CALLED, Metrics
+from gateway.telemetry.traces import (
+    answered,
+    call_span,
+    failed,
+    in_recorded_trace,
+    statement_span,
+)
+
+
+def called(source: str) -> None:
+    """Note ``source`` among the current request's (its access line's ``sources``)."""
+    found = CALLED.get()
+    if found is not None:
+        found.add(source)
+
+
+def failure_of(exc: BaseException) -> str:
+    return ("timeout" if isinstance(exc, httpx.TimeoutException) else
+            "unreachable" if isinstance(exc, httpx.TransportError) else
+            "cancelled" if isinstance(exc, asyncio.CancelledError) else
+            type(exc).__name__)
+
+
+class ObservedTransport(httpx.AsyncBaseTransport):
+    """Every HTTP call of one source: counted and timed (with ``metrics``), a span (with a
+    ``tracer``, within a recorded trace), and the source noted as called. Records neither the
+    URL nor any header."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, source: str,
+                 metrics: Metrics | None = None, tracer: Tracer | None = None) -> None:
+        self.inner = inner
+        self.source = source
+        self.metrics = metrics
+        self.tracer = tracer
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        called(self.source)
+        span = (call_span(self.tracer, self.source, request.method)
+                if self.tracer is not None and in_recorded_trace() else None)
+        started = time.perf_counter()
+        try:
+            response = await self.inner.handle_async_request(request)
+        except BaseException as exc:
+            failure = failure_of(exc)
+            if self.metrics is not None and failure in ("timeout", "unreachable"):
+                self.metrics.call(self.source, failure, time.perf_counter() - started)
+            if span is not None:
+                failed(span, failure)
+            raise
+        if self.metrics is not None:
+            self.metrics.call(self.source, str(response.status_code),
+                              time.perf_counter() - started)
+        if span is not None:
+            answered(span, response.status_code)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+_STARTED = "c360_statement_started"
+_SPAN = "c360_statement_span"
+
+
+def observe_engine(engine: AsyncEngine, source: str, metrics: Metrics | None = None,
+                   tracer: Tracer | None = None) -> Callable[[], None]:
+    """Every statement of a SQL source, as :class:`ObservedTransport` does for HTTP (``ok``
+    or ``error``; the span has its first keyword, never its text or parameters); returns what
+    detaches the listeners (the engine may outlive the app: tests share theirs)."""
+    system = engine.sync_engine.dialect.name
+
+    def before(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        called(source)
+        info = conn.info
+        info[_STARTED] = time.perf_counter()
+        if tracer is not None and in_recorded_trace():
+            info[_SPAN] = statement_span(tracer, source, system, statement)
+
+    def after(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
+              executemany: bool) -> None:
+        info = conn.info
+        started = info.pop(_STARTED, None)
+        if metrics is not None and started is not None:
+            metrics.call(source, "ok", time.perf_counter() - started)
+        span: Span | None = info.pop(_SPAN, None)
+        if span is not None:
+            span.end()
+
+    def on_error(context: Any) -> None:
+        conn = context.connection
+        info = conn.info if conn is not None else {}
+        started = info.pop(_STARTED, None)
+        if metrics is not None:
+            metrics.call(source, "error",
+                         time.perf_counter() - started if started is not None else 0.0)
+        span: Span | None = info.pop(_SPAN, None)
+        if span is not None:
+            failed(span, type(context.original_exception).__name__)
+
+    sync = engine.sync_engine
+    listeners: list[tuple[str, Callable[..., None]]] = [
+        ("before_cursor_execute", before), ("after_cursor_execute", after),
+        ("handle_error", on_error)]
+    for name, listener in listeners:
+        event.listen(sync, name, listener)
+
+    def detach() -> None:
+        for name, listener in listeners:
+            event.remove(sync, name, listener)
+
+    return detach

@@ -175,17 +175,15 @@ class Metrics:
                                       "source failed)", ["source", "method", "result"],
                                       registry=r)
         self._operations: set[str] = set()
-        self._tallies = {
-            "requests": Tally(self.requests), "duration": Tally(self.duration, LATENCY_BUCKETS),
-            "refusals": Tally(self.refusals), "upstream": Tally(self.upstream),
-            "upstream_duration": Tally(self.upstream_duration, UPSTREAM_BUCKETS),
-            "batch_size": Tally(self.batch_size, BATCH_BUCKETS),
-            "cache": Tally(self.cache_requests)}
-        t = self._tallies
-        self._requests, self._duration, self._refusals = (
-            t["requests"].add, t["duration"].add, t["refusals"].add)
-        self._upstream, self._upstream_duration = t["upstream"].add, t["upstream_duration"].add
-        self._batch_size, self._cache = t["batch_size"].add, t["cache"].add
+        self._requests = Tally(self.requests)
+        self._duration = Tally(self.duration, LATENCY_BUCKETS)
+        self._refusals = Tally(self.refusals)
+        self._upstream = Tally(self.upstream)
+        self._upstream_duration = Tally(self.upstream_duration, UPSTREAM_BUCKETS)
+        self._batch_size = Tally(self.batch_size, BATCH_BUCKETS)
+        self._cache = Tally(self.cache_requests)
+        self._tallies = (self._requests, self._duration, self._refusals, self._upstream,
+                         self._upstream_duration, self._batch_size, self._cache)
 
     def operation(self, name: str | None) -> str:
         """The ``operation`` label of an operation name (module doc)."""
@@ -200,27 +198,27 @@ class Metrics:
 
     def request(self, operation: str, outcome: str, seconds: float,
                 refused: str | None = None) -> None:
-        self._requests((operation, outcome), 1)
-        self._duration((operation,), seconds)
+        self._requests.add((operation, outcome), 1)
+        self._duration.add((operation,), seconds)
         if refused is not None:
-            self._refusals((refused,), 1)
+            self._refusals.add((refused,), 1)
 
     def call(self, source: str, status: str, seconds: float) -> None:
-        self._upstream((source, status), 1)
-        self._upstream_duration((source,), seconds)
+        self._upstream.add((source, status), 1)
+        self._upstream_duration.add((source,), seconds)
 
     def batch(self, source: str, method: str, keys: int) -> None:
         """A DataLoader batch of ``keys`` keys (:class:`resolvers.loaders.Loaders`)."""
-        self._batch_size((source, method), keys)
+        self._batch_size.add((source, method), keys)
 
     def cache(self, source: str, method: str, result: str, keys: int) -> None:
-        self._cache((source, method, result), keys)
+        self._cache.add((source, method, result), keys)
 
     def fold(self) -> None:
         """Move what the request path tallied into the metrics (:class:`Tally`): before each
         scrape, every :data:`FOLD_S` (:func:`folding`, for the other workers' scrapes) and as
         the worker stops."""
-        for tally in self._tallies.values():
+        for tally in self._tallies:
             tally.fold()
 
     def breaker(self, source: str, state: str, moved: bool = True) -> None:

@@ -8,10 +8,12 @@
   the answer is not whole (:data:`ERROR_OUTCOMES`). A caller's W3C ``traceparent`` is joined;
 - one ``c360.batch`` span per DataLoader batch (:mod:`resolvers.loaders`): ``c360.source``,
   ``c360.method``, ``c360.batch.size``;
-- one ``CLIENT`` span per call to a silo (:class:`TracedTransport`; each retry its own):
+- one ``CLIENT`` span per call to a silo (:func:`call_span`, from
+  :class:`~gateway.telemetry.upstream.ObservedTransport`; each retry its own):
   ``c360.source``, ``http.request.method``, ``c360.operation``, ``http.response.status_code``,
   ``c360.retry_count``, ``error.type``; per SQL statement for a SQL source
-  (:func:`trace_engine`): ``db.system.name``, ``db.operation.name`` (its first keyword).
+  (:func:`statement_span`, from :func:`~gateway.telemetry.upstream.observe_engine`):
+  ``db.system.name``, ``db.operation.name`` (its first keyword).
   Only within a request's recorded trace: the calls of the readiness probe, the registry's
   crawler and the saga recovery would each be a trace of one span, and a request not sampled
   (:func:`sampler_of`) makes none.

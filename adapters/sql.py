@@ -5,16 +5,22 @@ about 0.4 ms of CPU per read, measured). Instead, engines are created without it
 that finds its pooled connection dead (the server restarted or dropped it; SQLAlchemy then
 invalidates the pool's older connections) runs once more on a fresh connection. Writes are not
 retried here: a transaction's caller decides.
+
+A SQL adapter runs its statements through :func:`execute`, which tells its
+:class:`StatementObserver` (the gateway's telemetry: each statement counted, timed and, in a
+traced request, a span). Not SQLAlchemy's engine events: with a listener on the engine, every
+connection dispatches a dozen events (connect, begin, execute, commit, …) through per-connection
+dispatchers, about 0.2 ms of CPU per customer 360 read, measured.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 T = TypeVar("T")
@@ -38,6 +44,41 @@ def create_engine(url: str, connect_args: dict[str, Any] | None = None, *,
             pool["max_overflow"] = max_overflow
     return create_async_engine(url, pool_pre_ping=False, pool_recycle=POOL_RECYCLE_S,
                                connect_args=connect_args or {}, **pool)
+
+
+StatementDone = Callable[[BaseException | None], None]
+"""Told how a statement ended: None, or the exception it raised."""
+
+
+class StatementObserver(Protocol):
+    """Told of each statement a SQL source runs, as it starts (a SQLAlchemy construct, or the
+    text of a driver-level one); returns what is told how it ended. Never given the
+    parameters."""
+
+    def __call__(self, statement: Any) -> StatementDone: ...
+
+
+async def execute(conn: AsyncConnection, statement: Any, params: Any = None,
+                  observer: StatementObserver | None = None) -> CursorResult[Any]:
+    """``conn.execute(statement, params)`` (a ``str``: ``exec_driver_sql``), told to
+    ``observer``."""
+    if observer is None:
+        return await _run(conn, statement, params)
+    done = observer(statement)
+    try:
+        result = await _run(conn, statement, params)
+    except BaseException as exc:
+        done(exc)
+        raise
+    done(None)
+    return result
+
+
+async def _run(conn: AsyncConnection, statement: Any, params: Any) -> CursorResult[Any]:
+    if isinstance(statement, str):
+        return await conn.exec_driver_sql(statement, params)
+    result: CursorResult[Any] = await conn.execute(statement, params)
+    return result
 
 
 async def read(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:

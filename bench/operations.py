@@ -5,7 +5,9 @@ Three cells, each an A/B comparison of S1 (one customer 360 by email) in ONE run
 - **cache**: the entity cache **cold** (``ttl_s = 0`` for the four sources: every read goes to
   the silos; values kept for stale-if-error only, the default) against **warm** (``ttl_s`` an
   hour for shopify, square, zendesk and loyalty, after a priming pass that read every S1
-  variable), silos at 20 ± 5 ms: p50, CPU per query, silo requests per query;
+  variable), silos at 20 ± 5 ms: p50, CPU per query, silo requests per query; and what the
+  warm arm's in-process store holds after the priming (:func:`cache_memory`: entries, bytes,
+  and bytes per entry times ``max_entries``, the memory of a full store of such entries);
 - **breaker**: Zendesk **down** (every call answered 503 after the profile's 20 ± 5 ms, the
   other silos at 20 ± 5 ms), breakers **off** (``[breakers] enabled = false``: each Zendesk
   read tried 3 times with backoff) against **on** (``failures = 5``, ``cooldown_s``
@@ -68,6 +70,7 @@ import sys
 import threading
 import time
 import tomllib
+import types
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -541,6 +544,41 @@ def thread_cpu_s(threads: Sequence[threading.Thread]) -> float:
     return total / 1e9
 
 
+def deep_size(root: Any) -> int:
+    """Bytes held by ``root`` and everything it reaches (each object once; classes, modules
+    and functions, shared with the rest of the process, not counted)."""
+    skip = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+            types.MethodType)
+    seen: set[int] = set()
+    pending = [root]
+    total = 0
+    while pending:
+        obj = pending.pop()
+        if id(obj) in seen or isinstance(obj, skip):
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        pending.extend(gc.get_referents(obj))
+    return total
+
+
+def cache_memory(arm: Arm) -> dict[str, Any] | None:
+    """What the in-process entity cache of ``arm`` holds: entries (by source and method),
+    bytes (:func:`deep_size` of its store), bytes per entry, and that per entry times
+    ``max_entries`` (the store full of entries like these). None without an in-process store."""
+    runtime = getattr(arm.app.state, "runtime", None)
+    store = getattr(getattr(runtime, "cache", None), "store", None)
+    items = getattr(store, "_items", None)
+    if not items:
+        return None
+    held = deep_size(items)
+    per_entry = held / len(items)
+    limit = int(getattr(store, "max_entries", 0))
+    return {"entries": len(items), "bytes": held, "bytes_per_entry": round(per_entry),
+            "by_method": dict(Counter(f"{s}.{m}" for s, m, _ in items)),
+            "max_entries": limit, "full_mb": round(per_entry * limit / 2**20, 1)}
+
+
 async def _interleaved(arms: Mapping[str, Arm], names: Sequence[str], logs: Logs,
                        variables: Sequence[Mapping[str, Any]], queries: int, block: int
                        ) -> list[dict[str, Any]]:
@@ -667,6 +705,8 @@ async def _measure_cell(setup: Setup, silos: Silos, logs: Logs, cell: str, sizes
         for name in arms:
             prepare(name)
             body = await _prime(arms[name], setup.variables)
+        if cell == "cache":
+            result["cache_memory"] = cache_memory(arms[feature])
         silos.set(spec["profile"], spec["down"])
         if spec["down"]:  # the trip: reported apart
             trip = {}
@@ -749,6 +789,10 @@ def describe(cell: str, found: Mapping[str, Any]) -> list[str]:
         lines.append(f"  {x['arm']} / {found['baseline']} (shown, not judged): CPU {x['cpu']}×, "
                      f"gateway {x['gateway_cpu']}× (per round median "
                      f"{spread_x.get('median', '–')}×)")
+    if found.get("cache_memory"):
+        from bench.report import cache_memory_text
+
+        lines.append("  " + cache_memory_text(found["cache_memory"]))
     if "trip" in found:
         lines.append("  trip: " + "; ".join(
             f"{name}: {t['upstream'].get('zendesk', 0)} Zendesk requests over {t['queries']} "

@@ -413,6 +413,13 @@ def _min_median_max(values: list[float] | None) -> str:
     return (f"{ordered[0]:.2f} / {ordered[len(ordered) // 2]:.2f} / {ordered[-1]:.2f}")
 
 
+def cache_memory_text(m: dict[str, Any]) -> str:
+    """The entity cache's footprint (:func:`bench.operations.cache_memory`), in words."""
+    return (f"in-process cache after priming: {m['entries']} entries, "
+            f"{m['bytes'] / 2**20:.1f} MB ({m['bytes_per_entry']} bytes per entry); full "
+            f"(max_entries {m['max_entries']}) of entries like these: about {m['full_mb']} MB")
+
+
 def operations_section(results: dict[str, Any]) -> list[str]:
     """Issue 14's cells (:mod:`bench.operations`): the entity cache warm vs cold, the breaker
     with Zendesk down, telemetry on vs off — each an A/B of S1 in alternating phases."""
@@ -461,6 +468,8 @@ def operations_section(results: dict[str, Any]) -> list[str]:
                 f"{t.get('queries')} queries" + (f" (breaker {t['breaker']})" if t.get("breaker")
                                                  else "")
                 for arm, t in cell["trip"].items())
+        if cell.get("cache_memory"):
+            note += "; " + cache_memory_text(cell["cache_memory"])
         if cell.get("gateway_cpu_ms"):
             g = cell["gateway_cpu_ms"]
             note += (f"; the in-process client's own CPU, {_f(cell.get('client_cpu_ms'), 2)} ms "

@@ -59,7 +59,7 @@ from gateway.ratelimit.middleware import rate_limiting
 from gateway.runtime import Runtime, open_runtime
 from gateway.telemetry.metrics import Metrics, folding, metrics_endpoint, worker_exited
 from gateway.telemetry.requests import Observed, answer_of
-from gateway.telemetry.traces import build_provider, tracer_of
+from gateway.telemetry.traces import build_provider, in_recorded_trace, tracer_of
 from gateway.telemetry.traces import shutdown as shutdown_traces
 from identity.crawl import Crawler, crawling
 from resolvers.context import Context
@@ -180,7 +180,8 @@ class GraphQLEndpoint:
         return Context(runtime=runtime, request_id=request.state.request_id, deadline=deadline,
                        loaders=Loaders(runtime.adapters, runtime.registry, deadline,
                                        batching=self.batching, recheck=recheck,
-                                       cache=runtime.cache, tracer=self.tracer,
+                                       cache=runtime.cache,
+                                       tracer=self.tracer if in_recorded_trace() else None,
                                        batch_sizes=self.batch_sizes),
                        principal=principal_of(request),
                        idempotency_key=request.headers.get("idempotency-key"))

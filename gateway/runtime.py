@@ -20,7 +20,7 @@ from adapters.breaker import Breaker
 from adapters.cache import MemoryLookupCache
 from adapters.entities import EntityCache
 from adapters.kinds import Adapter, build_adapter, with_store_locations
-from adapters.loyalty import LoyaltyConfig
+from adapters.loyalty import LoyaltyAdapter, LoyaltyConfig
 from adapters.protocols import CustomerSource
 from adapters.sql import create_engine
 from adapters.transport import PooledTransport
@@ -28,7 +28,7 @@ from gateway.audit.store import AuditLog
 from gateway.config import Config
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.settings import ACCESS_LOGGED
-from gateway.telemetry.upstream import ObservedTransport, observe_engine
+from gateway.telemetry.upstream import ObservedTransport, statement_observer
 from identity.freshness import Rechecker
 from identity.matching import Matcher
 from identity.normalize import Normalizer
@@ -112,10 +112,12 @@ async def open_runtime(
                     engine = create_engine(source_config.url, pool_size=source_config.pool,
                                            max_overflow=source_config.max_overflow)
                     stack.push_async_callback(engine.dispose)
+                loyalty = LoyaltyAdapter(source_config, engine, source=name)
                 if observed:
-                    stack.callback(observe_engine(engine, name, metrics, tracer))
-                adapters[name] = build_adapter(name, source_config, engine=engine)
-                adapters[name].use_breaker(breakers.get(name))
+                    loyalty.observe(statement_observer(name, engine.dialect.name, metrics,
+                                                       tracer))
+                loyalty.use_breaker(breakers.get(name))
+                adapters[name] = loyalty
             else:
                 transport = transports.get(name) or PooledTransport(HTTP_LIMITS)
                 if observed:

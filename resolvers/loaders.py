@@ -49,8 +49,9 @@ class Loaders:
                  tracer: Tracer | None = None, batch_sizes: BatchSizes | None = None) -> None:
         """``recheck`` starts before a batch of ``records_of`` reads (the identity registry's
         bounded live re-check of stale people, :mod:`identity.freshness`); ``cache`` fronts
-        the batch reads it caches (:mod:`adapters.entities`); ``tracer`` and ``batch_sizes``
-        observe every batch (module doc)."""
+        the batch reads it caches (:mod:`adapters.entities`); ``batch_sizes`` is told every
+        batch's size and ``tracer`` makes each batch a span (module doc): the gateway gives it
+        for a request whose trace is recorded only."""
         self.adapters = adapters
         self.registry = registry
         self.deadline = deadline
@@ -69,6 +70,8 @@ class Loaders:
         tracer, sizes = self.tracer, self.batch_sizes
 
         async def load(keys: list[Any]) -> list[Any]:
+            if sizes is not None:
+                sizes(source, method, len(keys))
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 raise UpstreamTimeout(source, "request time budget spent before the call")
@@ -84,8 +87,7 @@ class Loaders:
                 raise UpstreamUnavailable(source, f"database error {type(exc).__name__}") from exc
             finally:
                 CALL_DEADLINE.reset(token)
-        return load if tracer is None and sizes is None else _observed(
-            load, source, method, tracer, sizes)
+        return load if tracer is None else _spanned(load, source, method, tracer)
 
     def loader(self, source: str, method: str) -> DataLoader[Any, Any]:
         """The loader of ``adapters[source].<method>`` (a batch method aligned with keys)."""
@@ -144,16 +146,11 @@ def _rechecked(fn: BatchFn, recheck: Recheck) -> BatchFn:
     return load
 
 
-def _observed(load: Callable[[list[Any]], Awaitable[list[Any]]], source: str, method: str,
-              tracer: Tracer | None, sizes: BatchSizes | None
-              ) -> Callable[[list[Any]], Awaitable[list[Any]]]:
-    """``load`` with its size told to ``sizes`` and run in a ``c360.batch`` span."""
+def _spanned(load: Callable[[list[Any]], Awaitable[list[Any]]], source: str, method: str,
+             tracer: Tracer) -> Callable[[list[Any]], Awaitable[list[Any]]]:
+    """``load`` run in a ``c360.batch`` span."""
 
-    async def observed(keys: list[Any]) -> list[Any]:
-        if sizes is not None:
-            sizes(source, method, len(keys))
-        if tracer is None or not trace.get_current_span().is_recording():
-            return await load(keys)
+    async def spanned(keys: list[Any]) -> list[Any]:
         span = tracer.start_span("c360.batch", attributes={
             "c360.source": source, "c360.method": method, "c360.batch.size": len(keys)})
         token = otel_context.attach(trace.set_span_in_context(span))
@@ -170,4 +167,4 @@ def _observed(load: Callable[[list[Any]], Awaitable[list[Any]]], source: str, me
         finally:
             otel_context.detach(token)
             span.end()
-    return observed
+    return spanned

@@ -41,7 +41,7 @@ from adapters.models import (
     LoyaltyAccount,
     NewLedgerEntry,
 )
-from adapters.sql import read
+from adapters.sql import StatementObserver, execute, read
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
@@ -59,9 +59,6 @@ def _unique(keys: Sequence[K]) -> list[K]:
     return list(dict.fromkeys(keys))
 
 
-async def _fetch(statement: sa.Select[Any], params: dict[str, Any] | None,
-                 conn: AsyncConnection) -> list[Row]:
-    return [row._mapping for row in (await conn.execute(statement, params)).all()]
 
 
 _MEMBERS = {"cards": queries.members_by_cards(), "emails": queries.members_by_emails(),
@@ -108,6 +105,15 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
         self.engine = engine
         self._request_table_ready = False
         self._request_table_lock = asyncio.Lock()
+        self.observer: StatementObserver | None = None
+        """Told of every statement (:func:`adapters.sql.execute`; set by the runtime)."""
+
+    def observe(self, observer: StatementObserver | None) -> None:
+        """Tell ``observer`` of every statement from now on (the gateway's telemetry)."""
+        self.observer = observer
+
+    async def _execute(self, conn: AsyncConnection, statement: Any, params: Any = None) -> Any:
+        return await execute(conn, statement, params, self.observer)
 
     # -- plumbing ----------------------------------------------------------------------------
     async def _rows(self, operation: str, statement: sa.Select[Any],
@@ -127,7 +133,7 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
     async def _timed(self, statement: sa.Select[Any], params: dict[str, Any] | None,
                      conn: AsyncConnection) -> list[Row]:
         async with asyncio.timeout(self.config.timeout_s):
-            return await _fetch(statement, params, conn)
+            return [row._mapping for row in (await self._execute(conn, statement, params)).all()]
 
     async def _gather(self, calls: list[Awaitable[T]]) -> list[T]:
         """Await all ``calls`` (each its own chunk), then raise the first failure if any."""
@@ -277,8 +283,8 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
                 async with self._slots, asyncio.timeout(self.config.timeout_s):
                     async with self.engine.begin() as conn:
                         if not self._sqlite:
-                            await conn.execute(writes.request_table_lock())
-                        await conn.execute(writes.create_request_table())
+                            await self._execute(conn, writes.request_table_lock())
+                        await self._execute(conn, writes.create_request_table())
             except Exception as exc:
                 raise map_error(self.source, operation, exc) from exc
             self._request_table_ready = True
@@ -287,15 +293,15 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
         """One transaction: the entry already written for ``key``, or the new one."""
         async with self.engine.connect() as conn:
             if self._sqlite:
-                await conn.exec_driver_sql(writes.sqlite_busy_timeout(self.config.timeout_s))
-                await conn.exec_driver_sql(writes.SQLITE_BEGIN)
-            found = (await conn.execute(writes.entry_for_key(key))).first()
+                await self._execute(conn, writes.sqlite_busy_timeout(self.config.timeout_s))
+                await self._execute(conn, writes.SQLITE_BEGIN)
+            found = (await self._execute(conn, writes.entry_for_key(key))).first()
             if found is None:
-                member = (await conn.execute(writes.member_for_update(entry.card))).first()
+                member = (await self._execute(conn, writes.member_for_update(entry.card))).first()
                 if member is None:
                     raise RecordNotFound(self.source, "post_points: no member has this card")
                 if not self._sqlite:  # a writer with the same key may have committed meanwhile
-                    found = (await conn.execute(writes.entry_for_key(key))).first()
+                    found = (await self._execute(conn, writes.entry_for_key(key))).first()
             if found is not None:
                 with self._parsing("post_points"):
                     return ledger_entry_from_row(found._mapping)
@@ -304,17 +310,17 @@ class LoyaltyAdapter(SourceAdapter[LoyaltyConfig]):
                 raise UpstreamRejected(self.source,
                                        "post_points refused: the membership is not active")
             if entry.points < 0 and not entry.allow_negative_balance:
-                balance = int((await conn.execute(writes.balance(member_id))).scalar_one())
+                balance = int((await self._execute(conn, writes.balance(member_id))).scalar_one())
                 if balance + entry.points < 0:
                     raise InsufficientPoints(
                         self.source, "post_points refused: the balance is too low")
             if not self._sqlite:
-                await conn.execute(writes.entry_id_lock())
-            entry_id = int((await conn.execute(writes.next_entry_id())).scalar_one())
+                await self._execute(conn, writes.entry_id_lock())
+            entry_id = int((await self._execute(conn, writes.next_entry_id())).scalar_one())
             now = datetime.now(UTC).replace(tzinfo=None)
             values = writes.ledger_values(entry_id, member_id, entry, now)
-            await conn.execute(writes.insert_entry(values))
-            await conn.execute(writes.insert_request(key, entry_id, member_id, now))
+            await self._execute(conn, writes.insert_entry(values))
+            await self._execute(conn, writes.insert_request(key, entry_id, member_id, now))
             await conn.commit()
         with self._parsing("post_points"):
             return ledger_entry_from_row(values)

@@ -4,9 +4,10 @@
 
 Every record logged while a request is answered carries its ``request_id`` (the id the answer
 and its errors carry), and each GraphQL request ends with one ``c360.access`` line at ``info``:
-``request_id``, ``operation``, ``outcome``, ``status``, ``duration_ms`` and the ``sources`` it
-called (:mod:`gateway.telemetry.requests`). Messages never hold a credential or personal data:
-the code that logs names ids, sources and error types only.
+``request_id``, ``operation``, ``outcome``, ``status``, ``duration_ms``, the ``sources`` it
+called and, when it was traced, its ``trace_id`` (:mod:`gateway.telemetry.requests`).
+Messages never hold a credential or personal data: the code that logs names ids, sources and
+error types only.
 """
 
 from __future__ import annotations
@@ -46,7 +47,16 @@ def formatter(log_format: str) -> logging.Formatter:
 
 
 def configure(config: TelemetryConfig) -> logging.Handler:
-    """Install the gateway's handler on the root logger (replacing one installed before)."""
+    """Install the gateway's handler on the root logger (replacing one installed before).
+
+    A record no longer looks up what no format of ours prints (the logging HOWTO's
+    "Optimization"): the caller's file and line (a walk up the stack), the thread's, the
+    multiprocessing process's and the asyncio task's names. The pid (``process``) is kept."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
+    if sys.version_info >= (3, 12):
+        logging.logAsyncioTasks = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(config.log_format))
     handler.addFilter(RequestIdFilter())

@@ -132,11 +132,44 @@ class Tally:
             child: Any = self.metric.labels(*labels)
             if self.bounds is None:
                 child.inc(found)
-                continue
-            child._sum.inc(found[0])
-            for bucket, count in zip(child._buckets, found[1:], strict=True):
-                if count:
-                    bucket.inc(count)
+            else:
+                _observe_many(child, found)
+
+
+class TimedTally:
+    """A counter and a histogram of the same events in one :class:`Tally`-like dict: each
+    event counted under ``labels`` (``source, status``) and its duration observed under the
+    first ``len(labels) - 1`` of them (``source``) — one update where two would be."""
+
+    def __init__(self, counter: Counter, histogram: Histogram, buckets: tuple[float, ...]
+                 ) -> None:
+        self.counter = counter
+        self.histogram = histogram
+        self.bounds = buckets
+        self.pending: dict[tuple[str, ...], list[float]] = {}
+
+    def add(self, labels: tuple[str, ...], seconds: float) -> None:
+        found = self.pending.get(labels)
+        if found is None:
+            found = self.pending[labels] = [0.0] * (len(self.bounds) + 3)
+        found[0] += 1
+        found[1] += seconds
+        found[2 + bisect_left(self.bounds, seconds)] += 1
+
+    def fold(self) -> None:
+        pending, self.pending = self.pending, {}
+        for labels, found in pending.items():
+            child: Any = self.counter.labels(*labels)
+            child.inc(found[0])
+            _observe_many(self.histogram.labels(*labels[:-1]), found[1:])
+
+
+def _observe_many(child: Any, found: list[float]) -> None:
+    """Add a tally's ``[sum, bucket counts…]`` to a histogram's child."""
+    child._sum.inc(found[0])
+    for bucket, count in zip(child._buckets, found[1:], strict=True):
+        if count:
+            bucket.inc(count)
 
 
 class Metrics:
@@ -175,15 +208,13 @@ class Metrics:
                                       "source failed)", ["source", "method", "result"],
                                       registry=r)
         self._operations: set[str] = set()
-        self._requests = Tally(self.requests)
-        self._duration = Tally(self.duration, LATENCY_BUCKETS)
+        self._requests = TimedTally(self.requests, self.duration, LATENCY_BUCKETS)
         self._refusals = Tally(self.refusals)
-        self._upstream = Tally(self.upstream)
-        self._upstream_duration = Tally(self.upstream_duration, UPSTREAM_BUCKETS)
+        self._upstream = TimedTally(self.upstream, self.upstream_duration, UPSTREAM_BUCKETS)
         self._batch_size = Tally(self.batch_size, BATCH_BUCKETS)
         self._cache = Tally(self.cache_requests)
-        self._tallies = (self._requests, self._duration, self._refusals, self._upstream,
-                         self._upstream_duration, self._batch_size, self._cache)
+        self._tallies: tuple[Tally | TimedTally, ...] = (
+            self._requests, self._refusals, self._upstream, self._batch_size, self._cache)
 
     def operation(self, name: str | None) -> str:
         """The ``operation`` label of an operation name (module doc)."""
@@ -198,14 +229,12 @@ class Metrics:
 
     def request(self, operation: str, outcome: str, seconds: float,
                 refused: str | None = None) -> None:
-        self._requests.add((operation, outcome), 1)
-        self._duration.add((operation,), seconds)
+        self._requests.add((operation, outcome), seconds)
         if refused is not None:
             self._refusals.add((refused,), 1)
 
     def call(self, source: str, status: str, seconds: float) -> None:
-        self._upstream.add((source, status), 1)
-        self._upstream_duration.add((source,), seconds)
+        self._upstream.add((source, status), seconds)
 
     def batch(self, source: str, method: str, keys: int) -> None:
         """A DataLoader batch of ``keys`` keys (:class:`resolvers.loaders.Loaders`)."""

@@ -1,5 +1,5 @@
 """The request middleware: metrics, the access log line and the trace's root span of every
-GraphQL request.
+GraphQL request (a traced request's access line carries its ``trace_id``).
 
 It sits right after the request id (before CORS, shedding, authentication and rate limits), so
 that a request refused by any of them is counted too. The endpoint leaves what only it knows in
@@ -109,10 +109,11 @@ class Observed:
             if self.metrics is not None:
                 self.metrics.in_flight.dec()
                 self.metrics.request(operation, outcome, seconds, answer.refused)
+            trace_id = None
             if traced is not None:
-                end_operation(*traced, operation=operation,
-                              operation_type=answer.operation_type, outcome=outcome,
-                              status=status, codes=answer.codes)
+                trace_id = traced.trace_id
+                end_operation(traced, name=operation, operation_type=answer.operation_type,
+                              outcome=outcome, status=status, codes=answer.codes)
             if log.isEnabledFor(logging.INFO):
                 sources = sorted(called)
                 extra: dict[str, Any] = {
@@ -121,6 +122,8 @@ class Observed:
                     "sources": sources}
                 if answer.codes:
                     extra["errors"] = answer.codes
+                if trace_id is not None:
+                    extra["trace_id"] = trace_id
                 log.info("%s %s %s %d %.1f ms%s", scope["method"], operation, outcome, status,
                          seconds * 1000, f" sources={','.join(sources)}" if sources else "",
                          extra=extra)

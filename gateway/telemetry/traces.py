@@ -12,7 +12,7 @@
   :class:`~gateway.telemetry.upstream.ObservedTransport`; each retry its own):
   ``c360.source``, ``http.request.method``, ``c360.operation``, ``http.response.status_code``,
   ``c360.retry_count``, ``error.type``; per SQL statement for a SQL source
-  (:func:`statement_span`, from :func:`~gateway.telemetry.upstream.observe_engine`):
+  (:func:`statement_span`, from :func:`~gateway.telemetry.upstream.statement_observer`):
   ``db.system.name``, ``db.operation.name`` (its first keyword).
   Only within a request's recorded trace: the calls of the readiness probe, the registry's
   crawler and the saga recovery would each be a trace of one span, and a request not sampled
@@ -37,7 +37,7 @@ import asyncio
 import logging
 import re
 import time
-from contextvars import Token
+from contextvars import ContextVar, Token
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -74,6 +74,9 @@ _SQL_OPERATIONS = frozenset({
     "ALTER", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "SET", "SHOW",
     "EXPLAIN", "VALUES", "CALL", "LOCK", "TRUNCATE"})
 _FIRST_WORD = re.compile(r"\s*([A-Za-z]+)")
+_RECORDED: ContextVar[bool] = ContextVar("c360_trace_recorded", default=False)
+"""Whether the current request's trace is recorded (:func:`in_recorded_trace`): one context
+variable read per silo call rather than the OpenTelemetry context's lookup chain."""
 
 
 class Throttled(logging.Filter):
@@ -169,26 +172,52 @@ def _parent(scope: Scope) -> otel_context.Context | None:
     return _PROPAGATOR.extract(carrier) if "traceparent" in carrier else None
 
 
-def start_operation(tracer: Tracer, scope: Scope, request_id: str | None
-                    ) -> tuple[Span, Token[otel_context.Context]]:
-    """The request's ``SERVER`` span, made current (its name and outcome come at the end:
-    :func:`end_operation`); returns it and the token that detaches it."""
+class Operation:
+    """A request's ``SERVER`` span and what :func:`start_operation` made current."""
+
+    __slots__ = ("span", "_context", "_recorded")
+
+    def __init__(self, span: Span, context: Token[otel_context.Context] | None,
+                 recorded: Token[bool] | None) -> None:
+        self.span = span
+        self._context = context
+        self._recorded = recorded
+
+    @property
+    def trace_id(self) -> str | None:
+        """The W3C trace id (32 hex digits) when the request is traced (its access line
+        names it, for going from a log line to its trace), else None."""
+        if self._recorded is None:
+            return None
+        return format(self.span.get_span_context().trace_id, "032x")
+
+
+def start_operation(tracer: Tracer, scope: Scope, request_id: str | None) -> Operation:
+    """The request's ``SERVER`` span (its name and outcome come at the end:
+    :func:`end_operation`), made current when it is recorded. A request not sampled changes
+    no context: nothing below it makes a span (:func:`in_recorded_trace`)."""
     span = tracer.start_span("graphql", context=_parent(scope), kind=SpanKind.SERVER,
                              attributes={"http.request.method": scope["method"]})
-    if request_id is not None and span.is_recording():
+    if not span.is_recording():
+        return Operation(span, None, None)
+    if request_id is not None:
         span.set_attribute("c360.request_id", request_id)
-    return span, otel_context.attach(trace.set_span_in_context(span))
+    return Operation(span, otel_context.attach(trace.set_span_in_context(span)),
+                     _RECORDED.set(True))
 
 
-def end_operation(span: Span, token: Token[otel_context.Context], *, operation: str,
-                  operation_type: str | None, outcome: str, status: int, codes: list[str]
-                  ) -> None:
-    """Detach and end the request's span. ``operation`` is the metrics label (a plain name,
-    ``anonymous``, ``unknown`` or ``other``: never a client's arbitrary text)."""
-    otel_context.detach(token)
+def end_operation(operation: Operation, *, name: str, operation_type: str | None,
+                  outcome: str, status: int, codes: list[str]) -> None:
+    """Detach and end the request's span. ``name`` is the metrics label of the operation (a
+    plain name, ``anonymous``, ``unknown`` or ``other``: never a client's arbitrary text)."""
+    span = operation.span
+    if operation._recorded is not None:
+        _RECORDED.reset(operation._recorded)
+    if operation._context is not None:
+        otel_context.detach(operation._context)
     if span.is_recording():
-        span.update_name(f"{operation_type or 'graphql'} {operation}")
-        attributes: dict[str, Any] = {"graphql.operation.name": operation,
+        span.update_name(f"{operation_type or 'graphql'} {name}")
+        attributes: dict[str, Any] = {"graphql.operation.name": name,
                                       "c360.outcome": outcome,
                                       "http.response.status_code": status}
         if operation_type is not None:
@@ -202,9 +231,10 @@ def end_operation(span: Span, token: Token[otel_context.Context], *, operation: 
 
 
 def in_recorded_trace() -> bool:
-    """Whether the current span is recorded: a request not sampled makes no child spans at
-    all (not even non-recording ones: they cost a sampler's decision each)."""
-    return trace.get_current_span().is_recording()
+    """Whether the current request is traced and its trace recorded: a request not sampled
+    makes no child spans at all (not even non-recording ones: they cost a sampler's decision
+    each), and neither does work outside a request."""
+    return _RECORDED.get()
 
 
 def call_span(tracer: Tracer, source: str, method: str) -> Span:
@@ -218,10 +248,11 @@ def call_span(tracer: Tracer, source: str, method: str) -> Span:
 
 def answered(span: Span, status: int) -> None:
     """End a call's span with the silo's HTTP status (an error for a 5xx or a 429)."""
-    span.set_attribute("http.response.status_code", status)
     if status >= 500 or status == 429:
-        span.set_attribute("error.type", str(status))
+        span.set_attributes({"http.response.status_code": status, "error.type": str(status)})
         span.set_status(Status(StatusCode.ERROR))
+    else:
+        span.set_attribute("http.response.status_code", status)
     span.end()
 
 
@@ -234,8 +265,14 @@ def failed(span: Span, failure: str) -> None:
 
 
 def sql_operation(statement: Any) -> str:
-    """A statement's first keyword (``SELECT``), ``OTHER`` when it is not a known one."""
-    found = _FIRST_WORD.match(statement) if isinstance(statement, str) else None
+    """A statement's first keyword (``SELECT``), ``OTHER`` when it is not a known one: from
+    its text, or from a SQLAlchemy construct's kind (never compiled to text for this)."""
+    text = statement if isinstance(statement, str) else getattr(statement, "text", None)
+    if not isinstance(text, str):
+        kind = str(getattr(statement, "__visit_name__", "")).split("_")
+        word = kind[-1] if kind[-1] == "select" else kind[0]
+        return word.upper() if word.upper() in _SQL_OPERATIONS else "OTHER"
+    found = _FIRST_WORD.match(text)
     word = found.group(1).upper() if found else ""
     return word if word in _SQL_OPERATIONS else "OTHER"
 

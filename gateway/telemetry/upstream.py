@@ -1,6 +1,7 @@
 """What each call to a silo tells the operators, observed once for all of them: one transport
 layer per HTTP source (:class:`ObservedTransport`, below the adapter's retries, so each
-attempt is seen) and one set of statement listeners per SQL source (:func:`observe_engine`).
+attempt is seen) and one statement observer per SQL source (:func:`statement_observer`, which
+its adapter tells of each statement: :mod:`adapters.sql`).
 
 Each call, timed once, goes to the request's ``sources`` (its access line), to the metrics
 (``c360_upstream_requests_total``, ``c360_upstream_duration_seconds``: its HTTP status,
@@ -14,14 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
-from opentelemetry.trace import Span, Tracer
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from opentelemetry.trace import Tracer
 
+from adapters.sql import StatementDone, StatementObserver
 from gateway.telemetry.metrics import CALLED, Metrics
 from gateway.telemetry.traces import (
     answered,
@@ -83,55 +82,28 @@ class ObservedTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-_STARTED = "c360_statement_started"
-_SPAN = "c360_statement_span"
+def statement_observer(source: str, system: str, metrics: Metrics | None = None,
+                       tracer: Tracer | None = None) -> StatementObserver:
+    """Every statement of a SQL source (its adapter's :class:`~adapters.sql.StatementObserver`),
+    as :class:`ObservedTransport` does for HTTP: ``ok`` or ``error`` (a cancelled statement is
+    not counted); the span has its first keyword, never its text or parameters."""
 
-
-def observe_engine(engine: AsyncEngine, source: str, metrics: Metrics | None = None,
-                   tracer: Tracer | None = None) -> Callable[[], None]:
-    """Every statement of a SQL source, as :class:`ObservedTransport` does for HTTP (``ok``
-    or ``error``; the span has its first keyword, never its text or parameters); returns what
-    detaches the listeners (the engine may outlive the app: tests share theirs)."""
-    system = engine.sync_engine.dialect.name
-
-    def before(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
-               executemany: bool) -> None:
+    def observe(statement: Any) -> StatementDone:
         called(source)
-        info = conn.info
-        info[_STARTED] = time.perf_counter()
-        if tracer is not None and in_recorded_trace():
-            info[_SPAN] = statement_span(tracer, source, system, statement)
+        span = (statement_span(tracer, source, system, statement)
+                if tracer is not None and in_recorded_trace() else None)
+        started = time.perf_counter()
 
-    def after(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
-              executemany: bool) -> None:
-        info = conn.info
-        started = info.pop(_STARTED, None)
-        if metrics is not None and started is not None:
-            metrics.call(source, "ok", time.perf_counter() - started)
-        span: Span | None = info.pop(_SPAN, None)
-        if span is not None:
-            span.end()
+        def done(error: BaseException | None) -> None:
+            cancelled = isinstance(error, asyncio.CancelledError)
+            if metrics is not None and not cancelled:
+                metrics.call(source, "ok" if error is None else "error",
+                             time.perf_counter() - started)
+            if span is not None:
+                if error is None:
+                    span.end()
+                else:
+                    failed(span, "cancelled" if cancelled else type(error).__name__)
+        return done
 
-    def on_error(context: Any) -> None:
-        conn = context.connection
-        info = conn.info if conn is not None else {}
-        started = info.pop(_STARTED, None)
-        if metrics is not None:
-            metrics.call(source, "error",
-                         time.perf_counter() - started if started is not None else 0.0)
-        span: Span | None = info.pop(_SPAN, None)
-        if span is not None:
-            failed(span, type(context.original_exception).__name__)
-
-    sync = engine.sync_engine
-    listeners: list[tuple[str, Callable[..., None]]] = [
-        ("before_cursor_execute", before), ("after_cursor_execute", after),
-        ("handle_error", on_error)]
-    for name, listener in listeners:
-        event.listen(sync, name, listener)
-
-    def detach() -> None:
-        for name, listener in listeners:
-            event.remove(sync, name, listener)
-
-    return detach
+    return observe

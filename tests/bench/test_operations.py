@@ -3,6 +3,8 @@ an answer's outcome, the pooled figures, and the targets judged from them (bench
 
 from __future__ import annotations
 
+import sys
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -11,8 +13,11 @@ import pytest
 from bench import report, targets
 from bench.operations import (
     CELLS,
+    Arm,
     Sizes,
+    cache_memory,
     compact,
+    deep_size,
     order,
     outcome,
     overlay,
@@ -146,3 +151,44 @@ def test_nothing_measured_reads_na_and_the_report_has_the_section() -> None:
     assert "### Issue 14" in text
     assert "| breaker | 20ms, zendesk down | breaker | 600 |" in text
     assert telemetry_on(True, {"requests": 0}).startswith("metrics + JSON access log; ")
+
+
+def test_deep_size_counts_what_a_value_reaches_once_and_no_class() -> None:
+    shared = "x" * 10_000
+    one = deep_size([shared])
+    assert one >= sys.getsizeof(shared) + sys.getsizeof([shared])
+    assert deep_size([shared, shared]) < 2 * one  # reached twice, counted once
+    assert deep_size([shared, "y" * 10_000]) > one + 10_000
+    assert deep_size({"a": [1.5, 2.5]}) < deep_size({"a": [1.5, 2.5], "b": [3.5] * 100})
+
+    class Record:
+        def __init__(self) -> None:
+            self.note = "z" * 5_000
+
+    assert deep_size(Record()) >= 5_000
+    assert deep_size(Record) == 0  # shared with the process: a class is never counted
+    assert deep_size(Record()) < 5_000 + sys.getsizeof(Record)
+
+
+@pytest.mark.anyio
+async def test_cache_memory_is_the_stores_bytes_per_entry_times_its_size() -> None:
+    from adapters.entities import MemoryEntityStore
+
+    store = MemoryEntityStore(max_entries=1000)
+    await store.put_many("shopify", "customers_by_ids",
+                         [(str(i), {"email": f"p{i}@example.com", "orders": ["o" * 100]})
+                          for i in range(10)], stored_at=0.0, keep_s=60.0)
+    await store.put_many("zendesk", "tickets_of", [("7", ["t" * 1000])], 0.0, 60.0)
+    app: Any = SimpleNamespace(state=SimpleNamespace(runtime=SimpleNamespace(
+        cache=SimpleNamespace(store=store))))
+    found = cache_memory(Arm("warm", None, app, None))  # type: ignore[arg-type]
+    assert found is not None
+    assert found["entries"] == 11
+    assert found["by_method"] == {"shopify.customers_by_ids": 10, "zendesk.tickets_of": 1}
+    assert found["bytes"] > 10 * 100 + 1000
+    assert found["bytes_per_entry"] == round(found["bytes"] / 11)
+    assert found["full_mb"] == round(found["bytes"] / 11 * 1000 / 2**20, 1)
+    text = report.cache_memory_text(found)
+    assert "11 entries" in text and "max_entries 1000" in text
+    empty: Any = SimpleNamespace(state=SimpleNamespace())
+    assert cache_memory(Arm("cold", None, empty, None)) is None  # type: ignore[arg-type]

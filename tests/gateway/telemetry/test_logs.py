@@ -133,3 +133,34 @@ def test_configure_installs_one_handler_at_the_level() -> None:
         root.setLevel(level)
         for name, old in levels.items():
             logging.getLogger(name).setLevel(old)
+
+
+async def test_a_traced_requests_line_names_its_trace(
+        gateway: Callable[..., Any], access: pytest.LogCaptureFixture) -> None:
+    """From a log line to its trace: the line of a traced request carries the trace id (the
+    root span's); a request not traced has none."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind
+
+    from gateway.telemetry.traces import sampler_of
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False, sampler=sampler_of(
+        TelemetryConfig(trace_sample_ratio=0.0)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    async with gateway(config={"rate_limits": {"enabled": False}},
+                       tracer_provider=provider) as client:
+        access.clear()
+        for flags in (None, "00", "01"):  # no trace; the caller's, not sampled; sampled
+            headers = {} if flags is None else {
+                "traceparent": f"00-{trace_id}-00f067aa0ba902b7-{flags}"}
+            answered = await client.post("/graphql", json={"query": EMAILS}, headers=headers)
+            assert answered.status_code == 200
+    provider.shutdown()
+    alone, declined, traced = [r.__dict__ for r in access.records if r.name == "c360.access"]
+    assert "trace_id" not in alone and "trace_id" not in declined
+    [root] = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.SERVER]
+    assert traced["trace_id"] == format(root.context.trace_id, "032x") == trace_id

@@ -387,6 +387,25 @@ def test_a_statement_is_named_by_its_first_keyword_only() -> None:
     assert sql_operation(None) == "OTHER"
 
 
+def test_a_construct_is_named_by_its_kind_never_compiled() -> None:
+    """The loyalty adapter's statements are SQLAlchemy constructs: named without their text
+    (nor the values bound in them)."""
+    import sqlalchemy as sa
+    from sqlalchemy.schema import CreateTable
+
+    members = sa.table("members", sa.column("email"))
+    assert sql_operation(sa.select(members).where(members.c.email == "jane@x.com")) == "SELECT"
+    assert sql_operation(sa.select(members).with_for_update()) == "SELECT"
+    assert sql_operation(sa.union(sa.select(members), sa.select(members))) == "SELECT"
+    assert sql_operation(sa.insert(members).values(email="jane@x.com")) == "INSERT"
+    assert sql_operation(sa.update(members)) == "UPDATE"
+    assert sql_operation(sa.delete(members)) == "DELETE"
+    assert sql_operation(sa.text("LOCK TABLE members IN EXCLUSIVE MODE")) == "LOCK"
+    assert sql_operation(sa.text("'jane@x.com'")) == "OTHER"
+    table = sa.Table("t", sa.MetaData(), sa.Column("a", sa.Integer))
+    assert sql_operation(CreateTable(table)) == "CREATE"
+
+
 def test_the_sample_ratio_is_read_and_bounded_and_yields_to_the_sdk_variable(
         gateway_sandbox: RunningSandbox) -> None:
     data = gateway_config(gateway_sandbox)

@@ -112,12 +112,11 @@ async def open_runtime(
                     engine = create_engine(source_config.url, pool_size=source_config.pool,
                                            max_overflow=source_config.max_overflow)
                     stack.push_async_callback(engine.dispose)
-                loyalty = LoyaltyAdapter(source_config, engine, source=name)
-                if observed:
-                    loyalty.observe(statement_observer(name, engine.dialect.name, metrics,
+                adapter = adapters[name] = build_adapter(name, source_config, engine=engine)
+                adapter.use_breaker(breakers.get(name))
+                if observed and isinstance(adapter, LoyaltyAdapter):
+                    adapter.observe(statement_observer(name, engine.dialect.name, metrics,
                                                        tracer))
-                loyalty.use_breaker(breakers.get(name))
-                adapters[name] = loyalty
             else:
                 transport = transports.get(name) or PooledTransport(HTTP_LIMITS)
                 if observed:

@@ -59,8 +59,6 @@ def _unique(keys: Sequence[K]) -> list[K]:
     return list(dict.fromkeys(keys))
 
 
-
-
 _MEMBERS = {"cards": queries.members_by_cards(), "emails": queries.members_by_emails(),
             "phones": queries.members_by_phones()}
 _CUSTOMERS = {by: queries.customers(members) for by, members in _MEMBERS.items()}

@@ -7,8 +7,8 @@ Each call, timed once, goes to the request's ``sources`` (its access line), to t
 (``c360_upstream_requests_total``, ``c360_upstream_duration_seconds``: its HTTP status,
 ``timeout`` or ``unreachable``; ``ok`` or ``error`` for a statement) and, within a recorded
 trace, to a ``CLIENT`` span (:mod:`gateway.telemetry.traces`). One layer rather than one per
-concern: a query makes a score of calls, and each layer is a coroutine (or an event
-dispatch) on every one of them.
+concern: a query makes a score of calls, and each layer is a coroutine (or a callback) on
+every one of them.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def statement_observer(source: str, system: str, metrics: Metrics | None = None,
                 if error is None:
                     span.end()
                 else:
-                    failed(span, "cancelled" if cancelled else type(error).__name__)
+                    failed(span, failure_of(error))
         return done
 
     return observe
